@@ -1,0 +1,170 @@
+/*
+ * cprobe.h — the ProbeAgent probe engine: batched ICMP / TCP probing over io_uring.
+ *
+ * Model
+ *   A caller submits batches of probe requests; the engine sends them through one shared
+ *   socket per (family, protocol) and returns exactly one result per accepted request:
+ *   a reply, a timeout at the request's deadline, a refusal, an ICMP unreachable, or an error.
+ *
+ * Threading
+ *   An engine is owned by one thread at a time and is not thread-safe, except for
+ *   cprobe_engine_wake(), which any thread may call to interrupt a blocking cprobe_poll().
+ *   cprobe_poll() blocks in io_uring_enter(); never call it from Swift's cooperative pool —
+ *   the Swift wrapper (ProbeEngine) runs it on a dedicated thread.
+ *
+ * Memory
+ *   All per-probe state lives in a fixed in-flight table sized at creation (power of two).
+ *   Nothing is allocated on the submit / poll path. When the table or the ring is full,
+ *   cprobe_submit() accepts fewer requests than offered: that is back-pressure, and the
+ *   caller keeps the rest; nothing is dropped silently.
+ *
+ * Privileges
+ *   Raw sockets need CAP_NET_RAW. cprobe_engine_create() raises it (libcap) only around
+ *   socket(), then drops every capability of the process. Without it, ICMP falls back to
+ *   the unprivileged ICMP datagram socket (net.ipv4.ping_group_range), TCP SYN probes are
+ *   unavailable (requests fail with CPROBE_ERR_NOPERM), and TCP connect probes work as is.
+ *
+ * Errors are negative errno values; cprobe_strerror_hint() turns the ones a user can fix
+ * into an actionable sentence.
+ */
+#ifndef CPROBE_H
+#define CPROBE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Probe kinds. */
+enum {
+    CPROBE_KIND_ICMP = 1,        /* ICMP / ICMPv6 echo */
+    CPROBE_KIND_TCP_SYN = 2,     /* half-open SYN on a raw socket */
+    CPROBE_KIND_TCP_CONNECT = 3, /* full connect via IORING_OP_CONNECT, closed with RST */
+};
+
+/* Result status. */
+enum {
+    CPROBE_OK = 0,          /* echo reply / SYN-ACK / connected */
+    CPROBE_TIMEOUT = 1,     /* no answer before the deadline */
+    CPROBE_REFUSED = 2,     /* TCP RST */
+    CPROBE_UNREACHABLE = 3, /* ICMP error quoting the probe (icmp_type/code, reporter set) */
+    CPROBE_ERROR = 4,       /* local failure, error = errno */
+};
+
+/* Where an RTT came from (bit set). Both kernel bits set = pure kernel timestamps. */
+enum {
+    CPROBE_CLOCK_TX_KERNEL = 1, /* send time from SO_TIMESTAMPING (error queue) */
+    CPROBE_CLOCK_RX_KERNEL = 2, /* receive time from the reply's SCM_TIMESTAMPING */
+};
+
+/* Engine-specific errors beyond errno (still negative). */
+#define CPROBE_ERR_NOPERM (-1001)   /* probe kind needs CAP_NET_RAW, which we do not have */
+#define CPROBE_ERR_NOSOCKET (-1002) /* no socket for this family could be opened */
+
+typedef struct cprobe_request {
+    uint64_t cookie;     /* caller's id, echoed in the result */
+    uint8_t addr[16];    /* IPv4 in the first 4 bytes, or IPv6 */
+    uint8_t family;      /* 4 or 6 */
+    uint8_t kind;        /* CPROBE_KIND_* */
+    uint16_t port;       /* TCP destination port (host order); ignored for ICMP */
+    uint32_t timeout_ms; /* per-probe deadline, from submission; 1..600000 */
+} cprobe_request;
+
+typedef struct cprobe_result {
+    uint64_t cookie;
+    uint64_t rtt_ns;     /* valid for OK, REFUSED, UNREACHABLE */
+    uint64_t sent_ns;    /* CLOCK_REALTIME of the send, ns since the epoch */
+    int32_t error;       /* errno (positive) for CPROBE_ERROR, else 0 */
+    uint8_t status;      /* CPROBE_OK ... */
+    uint8_t kind;
+    uint8_t clock;       /* CPROBE_CLOCK_* bits */
+    uint8_t icmp_type;   /* for UNREACHABLE */
+    uint8_t icmp_code;
+    uint8_t reporter_family; /* 0, 4 or 6: who sent the ICMP error */
+    uint16_t seq;        /* ICMP sequence number used (for display) */
+    uint8_t reporter[16];
+} cprobe_result;
+
+typedef struct cprobe_config {
+    uint32_t max_in_flight; /* rounded up to a power of two; default 65536, max 1<<20 */
+    uint32_t ring_entries;  /* SQ size; default 4096 */
+    uint32_t flags;         /* CPROBE_CFG_* */
+} cprobe_config;
+
+enum {
+    CPROBE_CFG_NO_RAW = 1,       /* do not try raw sockets even with CAP_NET_RAW (tests) */
+    CPROBE_CFG_KEEP_CAPS = 2,    /* do not drop capabilities after opening sockets */
+    CPROBE_CFG_NO_TIMESTAMPS = 4 /* user-space clock only (for measurement) */
+};
+
+/* Counters; monotonically increasing except in_flight. */
+typedef struct cprobe_stats {
+    uint64_t submitted;
+    uint64_t completed;
+    uint64_t in_flight;
+    uint64_t send_errors;
+    uint64_t replies_matched;
+    uint64_t unmatched_foreign;   /* not ours: other identifier / magic / port */
+    uint64_t unmatched_stale;     /* ours, but no probe in flight (late / duplicate / wrong token) */
+    uint64_t unmatched_malformed; /* truncated, bad checksum, bad header */
+    uint64_t backpressure;        /* requests refused because table or ring was full */
+    uint64_t tx_timestamps;       /* kernel TX stamps read from the error queue */
+    uint64_t user_clock_results;  /* results whose RTT used the user-space clock */
+} cprobe_stats;
+
+/* What the engine could open; filled by cprobe_engine_info(). */
+typedef struct cprobe_info {
+    uint8_t icmp4_raw, icmp6_raw;   /* 1 when raw ICMP sockets are open */
+    uint8_t icmp4_dgram, icmp6_dgram; /* 1 when the unprivileged fallback is in use */
+    uint8_t tcp4_raw, tcp6_raw;
+    uint8_t had_cap_net_raw;         /* CAP_NET_RAW was available at creation */
+    uint8_t caps_dropped;            /* every capability was dropped after opening */
+    uint16_t ident_base;             /* first ICMP identifier used by this engine */
+    uint16_t ident_count;
+    uint32_t max_in_flight;
+} cprobe_info;
+
+typedef struct cprobe_engine cprobe_engine;
+
+/* Create an engine. On failure returns a negative errno and writes a sentence into errbuf. */
+int cprobe_engine_create(const cprobe_config *cfg, cprobe_engine **out, char *errbuf, size_t errlen);
+void cprobe_engine_destroy(cprobe_engine *e);
+
+/*
+ * Queue up to n requests and submit them to the kernel in one io_uring_enter().
+ * Returns how many were accepted (a prefix of reqs; < n is back-pressure), or a negative errno.
+ * A request the engine cannot send (bad family, kind without privilege) is still accepted
+ * and completes as CPROBE_ERROR on the next poll.
+ */
+int cprobe_submit(cprobe_engine *e, const cprobe_request *reqs, size_t n);
+
+/*
+ * Reap completions, expire deadlines and write finished results into out (at most cap).
+ * Blocks up to timeout_ms (0 = do not block, <0 = until something completes or a wake)
+ * when nothing is ready. Returns the number of results written, or a negative errno.
+ */
+int cprobe_poll(cprobe_engine *e, cprobe_result *out, size_t cap, int timeout_ms);
+
+/* Interrupt a blocking cprobe_poll() from any thread. */
+void cprobe_engine_wake(cprobe_engine *e);
+
+void cprobe_engine_stats(const cprobe_engine *e, cprobe_stats *out);
+void cprobe_engine_info(const cprobe_engine *e, cprobe_info *out);
+uint32_t cprobe_engine_in_flight(const cprobe_engine *e);
+
+/* Capability helpers (libcap). */
+int cprobe_have_cap_net_raw(void);   /* 1 if CAP_NET_RAW is permitted, 0 otherwise */
+int cprobe_caps_all_dropped(void);   /* 1 if effective, permitted and ambient sets are empty */
+
+/* Human names. */
+const char *cprobe_status_name(uint8_t status);
+const char *cprobe_kind_name(uint8_t kind);
+/* A sentence telling the user how to fix err (negative errno / CPROBE_ERR_*), or NULL. */
+const char *cprobe_strerror_hint(int err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
