@@ -9,7 +9,8 @@
  *          payload = magic "PRB1" | slot | nonce | 0 | send time (ns, 8 bytes) = 24 bytes.
  *          An ICMP error quotes our header (+ payload on Linux), so it maps back to a slot too.
  *   TCP SYN: source port = sport_base + (slot & 0x3ff), initial sequence number
- *          = (nonce & 0xfff00000) | slot. SYN-ACK and RST carry ack = ISN + 1.
+ *          = (random & 0xfff00000) | slot. SYN-ACK and RST carry ack = ISN + 1; an ICMP
+ *          error quotes the SYN's ports and sequence number.
  * The parser only extracts these fields and says whether the packet is ours in shape; the
  * engine decides whether a probe with that slot and nonce is really in flight.
  */
@@ -53,11 +54,12 @@ typedef struct cprobe_parsed {
     uint8_t icmp_type;  /* for ICMP errors: outer type / code */
     uint8_t icmp_code;
     uint8_t has_nonce;  /* nonce known (echo payload, quoted payload, or TCP ack) */
-    uint8_t pad[3];
-    uint16_t ident;
+    uint8_t probe_kind; /* CPROBE_KIND_ICMP or CPROBE_KIND_TCP_SYN: what kind of probe it answers */
+    uint8_t pad[2];
+    uint16_t ident;     /* ICMP identifier, or for TCP our source port */
     uint16_t seq;
     uint32_t slot;
-    uint32_t nonce;
+    uint32_t nonce;     /* ICMP: payload nonce; TCP: our initial sequence number (ack - 1) */
     uint8_t peer[16];   /* the probed address the packet speaks of (reply source / quoted dst) */
     uint8_t reporter[16]; /* for ICMP errors: the router that sent it */
     uint16_t tcp_port;  /* for TCP: the probed port (reply's source port) */
@@ -78,24 +80,32 @@ size_t cprobe_build_tcp_syn(uint8_t *buf, size_t cap, int family, const uint8_t 
 /*
  * ICMPv4 as read from a raw socket (pkt starts at the IPv4 header) when has_ip_header,
  * or from an ICMP datagram socket (pkt starts at the ICMP header; src = sender address).
- * ident_base/ident_count: the identifiers that are ours (datagram sockets: the kernel's).
+ * ICMP errors that quote one of our echo requests or TCP SYNs are ours too.
+ * Datagram sockets: the kernel picks the identifier, so ours->ident_base is that one.
  */
+typedef struct cprobe_ours {
+    uint16_t ident_base;  /* our ICMP identifiers: [ident_base, ident_base + ident_count) */
+    uint16_t ident_count;
+    uint16_t sport_base;  /* our TCP source ports: [sport_base, sport_base + CPROBE_TCP_PORT_SPAN) */
+    uint16_t pad;
+} cprobe_ours;
+
 int cprobe_parse_icmp4(const uint8_t *pkt, size_t len, int has_ip_header, const uint8_t src[4],
-                       uint16_t ident_base, uint16_t ident_count, cprobe_parsed *out);
+                       const cprobe_ours *ours, cprobe_parsed *out);
 
 /* ICMPv6 (pkt starts at the ICMPv6 header on both raw and datagram sockets; src from msg_name).
  * verify_checksum: compute it over the pseudo-header (needs dst); raw ICMPv6 sockets already
  * have the kernel's check, so the engine passes 0 there. */
 int cprobe_parse_icmp6(const uint8_t *pkt, size_t len, const uint8_t src[16],
-                       const uint8_t dst[16], int verify_checksum, uint16_t ident_base,
-                       uint16_t ident_count, cprobe_parsed *out);
+                       const uint8_t dst[16], int verify_checksum, const cprobe_ours *ours,
+                       cprobe_parsed *out);
 
 /* TCP segment on a raw socket: IPv4 (pkt starts at the IPv4 header) or IPv6 (pkt starts at
  * the TCP header, src/dst from the packet info). Ours when the destination port is in
  * [sport_base, sport_base + CPROBE_TCP_PORT_SPAN) and it is a SYN-ACK or RST. */
-int cprobe_parse_tcp4(const uint8_t *pkt, size_t len, uint16_t sport_base, cprobe_parsed *out);
+int cprobe_parse_tcp4(const uint8_t *pkt, size_t len, const cprobe_ours *ours, cprobe_parsed *out);
 int cprobe_parse_tcp6(const uint8_t *pkt, size_t len, const uint8_t src[16],
-                      const uint8_t dst[16], uint16_t sport_base, cprobe_parsed *out);
+                      const uint8_t dst[16], const cprobe_ours *ours, cprobe_parsed *out);
 
 #ifdef __cplusplus
 }
