@@ -1,0 +1,148 @@
+import Foundation
+import ProbeEngine
+
+/// The rounds of one `agentctl probe` run and their per-target tally.
+struct ProbeSession {
+    let targets: [(name: String, address: IPAddress)]
+    let kind: ProbeKind
+    let port: UInt16
+    let count: Int
+    let intervalMs: Int
+    let timeoutMs: UInt32
+    let json: Bool
+
+    struct Tally: Codable {
+        var target: String
+        var address: String
+        var sent = 0
+        var received = 0
+        var refused = 0
+        var unreachable = 0
+        var timeouts = 0
+        var errors = 0
+        var rttsMs: [Double] = []
+        var lossPercent: Double { sent == 0 ? 0 : Double(sent - received) * 100 / Double(sent) }
+    }
+
+    struct Line: Codable {
+        var target: String
+        var address: String
+        var round: Int
+        var status: String
+        var rttMs: Double?
+        var clock: String?
+        var icmpType: UInt8?
+        var icmpCode: UInt8?
+        var reporter: String?
+        var error: String?
+    }
+
+    struct Report: Codable {
+        struct Summary: Codable {
+            var target: String, address: String
+            var sent: Int, received: Int, refused: Int, unreachable: Int, timeouts: Int, errors: Int
+            var lossPercent: Double
+            var minMs: Double?, avgMs: Double?, maxMs: Double?
+        }
+        var kind: String
+        var port: UInt16?
+        var engine: Engine.Info
+        var results: [Line]
+        var summary: [Summary]
+    }
+
+    /// Runs every round; returns true when every target answered at least once.
+    func run(_ engine: Engine) -> Bool {
+        var tallies = targets.map { Tally(target: $0.name, address: $0.address.description) }
+        var lines: [Line] = []
+        for round in 0..<count {
+            let started = Date()
+            let batch = targets.enumerated().map { i, t in
+                ProbeRequest(cookie: UInt64(round) << 32 | UInt64(i), address: t.address, kind: kind,
+                             port: port, timeoutMilliseconds: timeoutMs)
+            }
+            for r in engine.run(batch) {
+                let i = Int(r.cookie & 0xffff_ffff)
+                let line = record(r, round: round, into: &tallies[i])
+                if json { lines.append(line) } else { print(text(line)) }
+            }
+            let left = Double(intervalMs) / 1000 - Date().timeIntervalSince(started)
+            if round + 1 < count && left > 0 { Thread.sleep(forTimeInterval: left) }
+        }
+        let summary = tallies.map(summarize)
+        if json {
+            let report = Report(kind: kind.description, port: kind == .icmp ? nil : port, engine: engine.info,
+                                results: lines, summary: summary)
+            let enc = JSONEncoder()
+            enc.outputFormatting = [.prettyPrinted, .sortedKeys]
+            print(String(decoding: (try? enc.encode(report)) ?? Data(), as: UTF8.self))
+        } else {
+            if !lines.isEmpty || count > 0 { print("") }
+            for s in summary { print(text(s)) }
+        }
+        return tallies.allSatisfy { $0.received > 0 }
+    }
+
+    private func record(_ r: ProbeResult, round: Int, into t: inout Tally) -> Line {
+        t.sent += 1
+        let rtt = Double(r.rttNanoseconds) / 1e6
+        var line = Line(target: t.target, address: t.address, round: round, status: r.status.description)
+        switch r.status {
+        case .ok:
+            t.received += 1
+            t.rttsMs.append(rtt)
+            line.rttMs = rtt
+            line.clock = r.clock.rawValue
+        case .refused:
+            t.refused += 1
+            line.rttMs = rtt
+        case .unreachable:
+            t.unreachable += 1
+            line.icmpType = r.icmpType
+            line.icmpCode = r.icmpCode
+            line.reporter = r.reporter?.description
+            if r.reporter == nil && r.errno != 0 { line.error = String(cString: strerror(r.errno)) }
+        case .timeout:
+            t.timeouts += 1
+        case .error:
+            t.errors += 1
+            line.error = String(cString: strerror(r.errno))
+        }
+        return line
+    }
+
+    private func summarize(_ t: Tally) -> Report.Summary {
+        let avg = t.rttsMs.isEmpty ? nil : t.rttsMs.reduce(0, +) / Double(t.rttsMs.count)
+        return Report.Summary(target: t.target, address: t.address, sent: t.sent, received: t.received,
+                              refused: t.refused, unreachable: t.unreachable, timeouts: t.timeouts,
+                              errors: t.errors, lossPercent: t.lossPercent, minMs: t.rttsMs.min(),
+                              avgMs: avg, maxMs: t.rttsMs.max())
+    }
+
+    private func label(_ target: String, _ address: String) -> String {
+        let who = target == address ? target : "\(target) (\(address))"
+        return kind == .icmp ? who : "\(who):\(port)"
+    }
+
+    private func text(_ l: Line) -> String {
+        var s = "\(label(l.target, l.address)) : [\(l.round)] \(l.status)"
+        if let ms = l.rttMs { s += String(format: " %.3f ms", ms) }
+        if let c = l.clock, c != "kernel" { s += " (\(c) clock)" }
+        if let ty = l.icmpType, l.reporter != nil {
+            s += " (ICMP type \(ty) code \(l.icmpCode ?? 0) from \(l.reporter!))"
+        }
+        if let e = l.error { s += " (\(e))" }
+        return s
+    }
+
+    private func text(_ s: Report.Summary) -> String {
+        var line = "\(label(s.target, s.address)) : xmt/rcv/%loss = \(s.sent)/\(s.received)/"
+            + String(format: "%.0f%%", s.lossPercent)
+        if let mn = s.minMs, let avg = s.avgMs, let mx = s.maxMs {
+            line += String(format: ", min/avg/max = %.3f/%.3f/%.3f", mn, avg, mx)
+        }
+        if s.refused > 0 { line += ", refused = \(s.refused)" }
+        if s.unreachable > 0 { line += ", unreachable = \(s.unreachable)" }
+        return line
+    }
+}
