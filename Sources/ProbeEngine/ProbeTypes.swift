@@ -49,8 +49,10 @@ public struct ProbeRequest: Sendable {
         r.kind = kind.rawValue
         r.port = port
         r.timeout_ms = timeoutMilliseconds
+        // Straight from the two words: no array per probe on the submit path.
         withUnsafeMutableBytes(of: &r.addr) { dst in
-            for (i, b) in address.octets.enumerated() { dst[i] = b }
+            dst.storeBytes(of: address.bytes.0.bigEndian, toByteOffset: 0, as: UInt64.self)
+            dst.storeBytes(of: address.bytes.1.bigEndian, toByteOffset: 8, as: UInt64.self)
         }
         return r
     }

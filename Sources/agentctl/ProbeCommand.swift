@@ -19,6 +19,7 @@ struct ProbeCommand: ParsableCommand {
               agentctl probe -c 5 127.0.0.1 ::1 localhost
               agentctl probe --tcp 22 -c 3 127.0.0.1
               agentctl probe --connect 8080 --json 127.0.0.1
+              agentctl probe -q -c 10 -f targets.txt
             """
     )
 
@@ -49,8 +50,14 @@ struct ProbeCommand: ParsableCommand {
     @Flag(name: .long, help: "Use the unprivileged ICMP socket even when raw sockets are allowed.")
     var unprivileged = false
 
+    @Flag(name: .shortAndLong, help: "Print only the per-target summary.")
+    var quiet = false
+
+    @Option(name: .shortAndLong, help: "Read targets from FILE, one per line ('-' for stdin; # comments).")
+    var file: String?
+
     @Argument(help: "IP addresses or hostnames.")
-    var targets: [String]
+    var targets: [String] = []
 
     func validate() throws {
         if tcpPort != nil && connectPort != nil { throw ValidationError("choose one of --tcp and --connect") }
@@ -59,7 +66,7 @@ struct ProbeCommand: ParsableCommand {
         if ipv4Only && ipv6Only { throw ValidationError("choose one of -4 and -6") }
         _ = try parsedDuration(interval, name: "--interval", range: 0...3_600_000)
         _ = try parsedDuration(timeout, name: "--timeout", range: 1...600_000)
-        if targets.isEmpty { throw ValidationError("give at least one target") }
+        if targets.isEmpty && file == nil { throw ValidationError("give at least one target, or --file") }
     }
 
     func run() throws {
@@ -68,7 +75,7 @@ struct ProbeCommand: ParsableCommand {
         let pref: Resolver.FamilyPreference = ipv4Only ? .v4 : ipv6Only ? .v6 : .any
         var resolved: [(name: String, address: IPAddress)] = []
         var unresolved = false
-        for t in targets {
+        for t in try targets + targetsFromFile() {
             do { resolved.append((t, try Resolver.resolve(t, family: pref)[0])) } catch {
                 printError("agentctl: \(error)")
                 unresolved = true
@@ -85,10 +92,30 @@ struct ProbeCommand: ParsableCommand {
             targets: resolved, kind: kind, port: port, count: count,
             intervalMs: try parsedDuration(interval, name: "--interval", range: 0...3_600_000),
             timeoutMs: UInt32(try parsedDuration(timeout, name: "--timeout", range: 1...600_000)),
-            json: json)
+            json: json, quiet: quiet)
         let allAnswered = session.run(engine)
         if unresolved { throw ExitCode(2) }
         if !allAnswered { throw ExitCode(1) }
+    }
+}
+
+extension ProbeCommand {
+    func targetsFromFile() throws -> [String] {
+        guard let file else { return [] }
+        let data: Data
+        if file == "-" {
+            data = FileHandle.standardInput.readDataToEndOfFile()
+        } else {
+            guard let d = FileManager.default.contents(atPath: file) else {
+                throw ValidationError("cannot read target file '\(file)'")
+            }
+            data = d
+        }
+        return String(decoding: data, as: UTF8.self).split(whereSeparator: \.isNewline).compactMap { line in
+            let t = line.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false)[0]
+                .trimmingCharacters(in: .whitespaces)
+            return t.isEmpty ? nil : t
+        }
     }
 }
 

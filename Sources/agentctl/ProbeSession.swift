@@ -10,6 +10,7 @@ struct ProbeSession {
     let intervalMs: Int
     let timeoutMs: UInt32
     let json: Bool
+    let quiet: Bool
 
     struct Tally: Codable {
         var target: String
@@ -44,9 +45,16 @@ struct ProbeSession {
             var lossPercent: Double
             var minMs: Double?, avgMs: Double?, maxMs: Double?
         }
+        /// CPU (user+sys) spent inside the engine calls, per probe: the engine's own cost
+        /// without start-up, target parsing and printing.
+        struct Cost: Codable {
+            var probes: Int
+            var engineCpuMicrosecondsPerProbe: Double
+        }
         var kind: String
         var port: UInt16?
         var engine: Engine.Info
+        var cost: Cost
         var results: [Line]
         var summary: [Summary]
     }
@@ -55,32 +63,45 @@ struct ProbeSession {
     func run(_ engine: Engine) -> Bool {
         var tallies = targets.map { Tally(target: $0.name, address: $0.address.description) }
         var lines: [Line] = []
+        var engineCPU = 0.0, probes = 0
         for round in 0..<count {
             let started = Date()
             let batch = targets.enumerated().map { i, t in
                 ProbeRequest(cookie: UInt64(round) << 32 | UInt64(i), address: t.address, kind: kind,
                              port: port, timeoutMilliseconds: timeoutMs)
             }
-            for r in engine.run(batch) {
+            let cpuBefore = processCPUSeconds()
+            let results = engine.run(batch)
+            engineCPU += processCPUSeconds() - cpuBefore
+            probes += results.count
+            for r in results {
                 let i = Int(r.cookie & 0xffff_ffff)
                 let line = record(r, round: round, into: &tallies[i])
-                if json { lines.append(line) } else { print(text(line)) }
+                if json { lines.append(line) } else if !quiet { print(text(line)) }
             }
             let left = Double(intervalMs) / 1000 - Date().timeIntervalSince(started)
             if round + 1 < count && left > 0 { Thread.sleep(forTimeInterval: left) }
         }
         let summary = tallies.map(summarize)
         if json {
+            let cost = Report.Cost(probes: probes,
+                                   engineCpuMicrosecondsPerProbe: probes == 0 ? 0 : engineCPU * 1e6 / Double(probes))
             let report = Report(kind: kind.description, port: kind == .icmp ? nil : port, engine: engine.info,
-                                results: lines, summary: summary)
+                                cost: cost, results: quiet ? [] : lines, summary: summary)
             let enc = JSONEncoder()
             enc.outputFormatting = [.prettyPrinted, .sortedKeys]
             print(String(decoding: (try? enc.encode(report)) ?? Data(), as: UTF8.self))
         } else {
-            if !lines.isEmpty || count > 0 { print("") }
+            if !quiet { print("") }
             for s in summary { print(text(s)) }
         }
         return tallies.allSatisfy { $0.received > 0 }
+    }
+
+    private func processCPUSeconds() -> Double {
+        var ru = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &ru)
+        return Double(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) + Double(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6
     }
 
     private func record(_ r: ProbeResult, round: Int, into t: inout Tally) -> Line {
