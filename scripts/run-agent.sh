@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+##
+## run-agent.sh — build the agent in release mode and run it on the example configuration.
+##
+## Usage: scripts/run-agent.sh [PROBE_AGENT_ARGS...]
+##
+##   1. scripts/install-deps.sh
+##   2. swift build -c release --product probe-agent
+##   3. exec .build/release/probe-agent --config config/agent.yaml ARGS
+##
+## Raw ICMP / TCP SYN probes need CAP_NET_RAW: run as root, or once after building
+##   sudo setcap cap_net_raw+ep .build/release/probe-agent
+## (the capability is lost whenever the binary is rebuilt).
+##
+set -euo pipefail
+
+log() { printf -- "** %s\n" "$*" >&2; }
+error() { printf -- "** ERROR: %s\n" "$*" >&2; }
+fatal() { error "$@"; exit 1; }
+
+case "${1:-}" in
+    -h|--help) sed -n 's/^## \{0,1\}//p' "$0" >&2; exit 0 ;;
+esac
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+cd "$here/.."
+
+config=config/agent.yaml
+[[ -f "$config" ]] || fatal "example configuration $config not found"
+
+scripts/install-deps.sh
+
+log "swift build -c release --product probe-agent"
+swift build -c release --product probe-agent
+
+log "exec .build/release/probe-agent --config $config $*"
+exec .build/release/probe-agent --config "$config" "$@"
