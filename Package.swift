@@ -44,5 +44,7 @@ let package = Package(
         ),
         .testTarget(name: "CProbeTests", dependencies: ["CProbe"]),
         .testTarget(name: "ProbeEngineTests", dependencies: ["ProbeEngine", "CProbe"]),
+        // Drives the built agentctl binary (and the namespace test network) end to end.
+        .testTarget(name: "AgentctlTests", dependencies: ["agentctl"]),
     ]
 )

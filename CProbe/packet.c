@@ -159,6 +159,8 @@ static int parse_quoted(const uint8_t *q, size_t qlen, uint8_t proto, uint8_t ec
         out->has_nonce = 1;
         return CPROBE_PARSE_OK;
     }
+    if (proto != PROTO_ICMP)
+        return CPROBE_PARSE_FOREIGN; /* UDP and others: never ours, whatever their bytes say */
     if (qlen < 8)
         return CPROBE_PARSE_TRUNCATED;
     if (q[0] != echo_type || !ident_ours(o, rd16(q + 4)))
@@ -168,6 +170,11 @@ static int parse_quoted(const uint8_t *q, size_t qlen, uint8_t proto, uint8_t ec
     out->seq = rd16(q + 6);
     out->slot = slot_of(o, out->ident, out->seq);
     read_token(q + 8, qlen - 8, out);
+    /* A quote long enough to carry our token must carry it: a quoted payload without our
+     * magic, or naming another slot, is someone else's echo request. Only a quote cut
+     * short of the token (RFC 792 requires just 8 bytes) is matched on header alone. */
+    if (qlen >= 8 + 12 && !out->has_nonce)
+        return CPROBE_PARSE_FOREIGN;
     return CPROBE_PARSE_OK;
 }
 
@@ -219,8 +226,7 @@ int cprobe_parse_icmp4(const uint8_t *pkt, size_t len, int has_ip_header, const 
         read_token(icmp + 8, ilen - 8, out);
         return out->has_nonce ? CPROBE_PARSE_OK : CPROBE_PARSE_FOREIGN;
     }
-    /* Errors that quote the offending datagram: unreachable, source quench, redirect is not
-     * one, time exceeded, parameter problem. */
+    /* Errors that quote the offending datagram: unreachable, time exceeded, parameter problem. */
     if (type != 3 && type != 11 && type != 12)
         return CPROBE_PARSE_FOREIGN;
     out->kind = CPROBE_PKT_ICMP_ERROR;

@@ -268,37 +268,33 @@ struct ICMP4ParseTests {
         #expect(p.nonce == Fx.nonce)
     }
 
-    /// packet.c parse_quoted() treats any quoted protocol other than TCP as ICMP: a quoted UDP
+    /// Regression: parse_quoted() once treated any quoted protocol other than TCP as ICMP: a quoted UDP
     /// datagram whose source port's high byte is 8 and whose UDP length lies in our identifier
     /// range is claimed as one of our echo requests, slot from (length, checksum), has_nonce = 0
     /// (which slot_match() accepts for ICMP errors when slot and address agree).
-    @Test("error quoting a UDP datagram is not ours (known issue in parse_quoted)")
+    @Test("error quoting a UDP datagram is not ours (regression: parse_quoted)")
     func unreachQuotingUDP() {
-        withKnownIssue("parse_quoted() does not check that the quoted protocol is ICMP") {
-            // UDP: sport 0x08ab (2219; high byte = ICMP echo request type), dport 53,
-            // length = our identifier, checksum = our sequence number.
-            let udp = be16(0x08ab) + be16(53) + be16(Fx.ident) + be16(Fx.seq) + [UInt8](repeating: 0x55, count: 24)
-            let inner = ipv4(src: Fx.us4, dst: Fx.peer4, proto: 17, payload: udp)
-            let (r, _) = parseICMP4(icmp4Error(type: 3, code: 3, quoting: inner))
-            #expect(r == FOREIGN)
-        }
+        // UDP: sport 0x08ab (2219; high byte = ICMP echo request type), dport 53,
+        // length = our identifier, checksum = our sequence number.
+        let udp = be16(0x08ab) + be16(53) + be16(Fx.ident) + be16(Fx.seq) + [UInt8](repeating: 0x55, count: 24)
+        let inner = ipv4(src: Fx.us4, dst: Fx.peer4, proto: 17, payload: udp)
+        let (r, _) = parseICMP4(icmp4Error(type: 3, code: 3, quoting: inner))
+        #expect(r == FOREIGN)
     }
 
-    /// A quoted echo whose payload is present but contradicts us (magic + a different slot, or
-    /// no magic at all) comes back OK with has_nonce = 0 — the same answer as an 8-byte quote,
+    /// Regression: a quoted echo whose payload is present but contradicts us (magic + a different
+    /// slot, or no magic at all) once came back OK with has_nonce = 0 — the same answer as an 8-byte quote,
     /// which slot_match() accepts on slot + address alone. The echo-reply path returns FOREIGN
     /// for the same payloads; an error whose quote proves "not ours" should too.
-    @Test("error quoting an echo whose payload contradicts ident/seq (known issue in parse_quoted)")
+    @Test("error quoting an echo whose payload contradicts ident/seq (regression: parse_quoted)")
     func unreachQuotingContradictingPayload() {
-        withKnownIssue("parse_quoted() downgrades a contradicting payload to 'no nonce' instead of FOREIGN") {
-            // Payload slot 0x3_1235, ident/seq say 0x3_1234.
-            let mismatch = ipv4(src: Fx.us4, dst: Fx.peer4, proto: 1, payload: buildEcho(family: 4, slot: Fx.slot + 1))
-            #expect(parseICMP4(icmp4Error(quoting: mismatch)).0 == FOREIGN)
-            // Our identifier, someone else's 24-byte payload (no magic).
-            var other = buildEcho(family: 4)
-            other.replaceSubrange(8..<32, with: [UInt8](repeating: 0x61, count: 24))
-            let foreign = ipv4(src: Fx.us4, dst: Fx.peer4, proto: 1, payload: withChecksum(other, at: 2))
-            #expect(parseICMP4(icmp4Error(quoting: foreign)).0 == FOREIGN)
-        }
+        // Payload slot 0x3_1235, ident/seq say 0x3_1234.
+        let mismatch = ipv4(src: Fx.us4, dst: Fx.peer4, proto: 1, payload: buildEcho(family: 4, slot: Fx.slot + 1))
+        #expect(parseICMP4(icmp4Error(quoting: mismatch)).0 == FOREIGN)
+        // Our identifier, someone else's 24-byte payload (no magic).
+        var other = buildEcho(family: 4)
+        other.replaceSubrange(8..<32, with: [UInt8](repeating: 0x61, count: 24))
+        let foreign = ipv4(src: Fx.us4, dst: Fx.peer4, proto: 1, payload: withChecksum(other, at: 2))
+        #expect(parseICMP4(icmp4Error(quoting: foreign)).0 == FOREIGN)
     }
 }

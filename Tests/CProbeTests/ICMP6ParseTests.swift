@@ -124,15 +124,13 @@ struct ICMP6ParseTests {
         #expect(parseICMP6(icmp6(type: 1, body: notRequest), src: Fx.router6).0 == FOREIGN)
     }
 
-    /// Same gap as ICMPv4 (see ICMP4ParseTests.unreachQuotingUDP), and likelier here: the high
+    /// Regression, same gap as ICMPv4 once had (see ICMP4ParseTests.unreachQuotingUDP), and likelier here: the high
     /// byte of a UDP source port in 32768...33023 (Linux's default ephemeral range) is 128, the
     /// ICMPv6 echo request type.
-    @Test("error quoting a UDP datagram is not ours (known issue in parse_quoted)")
+    @Test("error quoting a UDP datagram is not ours (regression: parse_quoted)")
     func unreachQuotingUDP() {
-        withKnownIssue("parse_quoted() does not check that the quoted protocol is ICMPv6") {
-            let udp = be16(0x8012) + be16(53) + be16(Fx.ident) + be16(Fx.seq) + [UInt8](repeating: 0x55, count: 24)
-            let inner = ipv6(src: Fx.us6, dst: Fx.peer6, nextHeader: 17, payload: udp)
-            #expect(parseICMP6(icmp6(type: 1, code: 4, body: inner), src: Fx.router6).0 == FOREIGN)
-        }
+        let udp = be16(0x8012) + be16(53) + be16(Fx.ident) + be16(Fx.seq) + [UInt8](repeating: 0x55, count: 24)
+        let inner = ipv6(src: Fx.us6, dst: Fx.peer6, nextHeader: 17, payload: udp)
+        #expect(parseICMP6(icmp6(type: 1, code: 4, body: inner), src: Fx.router6).0 == FOREIGN)
     }
 }
