@@ -178,6 +178,25 @@ static int parse_quoted(const uint8_t *q, size_t qlen, uint8_t proto, uint8_t ec
     return CPROBE_PARSE_OK;
 }
 
+/* An echo reply at icmp (v4 or v6; the sender is already in out->reporter): ours when the
+ * identifier is in our range and the payload carries our token for that slot. */
+static int parse_echo_reply(const uint8_t *icmp, size_t len, const cprobe_ours *o, cprobe_parsed *out)
+{
+    out->kind = CPROBE_PKT_ECHO_REPLY;
+    out->probe_kind = CPROBE_KIND_ICMP;
+    memcpy(out->peer, out->reporter, sizeof(out->peer));
+    memset(out->reporter, 0, sizeof(out->reporter));
+    out->ident = rd16(icmp + 4);
+    out->seq = rd16(icmp + 6);
+    if (!ident_ours(o, out->ident))
+        return CPROBE_PARSE_FOREIGN;
+    if (len < CPROBE_ECHO_LEN)
+        return CPROBE_PARSE_TRUNCATED;
+    out->slot = slot_of(o, out->ident, out->seq);
+    read_token(icmp + 8, len - 8, out);
+    return out->has_nonce ? CPROBE_PARSE_OK : CPROBE_PARSE_FOREIGN;
+}
+
 /* An IPv4 header at p: returns its length, or 0 when it is not a sane IPv4 header. */
 static size_t ip4_header_len(const uint8_t *p, size_t len)
 {
@@ -210,21 +229,10 @@ int cprobe_parse_icmp4(const uint8_t *pkt, size_t len, int has_ip_header, const 
         return CPROBE_PARSE_TRUNCATED;
     uint8_t type = icmp[0];
     if (type == ICMP4_ECHO_REPLY) {
-        out->kind = CPROBE_PKT_ECHO_REPLY;
-        out->probe_kind = CPROBE_KIND_ICMP;
-        memcpy(out->peer, out->reporter, 4);
-        memset(out->reporter, 0, sizeof(out->reporter));
-        out->ident = rd16(icmp + 4);
-        out->seq = rd16(icmp + 6);
-        if (!ident_ours(o, out->ident))
-            return CPROBE_PARSE_FOREIGN;
-        if (ilen < CPROBE_ECHO_LEN)
-            return CPROBE_PARSE_TRUNCATED;
-        if (has_ip_header && cprobe_checksum(icmp, ilen, 0) != 0)
+        int r = parse_echo_reply(icmp, ilen, o, out);
+        if (r == CPROBE_PARSE_OK && has_ip_header && cprobe_checksum(icmp, ilen, 0) != 0)
             return CPROBE_PARSE_BAD_CHECKSUM;
-        out->slot = slot_of(o, out->ident, out->seq);
-        read_token(icmp + 8, ilen - 8, out);
-        return out->has_nonce ? CPROBE_PARSE_OK : CPROBE_PARSE_FOREIGN;
+        return r;
     }
     /* Errors that quote the offending datagram: unreachable, time exceeded, parameter problem. */
     if (type != 3 && type != 11 && type != 12)
@@ -261,20 +269,9 @@ int cprobe_parse_icmp6(const uint8_t *pkt, size_t len, const uint8_t src[16],
     if (type != ICMP6_ECHO_REPLY && !is_error)
         return CPROBE_PARSE_FOREIGN;
     if (type == ICMP6_ECHO_REPLY) {
-        out->kind = CPROBE_PKT_ECHO_REPLY;
-        out->probe_kind = CPROBE_KIND_ICMP;
-        memcpy(out->peer, out->reporter, 16);
-        memset(out->reporter, 0, sizeof(out->reporter));
-        out->ident = rd16(pkt + 4);
-        out->seq = rd16(pkt + 6);
-        if (!ident_ours(o, out->ident))
-            return CPROBE_PARSE_FOREIGN;
-        if (len < CPROBE_ECHO_LEN)
-            return CPROBE_PARSE_TRUNCATED;
-        out->slot = slot_of(o, out->ident, out->seq);
-        read_token(pkt + 8, len - 8, out);
-        if (!out->has_nonce)
-            return CPROBE_PARSE_FOREIGN;
+        int r = parse_echo_reply(pkt, len, o, out);
+        if (r != CPROBE_PARSE_OK)
+            return r;
     } else {
         out->kind = CPROBE_PKT_ICMP_ERROR;
         out->icmp_type = type;
