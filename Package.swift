@@ -17,6 +17,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "5.0.0"),
     ],
     targets: [
         .target(
@@ -29,7 +30,10 @@ let package = Package(
             ],
             linkerSettings: [.linkedLibrary("uring"), .linkedLibrary("cap")]
         ),
-        .target(name: "ProbeAgentCore"),
+        .target(
+            name: "ProbeAgentCore",
+            dependencies: [.product(name: "Yams", package: "Yams")]
+        ),
         .target(name: "ProbeEngine", dependencies: ["CProbe"]),
         .executableTarget(
             name: "probe-agent",
@@ -44,6 +48,7 @@ let package = Package(
         ),
         .testTarget(name: "CProbeTests", dependencies: ["CProbe"]),
         .testTarget(name: "ProbeEngineTests", dependencies: ["ProbeEngine", "CProbe"]),
+        .testTarget(name: "ProbeAgentCoreTests", dependencies: ["ProbeAgentCore"]),
         // Drives the built agentctl binary (and the namespace test network) end to end.
         .testTarget(name: "AgentctlTests", dependencies: ["agentctl"]),
     ]

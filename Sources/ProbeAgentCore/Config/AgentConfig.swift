@@ -1,0 +1,118 @@
+/// The whole agent configuration, as loaded from `agent.yaml` with every default applied.
+///
+/// Build one with ``AgentConfig/load(yaml:file:)``; every value in it has been validated.
+/// The pipeline sections (`queue`, `spill`, `remoteWrite`, `http`, `admin`) are parsed and
+/// type-checked here and used by the components that own them.
+public struct AgentConfig: Sendable, Hashable {
+    /// Values that monitors inherit when they do not set their own.
+    public var defaults: MonitorDefaults = .init()
+    /// The monitors, in file order. Ids are unique and `dependsOn` forms no cycle.
+    public var monitors: [MonitorConfig] = []
+    /// Timer-wheel and resolver settings.
+    public var scheduler: SchedulerConfig = .init()
+    /// The bounded in-memory result queue.
+    public var queue: QueueConfig = .init()
+    /// The on-disk spill log used while the central store is unreachable.
+    public var spill: SpillConfig = .init()
+    /// Where results are shipped; `nil` when the section is absent (results stay local).
+    public var remoteWrite: RemoteWriteConfig?
+    /// The HTTP listener for `/metrics`, `/health` and `/-/ready`.
+    public var http: HTTPConfig = .init()
+    /// The admin API's unix socket.
+    public var admin: AdminConfig = .init()
+    /// Minimum log level.
+    public var logLevel: LogLevel = .info
+
+    /// An empty configuration with every default.
+    public init() {}
+
+    /// The monitor with the given id, if any.
+    public func monitor(id: String) -> MonitorConfig? { monitors.first { $0.id == id } }
+}
+
+/// Agent-level defaults for monitors.
+public struct MonitorDefaults: Sendable, Hashable {
+    /// Default probe cadence: 3 s.
+    public static let defaultCadence: Duration = .seconds(3)
+
+    /// Cadence for monitors that set none.
+    public var cadence: Duration = MonitorDefaults.defaultCadence
+    /// Timeout for monitors that set none; `nil` means ``MonitorDefaults/defaultTimeout(cadence:)``.
+    public var timeout: Duration?
+    /// Labels every monitor carries; a monitor's own labels win on a clash.
+    public var labels: [String: String] = [:]
+
+    /// Creates defaults.
+    public init(cadence: Duration = MonitorDefaults.defaultCadence, timeout: Duration? = nil,
+                labels: [String: String] = [:]) {
+        self.cadence = cadence
+        self.timeout = timeout
+        self.labels = labels
+    }
+
+    /// The timeout used when neither the monitor nor `defaults` set one: `min(1s, cadence / 2)`.
+    ///
+    /// One second covers any sane loopback, LAN or WAN round trip; half the cadence keeps the
+    /// timeout strictly below the cadence for fast monitors so a probe always ends before its
+    /// successor is due.
+    public static func defaultTimeout(cadence: Duration) -> Duration {
+        min(.seconds(1), cadence / 2)
+    }
+}
+
+/// The kind of probe a monitor sends.
+public enum ProbeProtocol: String, Sendable, Hashable, CaseIterable, Comparable {
+    /// ICMP / ICMPv6 echo.
+    case icmp
+    /// Half-open TCP SYN (needs CAP_NET_RAW).
+    case tcpSyn = "tcp-syn"
+    /// Full TCP connect, closed with RST.
+    case tcpConnect = "tcp-connect"
+
+    /// Whether monitors of this kind need a `port`.
+    public var needsPort: Bool { self != .icmp }
+
+    /// Orders by declaration, so batches come out in a stable order.
+    public static func < (lhs: Self, rhs: Self) -> Bool {
+        allCases.firstIndex(of: lhs)! < allCases.firstIndex(of: rhs)!
+    }
+}
+
+/// One monitor with defaults applied: what is probed, how, and how often.
+public struct MonitorConfig: Sendable, Hashable {
+    /// Unique id; becomes the `monitor` label.
+    public var id: String
+    /// Probe kind; becomes the `protocol` label.
+    public var probeProtocol: ProbeProtocol
+    /// IPv4 / IPv6 literals or hostnames, in file order, without duplicates.
+    public var targets: [String]
+    /// TCP destination port; `nil` for ICMP.
+    public var port: UInt16?
+    /// Time between two probes of one target.
+    public var cadence: Duration
+    /// Per-probe deadline; always less than `cadence`.
+    public var timeout: Duration
+    /// Extra labels (defaults merged in); never `monitor`, `target` or `protocol`.
+    public var labels: [String: String]
+    /// Ids of monitors this one depends on.
+    public var dependsOn: [String]
+
+    /// Creates a monitor; the loader validates, this initialiser does not.
+    public init(id: String, probeProtocol: ProbeProtocol, targets: [String], port: UInt16? = nil,
+                cadence: Duration = MonitorDefaults.defaultCadence, timeout: Duration? = nil,
+                labels: [String: String] = [:], dependsOn: [String] = []) {
+        self.id = id
+        self.probeProtocol = probeProtocol
+        self.targets = targets
+        self.port = port
+        self.cadence = cadence
+        self.timeout = timeout ?? MonitorDefaults.defaultTimeout(cadence: cadence)
+        self.labels = labels
+        self.dependsOn = dependsOn
+    }
+}
+
+/// Minimum log level, as swift-log names them.
+public enum LogLevel: String, Sendable, Hashable, CaseIterable {
+    case trace, debug, info, notice, warning, error, critical
+}

@@ -1,0 +1,35 @@
+extension MonitorConfig {
+    /// Version of the canonical encoding below; bump it when the encoding changes.
+    private static let hashEncodingVersion: UInt64 = 1
+
+    /// A stable 64-bit hash of the monitor's effective config (defaults applied).
+    ///
+    /// Same config → same hash in every process and on every run (FNV-1a over a canonical
+    /// encoding, see ``StableHasher``; never Swift's randomly seeded `Hasher`). Any change of
+    /// id, protocol, targets (including their order, which fixes their phases), port, cadence,
+    /// timeout, labels or `depends_on` changes it. Labels are encoded sorted by name and
+    /// `depends_on` sorted, since their order carries no meaning.
+    ///
+    /// A reload compares these hashes: an unchanged hash keeps the monitor's schedule.
+    public var configHash: UInt64 {
+        var h = StableHasher()
+        h.combine(Self.hashEncodingVersion)
+        h.combine(id)
+        h.combine(probeProtocol.rawValue)
+        h.combine(UInt64(targets.count))
+        for target in targets { h.combine(target) }
+        h.combine(UInt64(port ?? 0))
+        h.combine(cadence.nanosecondsValue)
+        h.combine(timeout.nanosecondsValue)
+        let sortedLabels = labels.sorted { $0.key < $1.key }
+        h.combine(UInt64(sortedLabels.count))
+        for (key, value) in sortedLabels {
+            h.combine(key)
+            h.combine(value)
+        }
+        let parents = dependsOn.sorted()
+        h.combine(UInt64(parents.count))
+        for parent in parents { h.combine(parent) }
+        return h.finalize()
+    }
+}

@@ -1,0 +1,120 @@
+import Yams
+
+extension SchedulerConfig {
+    mutating func read(_ node: Node, _ reader: inout NodeReader) {
+        let keys = ["tick", "max_probes_per_second", "resolve_interval"]
+        guard let f = reader.fields(node, in: "scheduler", known: keys) else { return }
+        if let n = f["tick"], let value = reader.duration(n, "scheduler.tick") {
+            if value < .milliseconds(1) || value > .seconds(1) {
+                reader.error(at: n, "scheduler.tick \(DurationParser.format(value)) must be between 1ms and 1s")
+            } else {
+                tick = value
+            }
+        }
+        if let n = f["max_probes_per_second"] {
+            maxProbesPerSecond = reader.int(n, "scheduler.max_probes_per_second", in: 1...10_000_000)
+        }
+        if let n = f["resolve_interval"], let value = reader.duration(n, "scheduler.resolve_interval") {
+            resolveInterval = value
+        }
+    }
+}
+
+extension QueueConfig {
+    mutating func read(_ node: Node, _ reader: inout NodeReader) {
+        guard let f = reader.fields(node, in: "queue", known: ["mem_items_cap"]) else { return }
+        if let n = f["mem_items_cap"], let value = reader.int(n, "queue.mem_items_cap", in: 1...100_000_000) {
+            memItemsCap = value
+        }
+    }
+}
+
+extension SpillConfig {
+    mutating func read(_ node: Node, _ reader: inout NodeReader) {
+        let keys = ["dir", "max_bytes", "max_age", "fsync_interval"]
+        guard let f = reader.fields(node, in: "spill", known: keys) else { return }
+        if let n = f["dir"], let value = reader.string(n, "spill.dir") {
+            if value.isEmpty { reader.error(at: n, "spill.dir must not be empty") } else { directory = value }
+        }
+        if let n = f["max_bytes"], let value = reader.byteSize(n, "spill.max_bytes") { maxBytes = value }
+        if let n = f["max_age"], let value = reader.duration(n, "spill.max_age") { maxAge = value }
+        if let n = f["fsync_interval"], let value = reader.duration(n, "spill.fsync_interval") { fsyncInterval = value }
+    }
+}
+
+extension RemoteWriteConfig {
+    static let keys = ["url", "headers", "basic_auth", "bearer_token", "tls", "external_labels",
+                       "samples_per_request", "flush_interval"]
+
+    static func read(_ node: Node, _ reader: inout NodeReader) -> RemoteWriteConfig? {
+        guard let f = reader.fields(node, in: "remote_write", known: keys),
+              let urlNode = reader.require(f, "url", in: "remote_write"),
+              let url = reader.string(urlNode, "remote_write.url") else { return nil }
+        if !(url.hasPrefix("http://") || url.hasPrefix("https://")) || url.count <= "https://".count {
+            reader.error(at: urlNode, "remote_write.url '\(url)' must be an http:// or https:// URL")
+        }
+        var config = RemoteWriteConfig(url: url)
+        if let n = f["headers"] {
+            for (key, _, value) in reader.stringMap(n, "remote_write.headers") ?? [] { config.headers[key] = value }
+        }
+        if let n = f["basic_auth"], let auth = reader.fields(n, in: "remote_write.basic_auth", known: ["username", "password"]) {
+            let user = reader.require(auth, "username", in: "remote_write.basic_auth").flatMap { reader.string($0, "username") }
+            let password = reader.require(auth, "password", in: "remote_write.basic_auth").flatMap { reader.string($0, "password") }
+            if let user, let password { config.basicAuth = BasicAuth(username: user, password: password) }
+        }
+        if let n = f["bearer_token"] {
+            config.bearerToken = reader.string(n, "remote_write.bearer_token")
+            if f["basic_auth"] != nil { reader.error(at: n, "remote_write: set basic_auth or bearer_token, not both") }
+        }
+        if let n = f["tls"], let tls = reader.fields(n, in: "remote_write.tls", known: ["ca_file", "cert_file", "key_file"]) {
+            config.tls.caFile = tls["ca_file"].flatMap { reader.string($0, "tls.ca_file") }
+            config.tls.certFile = tls["cert_file"].flatMap { reader.string($0, "tls.cert_file") }
+            config.tls.keyFile = tls["key_file"].flatMap { reader.string($0, "tls.key_file") }
+            if (tls["cert_file"] == nil) != (tls["key_file"] == nil) {
+                reader.error(at: n, "remote_write.tls: cert_file and key_file go together; set both or neither")
+            }
+        }
+        if let n = f["external_labels"] {
+            config.externalLabels = LabelRules.read(n, "remote_write.external_labels", reserved: false, &reader)
+        }
+        if let n = f["samples_per_request"], let value = reader.int(n, "remote_write.samples_per_request", in: 1...1_000_000) {
+            config.samplesPerRequest = value
+        }
+        if let n = f["flush_interval"], let value = reader.duration(n, "remote_write.flush_interval") {
+            config.flushInterval = value
+        }
+        return config
+    }
+}
+
+extension HTTPConfig {
+    mutating func read(_ node: Node, _ reader: inout NodeReader) {
+        guard let f = reader.fields(node, in: "http", known: ["listen"]),
+              let n = f["listen"], let value = reader.string(n, "http.listen") else { return }
+        if Self.isValidListen(value) {
+            listen = value
+        } else {
+            reader.error(at: n, "http.listen '\(value)' must be host:port, e.g. 127.0.0.1:9469 or [::1]:9469")
+        }
+    }
+
+    /// `host:port` with an IPv4 literal, a hostname, or a bracketed IPv6 literal, and a port 1…65535.
+    static func isValidListen(_ text: String) -> Bool {
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]),
+              (1...65535).contains(port) else { return false }
+        var host = String(text[..<colon])
+        if host.hasPrefix("[") && host.hasSuffix("]") {
+            host = String(host.dropFirst().dropLast())
+            return TargetAddress.parseIPv6(host) != nil
+        }
+        return !host.contains(":") && TargetAddress(parsing: host) != nil
+    }
+}
+
+extension AdminConfig {
+    mutating func read(_ node: Node, _ reader: inout NodeReader) {
+        guard let f = reader.fields(node, in: "admin", known: ["socket"]),
+              let n = f["socket"], let value = reader.string(n, "admin.socket") else { return }
+        if value.hasPrefix("/") { socketPath = value } else { reader.error(at: n, "admin.socket '\(value)' must be an absolute path") }
+    }
+}

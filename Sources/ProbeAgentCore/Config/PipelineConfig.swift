@@ -1,0 +1,101 @@
+/// Timer-wheel and resolver settings (`scheduler:`).
+public struct SchedulerConfig: Sendable, Hashable {
+    /// Wheel tick resolution; every fire time is rounded to it. Default 10 ms.
+    public var tick: Duration = .milliseconds(10)
+    /// Global probe send-rate cap; excess probes are deferred to later ticks, never dropped.
+    public var maxProbesPerSecond: Int?
+    /// How often hostnames are re-resolved. Default 60 s.
+    public var resolveInterval: Duration = .seconds(60)
+    /// Creates the defaults.
+    public init() {}
+}
+
+/// The bounded in-memory result queue (`queue:`).
+public struct QueueConfig: Sendable, Hashable {
+    /// Results held in memory before the spill log takes over. Default 100,000.
+    public var memItemsCap: Int = 100_000
+    /// Creates the defaults.
+    public init() {}
+}
+
+/// The on-disk spill log (`spill:`).
+public struct SpillConfig: Sendable, Hashable {
+    /// Directory of the segment files.
+    public var directory: String = "/var/lib/probe-agent/spill"
+    /// Byte cap over all segments; the oldest segment is dropped (and counted) past it. 1 GiB.
+    public var maxBytes: Int64 = 1 << 30
+    /// Results older than this are dropped (and counted). Default 24 h.
+    public var maxAge: Duration = .seconds(24 * 3600)
+    /// How often appended records are fsynced; the most a power loss can cost. Default 1 s.
+    public var fsyncInterval: Duration = .seconds(1)
+    /// Creates the defaults.
+    public init() {}
+}
+
+/// Prometheus remote-write 1.0 shipping (`remote_write:`).
+public struct RemoteWriteConfig: Sendable, Hashable {
+    /// Receiver URL, `http://` or `https://`.
+    public var url: String
+    /// Extra HTTP headers sent with every request.
+    public var headers: [String: String] = [:]
+    /// HTTP basic authentication; exclusive with `bearerToken`.
+    public var basicAuth: BasicAuth?
+    /// Bearer token; exclusive with `basicAuth`.
+    public var bearerToken: String?
+    /// TLS files for `https://` receivers.
+    public var tls: TLSFiles = .init()
+    /// Labels added to every series sent.
+    public var externalLabels: [String: String] = [:]
+    /// Most samples in one request. Default 2,000.
+    public var samplesPerRequest: Int = 2_000
+    /// Longest a sample waits for a request to fill. Default 1 s.
+    public var flushInterval: Duration = .seconds(1)
+
+    /// Creates a config for a receiver URL.
+    public init(url: String) { self.url = url }
+
+    /// Username and password for HTTP basic authentication.
+    public struct BasicAuth: Sendable, Hashable {
+        /// User name.
+        public var username: String
+        /// Password.
+        public var password: String
+        /// Creates credentials.
+        public init(username: String, password: String) {
+            self.username = username
+            self.password = password
+        }
+    }
+
+    /// PEM file paths; `cert` and `key` go together.
+    public struct TLSFiles: Sendable, Hashable {
+        /// CA bundle that verifies the receiver.
+        public var caFile: String?
+        /// Client certificate.
+        public var certFile: String?
+        /// Client private key.
+        public var keyFile: String?
+        /// No files: system trust store, no client certificate.
+        public init(caFile: String? = nil, certFile: String? = nil, keyFile: String? = nil) {
+            self.caFile = caFile
+            self.certFile = certFile
+            self.keyFile = keyFile
+        }
+    }
+}
+
+/// The HTTP listener (`http:`).
+public struct HTTPConfig: Sendable, Hashable {
+    /// `host:port` (IPv6 as `[::1]:port`). Default `127.0.0.1:9469`, loopback only.
+    public var listen: String = "127.0.0.1:9469"
+    /// Creates the defaults.
+    public init() {}
+}
+
+/// The admin API (`admin:`).
+public struct AdminConfig: Sendable, Hashable {
+    /// Unix socket path; its file permissions are the access control.
+    public var socketPath: String = "/run/probe-agent/admin.sock"
+    /// Creates the defaults.
+    public init() {}
+}

@@ -1,0 +1,206 @@
+// A hierarchical timer wheel with O(1) insert and cancel, driven by a clock the caller owns.
+//
+// Data structure: six levels of 64 slots (see WheelGeometry for the level/slot maths and the
+// granularity table). Each slot is an intrusive doubly-linked FIFO list threaded through one
+// flat node array (indices, not pointers; freed nodes go on a free list and are reused, so a
+// steady-state schedule allocates nothing). Each level keeps a 64-bit occupancy bitmap, one bit
+// per non-empty slot. Deadlines more than 2^36 ticks ahead wait in an unsorted overflow list.
+//
+// Cost:
+//   insert   O(1): compute level and slot, append to the slot's list, set a bit.
+//   cancel   O(1): unlink by index; a handle carries a generation, so a stale handle (entry
+//            already fired or cancelled, node reused) is detected and ignored.
+//   advance  O(levels) to find the next occupied slot (rotate the bitmap, trailingZeroBitCount),
+//            plus O(1) per entry fired and per entry cascaded; each entry cascades at most once
+//            per level. Time with nothing due costs O(levels) per jump, not per tick.
+//   overflow when the clock enters a new 2^36-tick span, the overflow list is walked once
+//            (O(n) in its length), re-placing what is now in range. Honest note: entries that far
+//            out (21.8 years at 10 ms ticks) are expected to be rare.
+//
+// The wheel never reads a clock: `advance(to:into:)` takes the current tick, and ticks are
+// whatever unit the caller chose (the scheduler uses `scheduler.tick`, 10 ms by default).
+// Model: tokio's runtime/time/wheel (levels, bitmap, caller-driven time); Linux
+// kernel/time/timer.c for the granularity reasoning.
+
+/// Identifies one inserted entry, for ``TimerWheel/cancel(_:)``.
+public struct TimerHandle: Hashable, Sendable {
+    let index: Int32
+    let generation: UInt32
+}
+
+/// An entry that came due.
+public struct TimerEntry: Hashable, Sendable {
+    /// The caller's id, as passed to ``TimerWheel/insert(id:deadline:)``.
+    public var id: UInt64
+    /// The tick it was due at (may be before the tick it was fired at, if the caller was late).
+    public var deadline: UInt64
+    /// The handle it was inserted with (no longer valid: fired entries are removed).
+    public var handle: TimerHandle
+}
+
+/// A hierarchical timer wheel: 64-slot levels, occupancy bitmaps, caller-driven time.
+///
+/// Not thread-safe; one owner drives it. It is `Sendable` as a value (copy-on-write arrays), so an
+/// owner may hand it to another task.
+public struct TimerWheel: Sendable {
+    struct Node: Sendable {
+        var id: UInt64 = 0
+        var deadline: UInt64 = 0
+        var prev: Int32 = -1
+        var next: Int32 = -1
+        /// Index of the list holding the node (`level * 64 + slot`, or the overflow list), -1 if free.
+        var list: Int32 = -1
+        var generation: UInt32 = 0
+    }
+
+    var nodes: [Node] = []
+    var freeHead: Int32 = -1
+    /// Head and tail per list: `levels * 64` slot lists, then the overflow list.
+    var heads: [Int32]
+    var tails: [Int32]
+    var occupied: [UInt64]
+    /// A lower bound of the overflow list's deadlines (exact after each walk).
+    var overflowMin: UInt64 = .max
+
+    /// The tick the wheel has been advanced to.
+    public private(set) var elapsed: UInt64
+    /// Entries currently in the wheel.
+    public private(set) var count = 0
+
+    static let overflowList = Int32(WheelGeometry.levels * WheelGeometry.slotsPerLevel)
+
+    /// Creates an empty wheel whose time starts at `start`.
+    public init(start: UInt64 = 0) {
+        elapsed = start
+        let lists = WheelGeometry.levels * WheelGeometry.slotsPerLevel + 1
+        heads = Array(repeating: -1, count: lists)
+        tails = Array(repeating: -1, count: lists)
+        occupied = Array(repeating: 0, count: WheelGeometry.levels)
+    }
+
+    /// Whether the wheel holds no entry.
+    public var isEmpty: Bool { count == 0 }
+
+    /// Adds an entry. O(1).
+    ///
+    /// - Parameters:
+    ///   - id: The caller's id, returned in the ``TimerEntry`` when it fires.
+    ///   - deadline: The tick it is due at; a tick at or before ``elapsed`` fires on the next
+    ///     ``advance(to:into:)``.
+    /// - Returns: A handle for ``cancel(_:)``.
+    @discardableResult
+    public mutating func insert(id: UInt64, deadline: UInt64) -> TimerHandle {
+        let index = allocate()
+        nodes[Int(index)].id = id
+        nodes[Int(index)].deadline = deadline
+        place(index)
+        count += 1
+        return TimerHandle(index: index, generation: nodes[Int(index)].generation)
+    }
+
+    /// Removes an entry before it fires. O(1).
+    ///
+    /// - Returns: `true` if the entry was in the wheel; `false` for a handle whose entry already
+    ///   fired or was cancelled.
+    @discardableResult
+    public mutating func cancel(_ handle: TimerHandle) -> Bool {
+        guard handle.index >= 0, Int(handle.index) < nodes.count else { return false }
+        let node = nodes[Int(handle.index)]
+        guard node.list >= 0, node.generation == handle.generation else { return false }
+        unlink(handle.index)
+        release(handle.index)
+        count -= 1
+        return true
+    }
+
+    /// The deadline of an entry still in the wheel.
+    public func deadline(of handle: TimerHandle) -> UInt64? {
+        guard handle.index >= 0, Int(handle.index) < nodes.count else { return nil }
+        let node = nodes[Int(handle.index)]
+        return node.list >= 0 && node.generation == handle.generation ? node.deadline : nil
+    }
+
+    /// The earliest tick at which ``advance(to:into:)`` may have work, or `nil` when empty.
+    ///
+    /// Exact when the earliest entry is on level 0; otherwise the start of the slot that holds
+    /// it (cascading happens then), which is never later than any entry's deadline. Sleeping
+    /// until this tick therefore never oversleeps. O(levels).
+    public func nextDeadline() -> UInt64? {
+        for level in 0..<WheelGeometry.levels {
+            if let next = WheelGeometry.nextOccupied(bitmap: occupied[level], level: level, elapsed: elapsed) {
+                return max(next.start, elapsed)
+            }
+        }
+        return heads[Int(Self.overflowList)] >= 0 ? max(overflowMin, elapsed) : nil
+    }
+
+    /// Moves time forward to `now` and appends every entry due at or before it to `due`, in
+    /// deadline order (entries due at the same tick in insertion order).
+    ///
+    /// - Parameters:
+    ///   - now: The current tick; a tick before ``elapsed`` is treated as ``elapsed``.
+    ///   - due: Receives the entries that came due; they are removed from the wheel.
+    public mutating func advance(to now: UInt64, into due: inout [TimerEntry]) {
+        let now = max(now, elapsed)
+        while true {
+            pullOverflowIfInRange()
+            var expiry: (level: Int, slot: Int, start: UInt64)?
+            for level in 0..<WheelGeometry.levels {
+                if let next = WheelGeometry.nextOccupied(bitmap: occupied[level], level: level, elapsed: elapsed) {
+                    expiry = (level, next.slot, next.start)
+                    break
+                }
+            }
+            if let expiry, expiry.start <= now {
+                elapsed = max(elapsed, expiry.start)
+                process(level: expiry.level, slot: expiry.slot, into: &due)
+            } else if expiry == nil, heads[Int(Self.overflowList)] >= 0, overflowMin <= now {
+                // Nothing in the wheel before the overflow list: jump there and re-place it.
+                elapsed = max(elapsed, overflowMin)
+            } else {
+                elapsed = now
+                pullOverflowIfInRange()
+                return
+            }
+        }
+    }
+
+    /// Fires or cascades every entry of one slot.
+    private mutating func process(level: Int, slot: Int, into due: inout [TimerEntry]) {
+        let list = level * WheelGeometry.slotsPerLevel + slot
+        var index = heads[list]
+        heads[list] = -1
+        tails[list] = -1
+        occupied[level] &= ~(1 << UInt64(slot))
+        while index >= 0 {
+            let next = nodes[Int(index)].next
+            let node = nodes[Int(index)]
+            if node.deadline <= elapsed {
+                due.append(TimerEntry(id: node.id, deadline: node.deadline,
+                                      handle: TimerHandle(index: index, generation: node.generation)))
+                nodes[Int(index)].list = -1
+                release(index)
+                count -= 1
+            } else {
+                place(index)
+            }
+            index = next
+        }
+    }
+
+    /// Moves overflow entries into the wheel once the clock has reached their 2^36-tick span.
+    private mutating func pullOverflowIfInRange() {
+        let list = Int(Self.overflowList)
+        guard heads[list] >= 0,
+              WheelGeometry.level(for: overflowMin, elapsed: elapsed) < WheelGeometry.levels else { return }
+        var index = heads[list]
+        heads[list] = -1
+        tails[list] = -1
+        overflowMin = .max
+        while index >= 0 {
+            let next = nodes[Int(index)].next
+            place(index)
+            index = next
+        }
+    }
+}

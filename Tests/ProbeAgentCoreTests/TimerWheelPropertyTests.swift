@@ -1,0 +1,61 @@
+import Testing
+@testable import ProbeAgentCore
+
+/// The wheel against a reference scheduler (a plain array, scanned) over random schedules.
+@Suite struct TimerWheelPropertyTests {
+    struct Reference {
+        var live: [(id: UInt64, deadline: UInt64, handle: TimerHandle)] = []
+        mutating func advance(to now: UInt64) -> [UInt64] {
+            let due = live.filter { $0.deadline <= now }.sorted { ($0.deadline, $0.id) < ($1.deadline, $1.id) }
+            live.removeAll { $0.deadline <= now }
+            return due.map(\.id)
+        }
+    }
+
+    @Test(arguments: [1, 2, 3, 4, 5, 6, 7, 8] as [UInt64])
+    func matchesReference(seed: UInt64) {
+        var rng = SeededRandom(seed: seed)
+        var wheel = TimerWheel(start: UInt64.random(in: 0..<1_000_000, using: &rng))
+        var reference = Reference()
+        var now = wheel.elapsed
+        var nextID: UInt64 = 0
+        // Spans from "this tick" to "beyond the top level", so every level and the overflow
+        // list are exercised, including cascades.
+        let spans: [UInt64] = [1, 64, 4_096, 1 << 18, 1 << 24, 1 << 30, 1 << 37]
+        for _ in 0..<2_000 {
+            switch Int.random(in: 0..<10, using: &rng) {
+            case 0..<5:
+                let span = spans.randomElement(using: &rng)!
+                let base = Bool.random(using: &rng) || now < 10 ? now : now - UInt64.random(in: 0..<10, using: &rng)
+                let deadline = base + UInt64.random(in: 0..<span, using: &rng)
+                let handle = wheel.insert(id: nextID, deadline: deadline)
+                reference.live.append((nextID, deadline, handle))
+                nextID += 1
+            case 5..<7 where !reference.live.isEmpty:
+                let victim = Int.random(in: 0..<reference.live.count, using: &rng)
+                let cancelled = wheel.cancel(reference.live[victim].handle)
+                #expect(cancelled)
+                reference.live.remove(at: victim)
+            default:
+                if let next = wheel.nextDeadline(), let earliest = reference.live.map(\.deadline).min() {
+                    #expect(next <= max(earliest, now), "nextDeadline overshoots")
+                    #expect(next >= now)
+                }
+                let step = [UInt64(1), 50, 5_000, 1 << 20, 1 << 31, 1 << 36].randomElement(using: &rng)!
+                now += UInt64.random(in: 0...step, using: &rng)
+                var due: [TimerEntry] = []
+                wheel.advance(to: now, into: &due)
+                let expected = reference.advance(to: now)
+                #expect(due.map(\.id).sorted() == expected.sorted())
+                // Fired order is deadline order, except entries inserted already late.
+                let deadlines = due.map { max($0.deadline, 0) }
+                #expect(zip(deadlines, deadlines.dropFirst()).allSatisfy { a, b in a <= b || b < now })
+            }
+            #expect(wheel.count == reference.live.count)
+        }
+        var due: [TimerEntry] = []
+        wheel.advance(to: .max, into: &due)
+        #expect(due.map(\.id).sorted() == reference.advance(to: .max).sorted())
+        #expect(wheel.isEmpty)
+    }
+}
