@@ -43,6 +43,7 @@ let package = Package(
             name: "agentctl",
             dependencies: [
                 "ProbeEngine",
+                "ProbeAgentCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

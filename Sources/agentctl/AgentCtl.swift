@@ -7,8 +7,9 @@ struct AgentCtl: ParsableCommand {
         abstract: "Inspect and drive ProbeAgent.",
         discussion: """
             Commands available now:
-              probe   one-off ICMP / TCP probes through the agent's io_uring engine, like fping.
+              probe          one-off ICMP / TCP probes via the agent's engine, like fping.
+              config check   validate config files; every error as file:line:column.
             """,
-        subcommands: [ProbeCommand.self]
+        subcommands: [ProbeCommand.self, ConfigCommand.self]
     )
 }
