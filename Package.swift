@@ -18,6 +18,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
     ],
     targets: [
         .target(
@@ -37,7 +38,11 @@ let package = Package(
         .target(name: "ProbeEngine", dependencies: ["CProbe"]),
         .executableTarget(
             name: "probe-agent",
-            dependencies: ["ProbeEngine", "ProbeAgentCore"]
+            dependencies: [
+                "ProbeEngine", "ProbeAgentCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         .executableTarget(
             name: "agentctl",
@@ -50,7 +55,7 @@ let package = Package(
         .testTarget(name: "CProbeTests", dependencies: ["CProbe"]),
         .testTarget(name: "ProbeEngineTests", dependencies: ["ProbeEngine", "CProbe"]),
         .testTarget(name: "ProbeAgentCoreTests", dependencies: ["ProbeAgentCore"]),
-        // Drives the built agentctl binary (and the namespace test network) end to end.
-        .testTarget(name: "AgentctlTests", dependencies: ["agentctl"]),
+        // Drives the built binaries (and the namespace test network) end to end.
+        .testTarget(name: "EndToEndTests", dependencies: ["agentctl", "probe-agent"]),
     ]
 )

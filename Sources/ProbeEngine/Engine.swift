@@ -90,6 +90,16 @@ public final class Engine {
 
     public var inFlight: Int { Int(cprobe_engine_in_flight(handle)) }
 
+    /// Interrupts a blocking `poll` from any thread (cprobe_engine_wake is the engine's one
+    /// thread-safe call). Valid while the engine is alive: its owner keeps it so until the
+    /// thread that polls it has stopped.
+    public struct Waker: @unchecked Sendable {
+        fileprivate let handle: OpaquePointer
+        public func wake() { cprobe_engine_wake(handle) }
+    }
+
+    public var waker: Waker { Waker(handle: handle) }
+
     /// Submits a batch; returns how many were accepted (a prefix). Fewer than `batch.count`
     /// means the in-flight table or the ring is full: keep the rest and submit again after a poll.
     public func submit<C: Collection>(_ batch: C) -> Int where C.Element == ProbeRequest {

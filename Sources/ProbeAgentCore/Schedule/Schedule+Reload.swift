@@ -51,7 +51,10 @@ extension Schedule {
         let hash = monitor.configHash
         var indices: [Int] = []
         for (index, target) in monitor.targets.enumerated() {
-            let phase = PhaseSpreader.phase(monitorID: monitor.id, targetIndex: index, cadence: cadence)
+            // Phases sit on the tick grid: the wheel fires at tick boundaries, so an unaligned
+            // phase would make every probe up to a tick late (measured: p50 lateness = 1 tick).
+            var phase = PhaseSpreader.phase(monitorID: monitor.id, targetIndex: index, cadence: cadence)
+            phase -= phase % tickNanos
             let entry = ScheduleEntry(
                 monitorID: monitor.id, target: target, targetIndex: index, probeProtocol: monitor.probeProtocol,
                 port: monitor.port, timeout: monitor.timeout, cadence: cadence, phase: phase, configHash: hash,

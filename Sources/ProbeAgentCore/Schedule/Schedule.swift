@@ -54,6 +54,12 @@ public struct Schedule: Sendable {
     /// Every live entry, in monitor then target order of insertion.
     public var entries: [ScheduleEntry] { slots.compactMap(\.entry) }
 
+    /// Every live entry with the cookie its next probe will carry (its slot identifies the
+    /// entry's result record; see ``ResultLedger``).
+    public var entriesWithCookies: [(cookie: ProbeCookie, entry: ScheduleEntry)] {
+        slots.enumerated().compactMap { i, s in s.entry.map { (ProbeCookie(slot: i, generation: s.generation), $0) } }
+    }
+
     /// The entries of one monitor, in target order.
     public func entries(monitorID: String) -> [ScheduleEntry] {
         (byMonitor[monitorID] ?? []).compactMap { slots[$0].entry }

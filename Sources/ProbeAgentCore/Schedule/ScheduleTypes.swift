@@ -15,8 +15,9 @@ public struct ProbeCookie: Hashable, Sendable, CustomStringConvertible {
         rawValue = UInt64(UInt32(truncatingIfNeeded: slot)) << 32 | UInt64(generation)
     }
 
-    var slot: Int { Int(rawValue >> 32) }
-    var generation: UInt32 { UInt32(truncatingIfNeeded: rawValue) }
+    /// The entry's slot in the schedule table (stable while its monitor is unchanged).
+    public var slot: Int { Int(rawValue >> 32) }
+    public var generation: UInt32 { UInt32(truncatingIfNeeded: rawValue) }
 
     /// `slot:generation`.
     public var description: String { "\(slot):\(generation)" }

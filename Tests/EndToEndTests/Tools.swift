@@ -5,12 +5,16 @@ import Testing
 enum Tools {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .deletingLastPathComponent().deletingLastPathComponent()
-    static var agentctl: String {
+    static var agentctl: String { binary("agentctl") }
+    static var probeAgent: String { binary("probe-agent") }
+
+    /// A product of this package's build (debug first: that is what `swift test` built).
+    static func binary(_ name: String) -> String {
         for config in ["debug", "release"] {
-            let p = root.appendingPathComponent(".build/\(config)/agentctl").path
+            let p = root.appendingPathComponent(".build/\(config)/\(name)").path
             if FileManager.default.isExecutableFile(atPath: p) { return p }
         }
-        return root.appendingPathComponent(".build/debug/agentctl").path
+        return root.appendingPathComponent(".build/debug/\(name)").path
     }
     static var testnet: String {
         ProcessInfo.processInfo.environment["PROBEAGENT_TESTNET"]

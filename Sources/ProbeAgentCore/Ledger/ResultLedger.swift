@@ -1,0 +1,135 @@
+/// How one probe ended, as the agent counts it.
+public enum ProbeOutcome: String, Sendable, Hashable, Codable, CaseIterable {
+    case ok, timeout, refused, unreachable, error
+    /// The target is a hostname with no address yet: nothing was sent.
+    case unresolved
+
+    public var isFailure: Bool { self != .ok }
+}
+
+/// Counters and latest result of one (monitor, target).
+///
+/// Loss is readable from the counters directly: `sent = ok + timeouts + refused + unreachable
+/// + errors + unresolved + suppressed`, where `suppressed` counts the failures that happened
+/// while a monitor this one depends on was down (they are not outages of this target).
+public struct TargetRecord: Sendable, Hashable, Codable {
+    public var monitorID: String
+    public var target: String
+    public var sent: UInt64 = 0
+    public var ok: UInt64 = 0
+    public var timeouts: UInt64 = 0
+    public var refused: UInt64 = 0
+    public var unreachable: UInt64 = 0
+    public var errors: UInt64 = 0
+    public var unresolved: UInt64 = 0
+    public var suppressed: UInt64 = 0
+    public var lastOutcome: ProbeOutcome?
+    public var lastSuppressed = false
+    public var lastRTTNanoseconds: UInt64?
+    /// Send time of the latest probe, nanoseconds since the Unix epoch.
+    public var lastSentAtNanoseconds: UInt64?
+
+    public init(monitorID: String, target: String) {
+        self.monitorID = monitorID
+        self.target = target
+    }
+}
+
+/// A monitor going down (every target failing) or coming back up.
+public struct MonitorTransition: Sendable, Hashable {
+    public var monitorID: String
+    public var isDown: Bool
+    public var failingTargets: Int
+    public var totalTargets: Int
+}
+
+/// Per-target tallies, monitor health and `depends_on` suppression: pure bookkeeping, no clock.
+///
+/// Records are indexed by the schedule slot of their entry (``ProbeCookie/slot``): O(1) per
+/// result. A slot whose (monitor, target) changed — a reload replaced the entry — starts a
+/// fresh record; an unchanged monitor keeps its slots and so its counters.
+public struct ResultLedger: Sendable {
+    public private(set) var records: [TargetRecord?] = []
+    public private(set) var health: [String: MonitorHealth] = [:]
+    private var dependencies: DependencyResolver
+
+    public init(config: AgentConfig) {
+        dependencies = DependencyResolver(monitors: config.monitors)
+        resetHealth(config)
+    }
+
+    /// After a reload: new dependency graph, target counts, and records of vanished entries dropped.
+    ///
+    /// - Parameter live: the (slot, monitor, target) of every entry of the new schedule.
+    public mutating func apply(_ config: AgentConfig, live: [(slot: Int, monitorID: String, target: String)]) {
+        dependencies = DependencyResolver(monitors: config.monitors)
+        var kept = [TargetRecord?](repeating: nil, count: records.count)
+        for e in live where e.slot < records.count {
+            if let r = records[e.slot], r.monitorID == e.monitorID, r.target == e.target { kept[e.slot] = r }
+        }
+        records = kept
+        resetHealth(config)
+        for case let r? in records where r.lastOutcome?.isFailure == true {
+            health[r.monitorID]?.failingTargets += 1
+        }
+    }
+
+    private mutating func resetHealth(_ config: AgentConfig) {
+        health = Dictionary(uniqueKeysWithValues: config.monitors.map {
+            ($0.id, MonitorHealth(failingTargets: 0, totalTargets: $0.targets.count))
+        })
+    }
+
+    /// Counts one result.
+    ///
+    /// - Returns: whether the failure was suppressed, and the monitor's up/down transition if
+    ///   this result caused one.
+    public mutating func record(slot: Int, monitorID: String, target: String, outcome: ProbeOutcome,
+                                rttNanoseconds: UInt64?, sentAtNanoseconds: UInt64?)
+        -> (suppressed: Bool, transition: MonitorTransition?)
+    {
+        if slot >= records.count { records.append(contentsOf: repeatElement(nil, count: slot + 1 - records.count)) }
+        var r = records[slot]
+        if r == nil || r!.monitorID != monitorID || r!.target != target {
+            r = TargetRecord(monitorID: monitorID, target: target)
+        }
+        var rec = r!
+        let wasFailing = rec.lastOutcome?.isFailure ?? false
+        let wasDown = health[monitorID]?.isDown ?? false
+        let suppressed = outcome.isFailure && dependencies.isSuppressed(monitorID, health: health)
+        rec.sent += 1
+        if suppressed {
+            rec.suppressed += 1
+        } else {
+            switch outcome {
+            case .ok: rec.ok += 1
+            case .timeout: rec.timeouts += 1
+            case .refused: rec.refused += 1
+            case .unreachable: rec.unreachable += 1
+            case .error: rec.errors += 1
+            case .unresolved: rec.unresolved += 1
+            }
+        }
+        rec.lastOutcome = outcome
+        rec.lastSuppressed = suppressed
+        rec.lastRTTNanoseconds = outcome == .ok ? rttNanoseconds : nil
+        rec.lastSentAtNanoseconds = sentAtNanoseconds
+        records[slot] = rec
+
+        if outcome.isFailure != wasFailing, var h = health[monitorID] {
+            h.failingTargets += outcome.isFailure ? 1 : -1
+            health[monitorID] = h
+        }
+        let h = health[monitorID]
+        let transition = h.flatMap { h in
+            h.isDown != wasDown
+                ? MonitorTransition(monitorID: monitorID, isDown: h.isDown, failingTargets: h.failingTargets,
+                                    totalTargets: h.totalTargets)
+                : nil
+        }
+        return (suppressed, transition)
+    }
+
+    /// Whether `monitorID`'s failures are suppressed right now.
+    public func isSuppressed(_ monitorID: String) -> Bool { dependencies.isSuppressed(monitorID, health: health) }
+}

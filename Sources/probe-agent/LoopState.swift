@@ -1,0 +1,247 @@
+import Foundation
+import Logging
+import ProbeAgentCore
+import ProbeEngine
+
+/// What the probing loop owns; used only on the loop thread.
+///
+/// One iteration: take requests (reload, stop, DNS answers) → take due probes from the
+/// schedule, one batch per protocol → submit them (a full engine keeps the rest for the next
+/// round: back-pressure, not loss) → sleep in the engine until the next deadline or a result →
+/// count results. Time is CLOCK_MONOTONIC nanoseconds throughout.
+final class LoopState {
+    let engine: Engine
+    private let control: AgentLoop
+    private let log: Logger
+    private let configPath: String
+    private var config: AgentConfig
+    private var configStamp: FileStamp?
+    private var schedule: Schedule
+    private var ledger: ResultLedger
+    private var addresses: AddressBook
+    private let resolver = BackgroundResolver()
+    private var pending: [ProbeRequest] = []
+    private var staleResults: UInt64 = 0
+    private(set) var reloads = ReloadStatus()
+    private let status: StatusWriter?
+    private let statusInterval: UInt64
+    private var nextStatusAt: UInt64 = 0
+    private var nextFileCheckAt: UInt64 = 0
+    let startedAt = Date()
+
+    init(configPath: String, config: AgentConfig, statusFile: String?, statusInterval: Duration,
+         log: Logger, control: AgentLoop) throws {
+        self.configPath = configPath
+        self.config = config
+        self.log = log
+        self.control = control
+        self.statusInterval = UInt64(statusInterval.nanosecondsValue)
+        status = statusFile.map(StatusWriter.init(path:))
+        engine = try Engine()
+        let info = engine.info
+        log.info("engine up: icmp4=\(info.icmp4) icmp6=\(info.icmp6) tcp-syn=\(info.tcpSyn4 ? "raw" : "unavailable") capabilities dropped=\(info.capabilitiesDropped)")
+        addresses = AddressBook(config: config)
+        let first = AddressBook.lookUp(addresses.hostnames)
+        _ = addresses.merge(first)
+        for (name, why) in first.failures.sorted(by: { $0.key < $1.key }) {
+            log.warning("cannot resolve target '\(name)': \(why); probing it as soon as it resolves")
+        }
+        let now = monotonicNanos()
+        schedule = Schedule(config: config, now: now)
+        ledger = ResultLedger(config: config)
+        configStamp = FileStamp(path: configPath)
+        nextStatusAt = now
+        nextFileCheckAt = now + 1_000_000_000
+        resolver.setNames(addresses.hostnames)
+        resolver.start(interval: config.scheduler.resolveInterval) { [control] in control.deliver($0) }
+        let targets = config.monitors.reduce(0) { $0 + $1.targets.count }
+        log.info("probing \(config.monitors.count) monitors, \(targets) targets (tick \(DurationParser.format(config.scheduler.tick)))")
+        if config.remoteWrite != nil {
+            log.warning("remote_write is configured but result shipping is not built yet: results are counted locally only")
+        }
+    }
+
+    func run() {
+        while true {
+            let requests = control.takeRequests()
+            if requests.stop { break }
+            if let names = requests.resolved { mergeResolved(names) }
+            if let reason = requests.reload { reload(reason: reason) }
+            var now = monotonicNanos()
+            if now >= nextFileCheckAt {
+                if FileStamp(path: configPath) != configStamp { reload(reason: "file changed") }
+                nextFileCheckAt = now + 1_000_000_000
+            }
+            if now >= nextStatusAt {
+                writeStatus()
+                nextStatusAt = now + statusInterval
+            }
+            now = monotonicNanos()
+            for batch in schedule.poll(now: now) { enqueue(batch) }
+            if !pending.isEmpty {
+                let n = engine.submit(pending)
+                pending.removeFirst(n)
+            }
+            for r in engine.poll(timeoutMilliseconds: waitMilliseconds(now: monotonicNanos())) { count(r) }
+        }
+        shutDown()
+    }
+
+    private func waitMilliseconds(now: UInt64) -> Int32 {
+        var until = min(nextStatusAt, nextFileCheckAt)
+        if let d = schedule.nextDeadline() { until = min(until, d) }
+        if !pending.isEmpty { until = min(until, now + 5_000_000) }
+        guard until > now else { return 0 }
+        return Int32(min(1000, (until - now + 999_999) / 1_000_000))
+    }
+
+    private func enqueue(_ batch: ProbeBatch) {
+        let kind: ProbeKind = switch batch.probeProtocol {
+        case .icmp: .icmp
+        case .tcpSyn: .tcpSyn
+        case .tcpConnect: .tcpConnect
+        }
+        pending.reserveCapacity(pending.count + batch.probes.count)
+        for p in batch.probes {
+            guard let address = addresses.address(for: p.target) else {
+                _ = schedule.complete(p.cookie)
+                record(p.cookie, monitorID: p.monitorID, target: p.target, outcome: .unresolved, rtt: nil, sentAt: nil)
+                continue
+            }
+            let ms = UInt32(clamping: max(1, p.timeout.nanosecondsValue / 1_000_000))
+            pending.append(ProbeRequest(cookie: p.cookie.rawValue, address: address, kind: kind,
+                                        port: p.port ?? 0, timeoutMilliseconds: ms))
+        }
+    }
+
+    private func count(_ r: ProbeResult) {
+        let cookie = ProbeCookie(rawValue: r.cookie)
+        // A result for an entry a reload removed or replaced belongs to nobody now.
+        guard let entry = schedule.entry(for: cookie), schedule.complete(cookie) else {
+            staleResults += 1
+            return
+        }
+        record(cookie, monitorID: entry.monitorID, target: entry.target, outcome: Self.outcome(r.status),
+               rtt: r.rttNanoseconds, sentAt: r.sentAtNanoseconds)
+    }
+
+    private func record(_ cookie: ProbeCookie, monitorID: String, target: String, outcome: ProbeOutcome,
+                        rtt: UInt64?, sentAt: UInt64?) {
+        let (_, transition) = ledger.record(slot: cookie.slot, monitorID: monitorID, target: target,
+                                            outcome: outcome, rttNanoseconds: rtt, sentAtNanoseconds: sentAt)
+        if let t = transition {
+            if t.isDown {
+                log.warning("monitor \(t.monitorID) down: all \(t.totalTargets) targets failing")
+            } else {
+                log.notice("monitor \(t.monitorID) up: \(t.totalTargets - t.failingTargets) of \(t.totalTargets) targets answering")
+            }
+        }
+    }
+
+    static func outcome(_ s: ProbeStatus) -> ProbeOutcome {
+        switch s {
+        case .ok: .ok
+        case .timeout: .timeout
+        case .refused: .refused
+        case .unreachable: .unreachable
+        case .error: .error
+        }
+    }
+
+    private func mergeResolved(_ names: ResolvedNames) {
+        let (changed, failing) = addresses.merge(names)
+        for n in changed { log.info("target '\(n)' resolves to \(addresses.address(for: n).map { "\($0)" } ?? "-")") }
+        for n in failing {
+            let kept = addresses.address(for: n).map { "keeping \($0)" } ?? "no address yet"
+            log.warning("cannot resolve target '\(n)': \(addresses.failures[n] ?? "?"); \(kept)")
+        }
+    }
+
+    /// Re-reads the config. Unchanged monitors keep their schedule and counters; an invalid file
+    /// changes nothing and is reported.
+    private func reload(reason: String) {
+        configStamp = FileStamp(path: configPath)
+        let new: AgentConfig
+        do {
+            new = try AgentConfig.load(contentsOf: configPath)
+        } catch {
+            let text = error.errors.map(\.description).joined(separator: "; ")
+            reloads.failed += 1
+            reloads.lastError = text
+            reloads.lastAt = Date()
+            log.error("config reload (\(reason)) failed, keeping the running config: \(text)")
+            return
+        }
+        let report = schedule.apply(new, now: monotonicNanos())
+        ledger.apply(new, live: schedule.entriesWithCookies.map { ($0.cookie.slot, $0.entry.monitorID, $0.entry.target) })
+        addresses.setTargets(new)
+        let missing = addresses.hostnames.filter { addresses.address(for: $0) == nil }
+        if !missing.isEmpty { _ = addresses.merge(AddressBook.lookUp(missing)) }
+        resolver.setNames(addresses.hostnames)
+        config = new
+        reloads.succeeded += 1
+        reloads.lastError = nil
+        reloads.lastAt = Date()
+        reloads.last = report
+        log.notice("config reloaded (\(reason)): \(report.unchanged.count) unchanged, \(report.changed.count) changed, \(report.added.count) added, \(report.removed.count) removed monitors")
+    }
+
+    /// SIGTERM: no new probes; every probe in flight finishes (bounded by the longest timeout).
+    private func shutDown() {
+        resolver.stop()
+        let longest = config.monitors.map { $0.timeout.nanosecondsValue }.max() ?? 1_000_000_000
+        let giveUp = monotonicNanos() + UInt64(longest) + 2_000_000_000
+        while engine.inFlight > 0 && monotonicNanos() < giveUp {
+            for r in engine.poll(timeoutMilliseconds: 100) { count(r) }
+        }
+        log.info("\(pending.count) probes not yet sent were dropped at stop; \(engine.inFlight) still in flight")
+        writeStatus(synchronously: true)
+    }
+
+    /// Captures copy-on-write values here (cheap) and builds + writes the JSON on the writer's
+    /// queue, so a 100k-target snapshot never stalls probing.
+    private func writeStatus(synchronously: Bool = false) {
+        guard let status else { return }
+        let (startedAt, configPath, config, schedule, ledger) = (startedAt, configPath, config, schedule, ledger)
+        let (addresses, stats, info, reloads) = (addresses, engine.stats, engine.info, reloads)
+        let (stale, pendingSends, inFlight) = (staleResults, pending.count, engine.inFlight)
+        status.write(synchronously: synchronously, log: log) {
+            StatusSnapshot(startedAt: startedAt, configPath: configPath, config: config, schedule: schedule,
+                           ledger: ledger, addresses: addresses, engine: stats, engineInfo: info, reloads: reloads,
+                           staleResults: stale, pendingSends: pendingSends, inFlight: inFlight)
+        }
+    }
+}
+
+struct ReloadStatus: Sendable {
+    var succeeded = 0
+    var failed = 0
+    var lastAt: Date?
+    var lastError: String?
+    var last: ReloadReport?
+}
+
+/// Identity of a file's current contents, cheap enough to poll once a second.
+struct FileStamp: Equatable {
+    let mtime: timespec
+    let size: Int64
+    let inode: UInt64
+
+    init?(path: String) {
+        var st = stat()
+        guard stat(path, &st) == 0 else { return nil }
+        mtime = st.st_mtim
+        size = Int64(st.st_size)
+        inode = UInt64(st.st_ino)
+    }
+
+    static func == (a: FileStamp, b: FileStamp) -> Bool {
+        a.mtime.tv_sec == b.mtime.tv_sec && a.mtime.tv_nsec == b.mtime.tv_nsec && a.size == b.size && a.inode == b.inode
+    }
+}
+
+func monotonicNanos() -> UInt64 {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
+}

@@ -1,0 +1,71 @@
+import ArgumentParser
+import Foundation
+import Logging
+import ProbeAgentCore
+
+@main
+struct ProbeAgentCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "probe-agent",
+        abstract: "Probe every target of every monitor on its cadence.",
+        discussion: """
+            Reads the YAML config, schedules each (monitor, target) on a timer wheel and sends due
+            probes in per-protocol batches through the io_uring engine.
+
+            Signals: SIGHUP reloads the config (an invalid file keeps the running config and logs
+            why); SIGTERM/SIGINT stop scheduling, let probes in flight finish, write the status
+            file and exit 0. The config file is also re-read when it changes on disk.
+            """
+    )
+
+    @Option(name: .long, help: "The YAML config file.")
+    var config: String = "config/agent.yaml"
+
+    @Option(name: .long, help: "Write a JSON snapshot of the agent's state here (atomically replaced).")
+    var statusFile: String?
+
+    @Option(name: .long, help: "How often to write the status file, e.g. 10s.")
+    var statusInterval: String = "10s"
+
+    func run() throws {
+        let cfg: AgentConfig
+        do {
+            cfg = try AgentConfig.load(contentsOf: config)
+        } catch {
+            for e in error.errors { printErr("\(e)") }
+            printErr("probe-agent: \(config): \(error.errors.count) error(s); not starting")
+            throw ExitCode(1)
+        }
+        guard let interval = DurationParser.parse(statusInterval), interval > .zero else {
+            throw ValidationError("--status-interval '\(statusInterval)' is not a duration (e.g. 10s)")
+        }
+        LoggingSystem.bootstrap { label in
+            var h = StreamLogHandler.standardError(label: label)
+            h.logLevel = cfg.logLevel.swiftLogLevel
+            return h
+        }
+        let log = Logger(label: "probe-agent")
+        let loop: AgentLoop
+        do {
+            loop = try AgentLoop.start(configPath: config, config: cfg, statusFile: statusFile,
+                                       statusInterval: interval, log: log)
+        } catch {
+            log.critical("cannot start: \(error)")
+            throw ExitCode(3)
+        }
+        let signals = SignalRouter(loop: loop, log: log)
+        signals.install()
+        loop.waitUntilStopped()
+        log.info("stopped")
+    }
+}
+
+func printErr(_ s: String) {
+    FileHandle.standardError.write(Data((s + "\n").utf8))
+}
+
+extension LogLevel {
+    var swiftLogLevel: Logger.Level {
+        Logger.Level(rawValue: rawValue) ?? .info
+    }
+}

@@ -1,0 +1,137 @@
+import Foundation
+import Logging
+import ProbeAgentCore
+import ProbeEngine
+
+/// The agent's state as JSON (`--status-file`): config and reloads, scheduler lateness,
+/// engine counters, resolver failures, and every target's counters. Built from copy-on-write
+/// values on the loop thread, encoded and written on a background queue.
+struct StatusSnapshot: Encodable, Sendable {
+    struct Lateness: Encodable, Sendable {
+        var count: UInt64
+        var p50Seconds: Double
+        var p99Seconds: Double
+        var maxSeconds: Double
+    }
+
+    struct Scheduler: Encodable, Sendable {
+        var entries: Int
+        var fired: UInt64
+        var skippedInFlight: UInt64
+        var deferredByRateCap: UInt64
+        var missedPeriods: UInt64
+        var staleResults: UInt64
+        var pendingSends: Int
+        var lateness: Lateness
+    }
+
+    struct EngineStatus: Encodable, Sendable {
+        var icmp4: String, icmp6: String, tcpSyn: Bool, capabilitiesDropped: Bool
+        var submitted: UInt64, completed: UInt64, inFlight: Int, sendErrors: UInt64
+        var repliesMatched: UInt64, unmatchedForeign: UInt64, unmatchedStale: UInt64, unmatchedMalformed: UInt64
+        var backpressure: UInt64, txTimestamps: UInt64, userClockResults: UInt64
+    }
+
+    struct Reloads: Encodable, Sendable {
+        var succeeded: Int, failed: Int
+        var lastAt: Date?
+        var lastError: String?
+        var unchanged: [String]?, changed: [String]?, added: [String]?, removed: [String]?
+    }
+
+    struct Target: Encodable, Sendable {
+        var target: String
+        var address: String?
+        var record: TargetRecord?
+    }
+
+    struct Monitor: Encodable, Sendable {
+        var id: String
+        var `protocol`: String
+        var configHash: String
+        var down: Bool
+        var suppressed: Bool
+        var targets: [Target]
+    }
+
+    var writtenAt = Date()
+    var startedAt: Date
+    var pid = getpid()
+    var cpuSeconds: Double
+    var maxRSSKilobytes: Int
+    var configPath: String
+    var reloads: Reloads
+    var scheduler: Scheduler
+    var engine: EngineStatus
+    var resolverFailures: [String: String]
+    var monitors: [Monitor]
+
+    init(startedAt: Date, configPath: String, config: AgentConfig, schedule: Schedule, ledger: ResultLedger,
+         addresses: AddressBook, engine s: Engine.Stats, engineInfo i: Engine.Info, reloads r: ReloadStatus,
+         staleResults: UInt64, pendingSends: Int, inFlight: Int) {
+        self.startedAt = startedAt
+        self.configPath = configPath
+        var ru = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &ru)
+        cpuSeconds = Double(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) + Double(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6
+        maxRSSKilobytes = ru.ru_maxrss
+        reloads = Reloads(succeeded: r.succeeded, failed: r.failed, lastAt: r.lastAt, lastError: r.lastError,
+                          unchanged: r.last?.unchanged, changed: r.last?.changed, added: r.last?.added,
+                          removed: r.last?.removed)
+        let l = schedule.lateness
+        scheduler = Scheduler(
+            entries: schedule.entries.count, fired: schedule.stats.fired, skippedInFlight: schedule.stats.skippedInFlight,
+            deferredByRateCap: schedule.stats.deferredByRateCap, missedPeriods: schedule.stats.missedPeriods,
+            staleResults: schedule.stats.staleResults + staleResults, pendingSends: pendingSends,
+            lateness: Lateness(count: l.count, p50Seconds: Double(l.quantile(0.5)) / 1e9,
+                               p99Seconds: Double(l.quantile(0.99)) / 1e9, maxSeconds: Double(l.max) / 1e9))
+        engine = EngineStatus(
+            icmp4: i.icmp4, icmp6: i.icmp6, tcpSyn: i.tcpSyn4, capabilitiesDropped: i.capabilitiesDropped,
+            submitted: s.submitted, completed: s.completed, inFlight: inFlight, sendErrors: s.send_errors,
+            repliesMatched: s.replies_matched, unmatchedForeign: s.unmatched_foreign, unmatchedStale: s.unmatched_stale,
+            unmatchedMalformed: s.unmatched_malformed, backpressure: s.backpressure, txTimestamps: s.tx_timestamps,
+            userClockResults: s.user_clock_results)
+        resolverFailures = addresses.failures
+        var byMonitor: [String: [Target]] = [:]
+        for (cookie, e) in schedule.entriesWithCookies {
+            let rec = cookie.slot < ledger.records.count ? ledger.records[cookie.slot] : nil
+            let live = rec.flatMap { $0.monitorID == e.monitorID && $0.target == e.target ? $0 : nil }
+            byMonitor[e.monitorID, default: []].append(
+                Target(target: e.target, address: addresses.address(for: e.target)?.description, record: live))
+        }
+        monitors = config.monitors.map { m in
+            Monitor(id: m.id, protocol: m.probeProtocol.rawValue, configHash: String(m.configHash, radix: 16),
+                    down: ledger.health[m.id]?.isDown ?? false, suppressed: ledger.isSuppressed(m.id),
+                    targets: byMonitor[m.id] ?? [])
+        }
+    }
+}
+
+/// Writes snapshots atomically (temp file + rename), off the loop thread.
+final class StatusWriter: Sendable {
+    let path: String
+    private let queue = DispatchQueue(label: "probe-agent.status")
+
+    init(path: String) { self.path = path }
+
+    func write(synchronously: Bool, log: Logger, _ build: @escaping @Sendable () -> StatusSnapshot) {
+        let path = self.path
+        let work: @Sendable () -> Void = {
+            let snapshot = build()
+            let enc = JSONEncoder()
+            enc.outputFormatting = [.sortedKeys]
+            enc.dateEncodingStrategy = .iso8601
+            do {
+                let data = try enc.encode(snapshot)
+                let tmp = path + ".tmp"
+                try data.write(to: URL(fileURLWithPath: tmp))
+                guard rename(tmp, path) == 0 else {
+                    throw CocoaError(.fileWriteUnknown, userInfo: [NSLocalizedDescriptionKey: String(cString: strerror(errno))])
+                }
+            } catch {
+                log.error("cannot write status file \(path): \(error)")
+            }
+        }
+        if synchronously { queue.sync(execute: work) } else { queue.async(execute: work) }
+    }
+}

@@ -1,0 +1,100 @@
+import Foundation
+import Testing
+
+/// A real `probe-agent` process started by a test, with its own temp dir for the config and
+/// the status file; stopped by PID (SIGTERM, then SIGKILL after a bound) and cleaned up.
+final class RunningAgent {
+    let dir: URL
+    let configURL: URL
+    let statusURL: URL
+    let logURL: URL
+    let process = Process()
+
+    init(config: String, statusInterval: String = "1s") throws {
+        dir = FileManager.default.temporaryDirectory.appendingPathComponent("probe-agent-test-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        configURL = dir.appendingPathComponent("agent.yaml")
+        statusURL = dir.appendingPathComponent("status.json")
+        logURL = dir.appendingPathComponent("agent.log")
+        try config.write(to: configURL, atomically: true, encoding: .utf8)
+        FileManager.default.createFile(atPath: logURL.path, contents: nil)
+        process.executableURL = URL(fileURLWithPath: Tools.probeAgent)
+        process.arguments = ["--config", configURL.path, "--status-file", statusURL.path,
+                             "--status-interval", statusInterval]
+        let log = try FileHandle(forWritingTo: logURL)
+        process.standardOutput = log
+        process.standardError = log
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+    }
+
+    deinit {
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        try? FileManager.default.removeItem(at: dir)
+    }
+
+    var log: String { (try? String(contentsOf: logURL, encoding: .utf8)) ?? "" }
+
+    func signal(_ sig: Int32) { kill(process.processIdentifier, sig) }
+
+    /// SIGTERM and wait (bounded) for the exit status.
+    func stop(timeout: TimeInterval = 15) -> Int32? {
+        signal(SIGTERM)
+        let deadline = Date().addingTimeInterval(timeout)
+        while process.isRunning && Date() < deadline { usleep(20_000) }
+        if process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+            return nil
+        }
+        return process.terminationStatus
+    }
+
+    /// The latest status snapshot.
+    func status() throws -> AgentStatus {
+        try JSONDecoder().decode(AgentStatus.self, from: Data(contentsOf: statusURL))
+    }
+
+    /// Polls the status file until `ready` holds (bounded), returning the last snapshot seen.
+    func waitForStatus(timeout: TimeInterval, _ ready: (AgentStatus) -> Bool) -> AgentStatus? {
+        let deadline = Date().addingTimeInterval(timeout)
+        var last: AgentStatus?
+        while Date() < deadline {
+            if let s = try? status() {
+                last = s
+                if ready(s) { return s }
+            }
+            usleep(100_000)
+        }
+        return last
+    }
+
+    func rewriteConfig(_ text: String) throws {
+        try text.write(to: configURL, atomically: true, encoding: .utf8)
+    }
+}
+
+/// The parts of the agent's status file the tests read.
+struct AgentStatus: Decodable {
+    struct Lateness: Decodable { var count: Int; var p50Seconds: Double; var p99Seconds: Double; var maxSeconds: Double }
+    struct Scheduler: Decodable { var entries: Int; var fired: Int; var skippedInFlight: Int; var staleResults: Int; var lateness: Lateness }
+    struct Engine: Decodable { var completed: Int; var capabilitiesDropped: Bool; var unmatchedStale: Int }
+    struct Reloads: Decodable {
+        var succeeded: Int; var failed: Int; var lastError: String?
+        var unchanged: [String]?; var changed: [String]?; var added: [String]?; var removed: [String]?
+    }
+    struct Record: Decodable {
+        var sent: Int; var ok: Int; var timeouts: Int; var refused: Int; var suppressed: Int; var lastOutcome: String?
+    }
+    struct Target: Decodable { var target: String; var address: String?; var record: Record? }
+    struct Monitor: Decodable { var id: String; var configHash: String; var down: Bool; var suppressed: Bool; var targets: [Target] }
+    var cpuSeconds: Double
+    var scheduler: Scheduler
+    var engine: Engine
+    var reloads: Reloads
+    var resolverFailures: [String: String]
+    var monitors: [Monitor]
+
+    func monitor(_ id: String) -> Monitor? { monitors.first { $0.id == id } }
+    func sent(_ id: String) -> Int { monitor(id)?.targets.reduce(0) { $0 + ($1.record?.sent ?? 0) } ?? 0 }
+}
