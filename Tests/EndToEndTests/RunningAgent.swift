@@ -10,7 +10,9 @@ final class RunningAgent {
     let logURL: URL
     let process = Process()
 
-    init(config: String, statusInterval: String = "1s") throws {
+    /// - Parameter hostsFile: when set, the agent runs in a private mount namespace where this
+    ///   file is bind-mounted over /etc/hosts (so a test can move a name between addresses).
+    init(config: String, statusInterval: String = "1s", hostsFile: URL? = nil) throws {
         dir = FileManager.default.temporaryDirectory.appendingPathComponent("probe-agent-test-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         configURL = dir.appendingPathComponent("agent.yaml")
@@ -18,9 +20,17 @@ final class RunningAgent {
         logURL = dir.appendingPathComponent("agent.log")
         try config.write(to: configURL, atomically: true, encoding: .utf8)
         FileManager.default.createFile(atPath: logURL.path, contents: nil)
-        process.executableURL = URL(fileURLWithPath: Tools.probeAgent)
-        process.arguments = ["--config", configURL.path, "--status-file", statusURL.path,
-                             "--status-interval", statusInterval]
+        let agentArgs = [Tools.probeAgent, "--config", configURL.path, "--status-file", statusURL.path,
+                         "--status-interval", statusInterval]
+        if let hostsFile {
+            // exec keeps the PID, so stopping by PID still reaches the agent itself.
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/unshare")
+            process.arguments = ["--mount", "--propagation", "private", "/bin/sh", "-c",
+                                 "mount --bind \"$0\" /etc/hosts && exec \"$@\"", hostsFile.path] + agentArgs
+        } else {
+            process.executableURL = URL(fileURLWithPath: agentArgs[0])
+            process.arguments = Array(agentArgs.dropFirst())
+        }
         let log = try FileHandle(forWritingTo: logURL)
         process.standardOutput = log
         process.standardError = log
