@@ -26,7 +26,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 cd "$here/.."
 
 config=config/agent.yaml
-[[ -f "$config" ]] || fatal "example configuration $config not found: the daemon (scheduler, config) is not built yet; for one-off probes use agentctl probe (see README)"
+[[ -f "$config" ]] || fatal "example configuration $config not found (run from a checkout of the repository)"
 
 scripts/install-deps.sh
 
