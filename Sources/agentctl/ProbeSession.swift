@@ -70,9 +70,9 @@ struct ProbeSession {
                 ProbeRequest(cookie: UInt64(round) << 32 | UInt64(i), address: t.address, kind: kind,
                              port: port, timeoutMilliseconds: timeoutMs)
             }
-            let cpuBefore = processCPUSeconds()
+            let cpuBefore = ProcessUsage.cpuSeconds()
             let results = engine.run(batch)
-            engineCPU += processCPUSeconds() - cpuBefore
+            engineCPU += ProcessUsage.cpuSeconds() - cpuBefore
             probes += results.count
             for r in results {
                 let i = Int(r.cookie & 0xffff_ffff)
@@ -96,12 +96,6 @@ struct ProbeSession {
             for s in summary { print(text(s)) }
         }
         return tallies.allSatisfy { $0.received > 0 }
-    }
-
-    private func processCPUSeconds() -> Double {
-        var ru = rusage()
-        getrusage(RUSAGE_SELF.rawValue, &ru)
-        return Double(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) + Double(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6
     }
 
     private func record(_ r: ProbeResult, round: Int, into t: inout Tally) -> Line {

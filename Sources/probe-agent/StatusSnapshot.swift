@@ -71,10 +71,8 @@ struct StatusSnapshot: Encodable, Sendable {
          staleResults: UInt64, pendingSends: Int, inFlight: Int) {
         self.startedAt = startedAt
         self.configPath = configPath
-        var ru = rusage()
-        getrusage(RUSAGE_SELF.rawValue, &ru)
-        cpuSeconds = Double(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) + Double(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6
-        maxRSSKilobytes = ru.ru_maxrss
+        cpuSeconds = ProcessUsage.cpuSeconds()
+        maxRSSKilobytes = ProcessUsage.maxRSSKilobytes()
         reloads = Reloads(succeeded: r.succeeded, failed: r.failed, lastAt: r.lastAt, lastError: r.lastError,
                           unchanged: r.last?.unchanged, changed: r.last?.changed, added: r.last?.added,
                           removed: r.last?.removed)
