@@ -35,6 +35,14 @@ struct AddressBook: Sendable {
 
     func address(for target: String) -> IPAddress? { literals[target] ?? resolved[target] }
 
+    /// For a book built from a new config: hostnames whose fresh lookup failed keep the address
+    /// the running book had for them (last good wins over nothing).
+    mutating func keepLastGood(from old: AddressBook) {
+        for name in hostnames where resolved[name] == nil {
+            if let addr = old.resolved[name] { resolved[name] = addr }
+        }
+    }
+
     /// Merges a lookup round; returns the names whose address changed and those now failing.
     mutating func merge(_ names: ResolvedNames) -> (changed: [String], failing: [String]) {
         var changed: [String] = []

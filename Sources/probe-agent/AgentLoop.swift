@@ -11,7 +11,7 @@ import Synchronization
 /// threads talk to it only through the mailbox and the engine's waker.
 final class AgentLoop: Sendable {
     struct Requests: Sendable {
-        var reload: String?
+        var reloads: [ReloadOutcome] = []
         var stop = false
         var resolved: ResolvedNames?
     }
@@ -52,8 +52,8 @@ final class AgentLoop: Sendable {
 
     struct StartFailure: Error, CustomStringConvertible { let description: String }
 
-    func requestReload(reason: String) {
-        mailbox.withLock { $0.reload = reason }
+    func deliver(_ reload: ReloadOutcome) {
+        mailbox.withLock { $0.reloads.append(reload) }
         wake()
     }
 

@@ -15,7 +15,6 @@ final class LoopState {
     private let log: Logger
     private let configPath: String
     private var config: AgentConfig
-    private var configStamp: FileStamp?
     private var schedule: Schedule
     private var ledger: ResultLedger
     private var addresses: AddressBook
@@ -26,7 +25,6 @@ final class LoopState {
     private let status: StatusWriter?
     private let statusInterval: UInt64
     private var nextStatusAt: UInt64 = 0
-    private var nextFileCheckAt: UInt64 = 0
     let startedAt = Date()
 
     init(configPath: String, config: AgentConfig, statusFile: String?, statusInterval: Duration,
@@ -49,9 +47,7 @@ final class LoopState {
         let now = monotonicNanos()
         schedule = Schedule(config: config, now: now)
         ledger = ResultLedger(config: config)
-        configStamp = FileStamp(path: configPath)
         nextStatusAt = now
-        nextFileCheckAt = now + 1_000_000_000
         resolver.setNames(addresses.hostnames)
         resolver.start(interval: config.scheduler.resolveInterval) { [control] in control.deliver($0) }
         let targets = config.monitors.reduce(0) { $0 + $1.targets.count }
@@ -66,12 +62,8 @@ final class LoopState {
             let requests = control.takeRequests()
             if requests.stop { break }
             if let names = requests.resolved { mergeResolved(names) }
-            if let reason = requests.reload { reload(reason: reason) }
+            for r in requests.reloads { apply(r) }
             var now = monotonicNanos()
-            if now >= nextFileCheckAt {
-                if FileStamp(path: configPath) != configStamp { reload(reason: "file changed") }
-                nextFileCheckAt = now + 1_000_000_000
-            }
             if now >= nextStatusAt {
                 writeStatus()
                 nextStatusAt = now + statusInterval
@@ -88,7 +80,7 @@ final class LoopState {
     }
 
     private func waitMilliseconds(now: UInt64) -> Int32 {
-        var until = min(nextStatusAt, nextFileCheckAt)
+        var until = nextStatusAt
         if let d = schedule.nextDeadline() { until = min(until, d) }
         if !pending.isEmpty { until = min(until, now + 5_000_000) }
         guard until > now else { return 0 }
@@ -157,33 +149,34 @@ final class LoopState {
         }
     }
 
-    /// Re-reads the config. Unchanged monitors keep their schedule and counters; an invalid file
-    /// changes nothing and is reported.
-    private func reload(reason: String) {
-        configStamp = FileStamp(path: configPath)
-        let new: AgentConfig
-        do {
-            new = try AgentConfig.load(contentsOf: configPath)
-        } catch {
-            let text = error.errors.map(\.description).joined(separator: "; ")
+    /// Swaps in a config the reloader loaded and validated (or records why it refused the file).
+    /// Unchanged monitors keep their schedule and counters; nothing here parses or resolves.
+    private func apply(_ outcome: ReloadOutcome) {
+        guard let new = outcome.config, var book = outcome.addresses else {
+            let text = outcome.failure ?? "unknown error"
             reloads.failed += 1
             reloads.lastError = text
             reloads.lastAt = Date()
-            log.error("config reload (\(reason)) failed, keeping the running config: \(text)")
+            log.error("config reload (\(outcome.reason)) failed, keeping the running config: \(text)")
             return
         }
         let report = schedule.apply(new, now: monotonicNanos())
-        ledger.apply(new, live: schedule.entriesWithCookies.map { ($0.cookie.slot, $0.entry.monitorID, $0.entry.target) })
-        addresses.setTargets(new)
-        let missing = addresses.hostnames.filter { addresses.address(for: $0) == nil }
-        if !missing.isEmpty { _ = addresses.merge(AddressBook.lookUp(missing)) }
+        var recount: [String: [Int]] = [:]
+        for id in report.changed + report.added { recount[id] = schedule.cookies(monitorID: id).map(\.slot) }
+        ledger.apply(new, removedSlots: report.removedCookies.map(\.slot), recount: recount)
+        book.keepLastGood(from: addresses)
+        addresses = book
+        for (name, why) in book.failures.sorted(by: { $0.key < $1.key }) {
+            let kept = book.address(for: name).map { "keeping \($0)" } ?? "no address yet"
+            log.warning("cannot resolve target '\(name)': \(why); \(kept)")
+        }
         resolver.setNames(addresses.hostnames)
         config = new
         reloads.succeeded += 1
         reloads.lastError = nil
         reloads.lastAt = Date()
         reloads.last = report
-        log.notice("config reloaded (\(reason)): \(report.unchanged.count) unchanged, \(report.changed.count) changed, \(report.added.count) added, \(report.removed.count) removed monitors")
+        log.notice("config reloaded (\(outcome.reason)): \(report.unchanged.count) unchanged, \(report.changed.count) changed, \(report.added.count) added, \(report.removed.count) removed monitors")
     }
 
     /// SIGTERM: no new probes; every probe in flight finishes (bounded by the longest timeout).

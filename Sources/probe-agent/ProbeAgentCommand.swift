@@ -53,9 +53,12 @@ struct ProbeAgentCommand: ParsableCommand {
             log.critical("cannot start: \(error)")
             throw ExitCode(3)
         }
-        let signals = SignalRouter(loop: loop, log: log)
+        let reloader = ConfigReloader(path: config, loop: loop)
+        reloader.start()
+        let signals = SignalRouter(loop: loop, reloader: reloader, log: log)
         signals.install()
         loop.waitUntilStopped()
+        reloader.stop()
         log.info("stopped")
     }
 }

@@ -12,6 +12,10 @@ struct StatusSnapshot: Encodable, Sendable {
         var p50Seconds: Double
         var p99Seconds: Double
         var maxSeconds: Double
+        /// Histogram: upper bounds (the last bucket is +Inf) and per-bucket counts, so two
+        /// snapshots give the lateness of the interval between them.
+        var bucketUpperBoundsSeconds: [Double]
+        var bucketCounts: [UInt64]
     }
 
     struct Scheduler: Encodable, Sendable {
@@ -82,7 +86,9 @@ struct StatusSnapshot: Encodable, Sendable {
             deferredByRateCap: schedule.stats.deferredByRateCap, missedPeriods: schedule.stats.missedPeriods,
             staleResults: schedule.stats.staleResults + staleResults, pendingSends: pendingSends,
             lateness: Lateness(count: l.count, p50Seconds: Double(l.quantile(0.5)) / 1e9,
-                               p99Seconds: Double(l.quantile(0.99)) / 1e9, maxSeconds: Double(l.max) / 1e9))
+                               p99Seconds: Double(l.quantile(0.99)) / 1e9, maxSeconds: Double(l.max) / 1e9,
+                               bucketUpperBoundsSeconds: LatenessHistogram.bounds.map { Double($0) / 1e9 },
+                               bucketCounts: l.counts))
         engine = EngineStatus(
             icmp4: i.icmp4, icmp6: i.icmp6, tcpSyn: i.tcpSyn4, capabilitiesDropped: i.capabilitiesDropped,
             submitted: s.submitted, completed: s.completed, inFlight: inFlight, sendErrors: s.send_errors,

@@ -58,19 +58,25 @@ public struct ResultLedger: Sendable {
         resetHealth(config)
     }
 
-    /// After a reload: new dependency graph, target counts, and records of vanished entries dropped.
+    /// After a reload, in O(changed monitors' targets): new dependency graph, records of removed
+    /// entries dropped, health of changed and added monitors recounted from their live slots.
+    /// Unchanged monitors keep their records and health untouched.
     ///
-    /// - Parameter live: the (slot, monitor, target) of every entry of the new schedule.
-    public mutating func apply(_ config: AgentConfig, live: [(slot: Int, monitorID: String, target: String)]) {
+    /// - Parameters:
+    ///   - removedSlots: slots of the entries the reload removed or replaced.
+    ///   - recount: for each changed or added monitor, the slots of its entries now.
+    public mutating func apply(_ config: AgentConfig, removedSlots: [Int], recount: [String: [Int]]) {
         dependencies = DependencyResolver(monitors: config.monitors)
-        var kept = [TargetRecord?](repeating: nil, count: records.count)
-        for e in live where e.slot < records.count {
-            if let r = records[e.slot], r.monitorID == e.monitorID, r.target == e.target { kept[e.slot] = r }
-        }
-        records = kept
-        resetHealth(config)
-        for case let r? in records where r.lastOutcome?.isFailure == true {
-            health[r.monitorID]?.failingTargets += 1
+        for slot in removedSlots where slot < records.count { records[slot] = nil }
+        let live = Set(config.monitors.map(\.id))
+        for id in health.keys where !live.contains(id) { health[id] = nil }
+        for m in config.monitors where health[m.id] == nil || recount[m.id] != nil {
+            let slots = recount[m.id] ?? []
+            let failing = slots.reduce(0) { n, slot in
+                guard slot < records.count, let r = records[slot], r.monitorID == m.id else { return n }
+                return n + (r.lastOutcome?.isFailure == true ? 1 : 0)
+            }
+            health[m.id] = MonitorHealth(failingTargets: failing, totalTargets: m.targets.count)
         }
     }
 

@@ -60,6 +60,11 @@ public struct Schedule: Sendable {
         slots.enumerated().compactMap { i, s in s.entry.map { (ProbeCookie(slot: i, generation: s.generation), $0) } }
     }
 
+    /// The cookies of one monitor's entries, in target order (O(its targets)).
+    public func cookies(monitorID: String) -> [ProbeCookie] {
+        (byMonitor[monitorID] ?? []).map { ProbeCookie(slot: $0, generation: slots[$0].generation) }
+    }
+
     /// The entries of one monitor, in target order.
     public func entries(monitorID: String) -> [ScheduleEntry] {
         (byMonitor[monitorID] ?? []).compactMap { slots[$0].entry }

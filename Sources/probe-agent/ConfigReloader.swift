@@ -1,0 +1,69 @@
+import Foundation
+import Logging
+import ProbeAgentCore
+
+/// Loads, validates and resolves a new config off the probing loop, then hands it over whole.
+///
+/// Parsing a 100k-target YAML file and looking up its hostnames takes long enough to stall
+/// probing, so it happens here, on a queue of its own; the loop only swaps in a ready config
+/// (or records why a file was refused). Triggered by SIGHUP and by the file changing on disk
+/// (its size, mtime or inode, checked every second).
+final class ConfigReloader: @unchecked Sendable {
+    private let queue = DispatchQueue(label: "probe-agent.reload")
+    private let path: String
+    private let loop: AgentLoop
+    private var stamp: FileStamp? // touched only on `queue`
+    private var timer: DispatchSourceTimer?
+
+    init(path: String, loop: AgentLoop) {
+        self.path = path
+        self.loop = loop
+        stamp = FileStamp(path: path)
+    }
+
+    func start() {
+        let t = DispatchSource.makeTimerSource(queue: queue)
+        t.schedule(deadline: .now() + 1, repeating: 1)
+        t.setEventHandler { [weak self] in
+            guard let self, FileStamp(path: self.path) != self.stamp else { return }
+            self.load(reason: "file changed")
+        }
+        t.resume()
+        timer = t
+    }
+
+    func stop() { timer?.cancel() }
+
+    func requestReload(reason: String) { queue.async { self.load(reason: reason) } }
+
+    private func load(reason: String) {
+        stamp = FileStamp(path: path)
+        do {
+            let config = try AgentConfig.load(contentsOf: path)
+            var book = AddressBook(config: config) // parses every literal here, not on the loop
+            _ = book.merge(AddressBook.lookUp(book.hostnames))
+            loop.deliver(.init(config: config, addresses: book, reason: reason))
+        } catch {
+            loop.deliver(.init(reason: reason, failure: error.errors.map(\.description).joined(separator: "; ")))
+        }
+    }
+}
+
+/// A config ready to swap in, or why the file was refused.
+struct ReloadOutcome: Sendable {
+    var config: AgentConfig?
+    var addresses: AddressBook?
+    var reason: String
+    var failure: String?
+
+    init(config: AgentConfig, addresses: AddressBook, reason: String) {
+        self.config = config
+        self.addresses = addresses
+        self.reason = reason
+    }
+
+    init(reason: String, failure: String) {
+        self.reason = reason
+        self.failure = failure
+    }
+}
