@@ -1,0 +1,50 @@
+/// The bounded in-memory queue between the probing loop and the shipper (`queue.mem_items_cap`).
+///
+/// A ring over a fixed array: O(1) push and pop, no reallocation after the first fill. A push
+/// into a full queue is refused (the caller spills the result to disk instead) and counted.
+public struct MemoryQueue<Element>: Sendable where Element: Sendable {
+    private var ring: [Element?]
+    private var head = 0
+    public private(set) var count = 0
+    public let capacity: Int
+    /// Pushes refused because the queue was full.
+    public private(set) var refused: UInt64 = 0
+
+    public init(capacity: Int) {
+        precondition(capacity > 0)
+        self.capacity = capacity
+        ring = []
+    }
+
+    public var isEmpty: Bool { count == 0 }
+    public var isFull: Bool { count == capacity }
+
+    /// Appends; false (and counted) when full.
+    public mutating func push(_ e: Element) -> Bool {
+        guard count < capacity else {
+            refused += 1
+            return false
+        }
+        if ring.count < capacity && ring.count == (head + count) { ring.append(e) } else { ring[(head + count) % capacity] = e }
+        count += 1
+        return true
+    }
+
+    /// Removes and returns up to `max` elements, oldest first.
+    public mutating func pop(max: Int) -> [Element] {
+        let n = min(max, count)
+        var out: [Element] = []
+        out.reserveCapacity(n)
+        for _ in 0..<n {
+            out.append(ring[head]!)
+            ring[head] = nil
+            head = (head + 1) % capacity
+            count -= 1
+        }
+        if count == 0 { head = 0; ring.removeAll(keepingCapacity: true) }
+        return out
+    }
+
+    /// Everything, oldest first (SIGTERM: the queue goes to disk).
+    public mutating func drain() -> [Element] { pop(max: count) }
+}

@@ -1,0 +1,94 @@
+/// Binary encoding of a ``ResultRecord`` for the spill log.
+///
+/// Layout (little-endian), version 1:
+///   u8 version | u8 protocol | u8 outcome | u8 flags (bit0 suppressed, bit1 has RTT)
+///   i64 timestamp ms | [u64 rtt ns if has RTT]
+///   str monitor | str target | u16 label count | (str name, str value)*
+/// where str = u16 length + UTF-8 bytes. Decoding checks every length against the buffer and
+/// rejects unknown versions and enum values: a record from disk is input, not trusted.
+extension ResultRecord {
+    public enum DecodeError: Error, Equatable { case truncated, badVersion(UInt8), badValue(String) }
+
+    static let version: UInt8 = 1
+
+    public func encoded() -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(32 + monitorID.utf8.count + target.utf8.count + labels.count * 16)
+        out.append(Self.version)
+        out.append(UInt8(ProbeProtocol.allCases.firstIndex(of: probeProtocol)!))
+        out.append(UInt8(ProbeOutcome.allCases.firstIndex(of: outcome)!))
+        out.append((suppressed ? 1 : 0) | (rttNanoseconds != nil ? 2 : 0))
+        Self.put(&out, UInt64(bitPattern: timestampMilliseconds))
+        if let rtt = rttNanoseconds { Self.put(&out, rtt) }
+        Self.put(&out, monitorID)
+        Self.put(&out, target)
+        Self.put16(&out, UInt16(clamping: labels.count))
+        for (k, v) in labels.prefix(Int(UInt16.max)) {
+            Self.put(&out, k)
+            Self.put(&out, v)
+        }
+        return out
+    }
+
+    public init(decoding bytes: some Collection<UInt8>) throws(DecodeError) {
+        var r = Reader(bytes: Array(bytes))
+        let version = try r.u8()
+        guard version == Self.version else { throw .badVersion(version) }
+        let p = Int(try r.u8()), o = Int(try r.u8()), flags = try r.u8()
+        guard p < ProbeProtocol.allCases.count else { throw .badValue("protocol \(p)") }
+        guard o < ProbeOutcome.allCases.count else { throw .badValue("outcome \(o)") }
+        let ts = Int64(bitPattern: try r.u64())
+        let rtt = flags & 2 != 0 ? try r.u64() : nil
+        let monitor = try r.string(), target = try r.string()
+        let count = Int(try r.u16())
+        var labels: [(String, String)] = []
+        labels.reserveCapacity(count)
+        for _ in 0..<count { labels.append((try r.string(), try r.string())) }
+        self.init(monitorID: monitor, target: target, probeProtocol: ProbeProtocol.allCases[p],
+                  outcome: ProbeOutcome.allCases[o], suppressed: flags & 1 != 0, rttNanoseconds: rtt,
+                  timestampMilliseconds: ts, labels: labels)
+    }
+
+    private static func put(_ out: inout [UInt8], _ v: UInt64) {
+        for i in 0..<8 { out.append(UInt8(truncatingIfNeeded: v >> (8 * UInt64(i)))) }
+    }
+
+    private static func put16(_ out: inout [UInt8], _ v: UInt16) {
+        out.append(UInt8(truncatingIfNeeded: v))
+        out.append(UInt8(truncatingIfNeeded: v >> 8))
+    }
+
+    private static func put(_ out: inout [UInt8], _ s: String) {
+        let bytes = Array(s.utf8.prefix(Int(UInt16.max)))
+        put16(&out, UInt16(bytes.count))
+        out.append(contentsOf: bytes)
+    }
+
+    private struct Reader {
+        let bytes: [UInt8]
+        var at = 0
+
+        mutating func take(_ n: Int) throws(DecodeError) -> ArraySlice<UInt8> {
+            guard n >= 0, bytes.count - at >= n else { throw .truncated }
+            defer { at += n }
+            return bytes[at..<at + n]
+        }
+
+        mutating func u8() throws(DecodeError) -> UInt8 { try take(1).first! }
+
+        mutating func u16() throws(DecodeError) -> UInt16 {
+            let b = try take(2)
+            return UInt16(b[b.startIndex]) | UInt16(b[b.startIndex + 1]) << 8
+        }
+
+        mutating func u64() throws(DecodeError) -> UInt64 {
+            try take(8).reversed().reduce(0) { $0 << 8 | UInt64($1) }
+        }
+
+        mutating func string() throws(DecodeError) -> String {
+            let n = Int(try u16())
+            guard let s = String(validating: try take(n), as: UTF8.self) else { throw .badValue("string is not UTF-8") }
+            return s
+        }
+    }
+}

@@ -1,0 +1,42 @@
+/// One probe result as the pipeline carries it: from the loop to the memory queue, to the
+/// spill log on disk, to a remote-write request. Self-contained (labels included), so a
+/// result spilled before a reload is shipped with the labels it was measured under.
+public struct ResultRecord: Sendable, Hashable {
+    public var monitorID: String
+    public var target: String
+    public var probeProtocol: ProbeProtocol
+    public var outcome: ProbeOutcome
+    /// The failure happened while a `depends_on` parent was down.
+    public var suppressed: Bool
+    /// Round-trip time in nanoseconds, for `.ok`.
+    public var rttNanoseconds: UInt64?
+    /// When the probe was sent, milliseconds since the Unix epoch (the samples' timestamp).
+    public var timestampMilliseconds: Int64
+    /// The monitor's own labels, sorted by name.
+    public var labels: [(String, String)]
+
+    public init(monitorID: String, target: String, probeProtocol: ProbeProtocol, outcome: ProbeOutcome,
+                suppressed: Bool, rttNanoseconds: UInt64?, timestampMilliseconds: Int64, labels: [(String, String)]) {
+        self.monitorID = monitorID
+        self.target = target
+        self.probeProtocol = probeProtocol
+        self.outcome = outcome
+        self.suppressed = suppressed
+        self.rttNanoseconds = rttNanoseconds
+        self.timestampMilliseconds = timestampMilliseconds
+        self.labels = labels.sorted { $0.0 < $1.0 }
+    }
+
+    public static func == (a: Self, b: Self) -> Bool {
+        a.monitorID == b.monitorID && a.target == b.target && a.probeProtocol == b.probeProtocol
+            && a.outcome == b.outcome && a.suppressed == b.suppressed && a.rttNanoseconds == b.rttNanoseconds
+            && a.timestampMilliseconds == b.timestampMilliseconds
+            && a.labels.elementsEqual(b.labels) { $0 == $1 }
+    }
+
+    public func hash(into h: inout Hasher) {
+        h.combine(monitorID)
+        h.combine(target)
+        h.combine(timestampMilliseconds)
+    }
+}
