@@ -108,6 +108,15 @@ struct NodeReader {
         return value
     }
 
+    /// `true` or `false` (YAML 1.2 core: no yes/no/on/off surprises).
+    mutating func bool(_ node: Node, _ what: String) -> Bool? {
+        guard case .scalar(let s) = node, s.style == .plain, s.string == "true" || s.string == "false" else {
+            error(at: node, "expected true or false for \(what), found \(Self.describe(node))")
+            return nil
+        }
+        return s.string == "true"
+    }
+
     /// A duration such as `3s`, `500ms`, `1h30m`; must be positive.
     mutating func duration(_ node: Node, _ what: String) -> Duration? {
         guard let text = string(node, what) else { return nil }

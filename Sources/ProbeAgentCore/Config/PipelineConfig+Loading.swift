@@ -44,7 +44,7 @@ extension SpillConfig {
 
 extension RemoteWriteConfig {
     static let keys = ["url", "headers", "basic_auth", "bearer_token", "tls", "external_labels",
-                       "samples_per_request", "flush_interval"]
+                       "samples_per_request", "flush_interval", "timeout", "backfill_rate", "fresh_first"]
 
     static func read(_ node: Node, _ reader: inout NodeReader) -> RemoteWriteConfig? {
         guard let f = reader.fields(node, in: "remote_write", known: keys),
@@ -82,6 +82,15 @@ extension RemoteWriteConfig {
         }
         if let n = f["flush_interval"], let value = reader.duration(n, "remote_write.flush_interval") {
             config.flushInterval = value
+        }
+        if let n = f["timeout"], let value = reader.duration(n, "remote_write.timeout") {
+            config.timeout = value
+        }
+        if let n = f["backfill_rate"], let value = reader.int(n, "remote_write.backfill_rate", in: 1...10_000_000) {
+            config.backfillRate = value
+        }
+        if let n = f["fresh_first"], let value = reader.bool(n, "remote_write.fresh_first") {
+            config.freshFirst = value
         }
         return config
     }

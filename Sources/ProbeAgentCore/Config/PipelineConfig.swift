@@ -50,6 +50,14 @@ public struct RemoteWriteConfig: Sendable, Hashable {
     public var samplesPerRequest: Int = 2_000
     /// Longest a sample waits for a request to fill. Default 1 s.
     public var flushInterval: Duration = .seconds(1)
+    /// How long one request may take before it counts as failed (and is retried).
+    public var timeout: Duration = .seconds(10)
+    /// Results per second read back from the spill log while recovering.
+    public var backfillRate: Int = 20_000
+    /// Ship live results straight away while the backlog drains (needs a store that accepts
+    /// out-of-order samples); by default live results queue behind the backlog, so every
+    /// series stays in order.
+    public var freshFirst = false
 
     /// Creates a config for a receiver URL.
     public init(url: String) { self.url = url }

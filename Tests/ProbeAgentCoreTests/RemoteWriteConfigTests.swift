@@ -1,0 +1,33 @@
+import Testing
+@testable import ProbeAgentCore
+
+@Suite("remote_write delivery options")
+struct RemoteWriteConfigTests {
+    static func yaml(_ extra: String) -> String {
+        """
+        monitors:
+          - id: a
+            protocol: icmp
+            targets: [127.0.0.1]
+        remote_write:
+          url: http://127.0.0.1:9090/api/v1/write
+        \(extra)
+        """
+    }
+
+    @Test func parsesTimeoutBackfillRateAndFreshFirst() throws {
+        let c = try AgentConfig.load(yaml: Self.yaml("  timeout: 5s\n  backfill_rate: 500\n  fresh_first: true"), file: "a.yaml")
+        #expect(c.remoteWrite?.timeout == .seconds(5))
+        #expect(c.remoteWrite?.backfillRate == 500)
+        #expect(c.remoteWrite?.freshFirst == true)
+        let d = try AgentConfig.load(yaml: Self.yaml(""), file: "a.yaml")
+        #expect(d.remoteWrite?.freshFirst == false && d.remoteWrite?.backfillRate == 20_000)
+    }
+
+    @Test func rejectsBadValuesWithPositions() {
+        let errors = configErrors(Self.yaml("  fresh_first: yes\n  backfill_rate: 0\n  timeout: soon"))
+        #expect(errors.contains { $0.line == 7 && $0.message.contains("expected true or false for remote_write.fresh_first") })
+        #expect(errors.contains { $0.line == 8 && $0.message.contains("remote_write.backfill_rate 0 is out of range") })
+        #expect(errors.contains { $0.line == 9 && $0.message.contains("invalid duration 'soon'") })
+    }
+}
