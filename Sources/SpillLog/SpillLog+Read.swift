@@ -76,7 +76,7 @@ extension SpillLog {
     }
 
     /// Deletes segments before the committed position and a sealed segment committed to its
-    /// end. The write segment is kept even when fully read.
+    /// end. The write segment is kept even when fully read. The caller saves the position.
     func dropConsumedSegments() throws {
         while segments.count > 1 {
             let first = segments[0]
@@ -84,9 +84,9 @@ extension SpillLog {
             if committed.segment == first.id {
                 committed = SpillPosition(segment: segments[1].id, offset: 0, ordinal: 0)
             }
-            // Save first, so a crash between the two never leaves read.pos naming an offset
-            // in a segment that is gone (harmless anyway: recovery clamps it).
-            try savePosition()
+            // Unlink before saving the position: it frees space on a full disk, and a saved
+            // position naming a deleted segment means "start of the next one" to recovery,
+            // which is exactly right here.
             try Sys.unlink(path(first.id))
             directoryUnsynced = true
             segments.removeFirst()

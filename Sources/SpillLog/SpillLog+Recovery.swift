@@ -52,7 +52,9 @@ extension SpillLog {
         }
         committed = start
         cursor = start
-        if let saved { savedPosition = saved }
+        // What read.pos says now, or what its absence means ("from the oldest"): either way
+        // nothing needs saving until a commit moves the position.
+        savedPosition = saved ?? (start.segment, start.offset)
     }
 
     /// Scans one segment; returns its table entry and, when `savedOffset` is given, the
