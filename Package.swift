@@ -37,6 +37,7 @@ let package = Package(
         ),
         .target(name: "ProbeEngine", dependencies: ["CProbe"]),
         .target(name: "SpillLog"),
+        .executableTarget(name: "spill-bench", dependencies: ["SpillLog"]),
         .executableTarget(
             name: "probe-agent",
             dependencies: [
