@@ -36,6 +36,8 @@ let package = Package(
             dependencies: [.product(name: "Yams", package: "Yams")]
         ),
         .target(name: "ProbeEngine", dependencies: ["CProbe"]),
+        .target(name: "SpillLog"),
+        .executableTarget(name: "spill-bench", dependencies: ["SpillLog"]),
         .executableTarget(
             name: "probe-agent",
             dependencies: [
@@ -55,6 +57,7 @@ let package = Package(
         .testTarget(name: "CProbeTests", dependencies: ["CProbe"]),
         .testTarget(name: "ProbeEngineTests", dependencies: ["ProbeEngine", "CProbe"]),
         .testTarget(name: "ProbeAgentCoreTests", dependencies: ["ProbeAgentCore"]),
+        .testTarget(name: "SpillLogTests", dependencies: ["SpillLog"]),
         // Drives the built binaries (and the namespace test network) end to end.
         .testTarget(name: "EndToEndTests", dependencies: ["agentctl", "probe-agent"]),
     ]

@@ -1,0 +1,50 @@
+// Errors the spill log throws. Every failing system call is turned into one of these by
+// `Sys` (Sys.swift), named by the operation and the path it was working on, so a message
+// in the agent's log says which file on which disk refused what.
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A spill log failure. Disk conditions the operator can act on have their own cases.
+public enum SpillError: Error, Equatable, CustomStringConvertible {
+    /// The filesystem is out of space or quota (ENOSPC, EDQUOT). Appends may succeed again later.
+    case diskFull(path: String)
+    /// The filesystem is mounted read-only (EROFS).
+    case readOnly(path: String)
+    /// The device reported an I/O error (EIO); the disk or filesystem is failing.
+    case ioFailure(path: String, operation: String)
+    /// Any other failing system call, with its errno.
+    case system(path: String, operation: String, errno: Int32)
+    /// A payload larger than the 1 MiB record limit; nothing was written.
+    case recordTooLarge(size: Int, limit: Int)
+    /// The log was used after ``SpillLog/close()``.
+    case closed
+
+    /// Maps `errno` from `operation` on `path` to an error.
+    static func from(errno code: Int32, operation: String, path: String) -> SpillError {
+        switch code {
+        case ENOSPC, EDQUOT: return .diskFull(path: path)
+        case EROFS: return .readOnly(path: path)
+        case EIO: return .ioFailure(path: path, operation: operation)
+        default: return .system(path: path, operation: operation, errno: code)
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .diskFull(let path):
+            return "spill log: disk full (no space or quota left) writing \(path)"
+        case .readOnly(let path):
+            return "spill log: read-only filesystem, cannot write \(path)"
+        case .ioFailure(let path, let operation):
+            return "spill log: I/O error (EIO) in \(operation) on \(path); the disk may be failing"
+        case .system(let path, let operation, let code):
+            return "spill log: \(operation) \(path): \(String(cString: strerror(code))) (errno \(code))"
+        case .recordTooLarge(let size, let limit):
+            return "spill log: record of \(size) bytes exceeds the \(limit)-byte limit"
+        case .closed:
+            return "spill log: used after close()"
+        }
+    }
+}

@@ -1,0 +1,163 @@
+// SpillLog: the agent's on-disk overflow queue for probe results (DESIGN.md, "Result pipeline").
+//
+// Layout of the directory:
+//   seg-0000000000000001.log, seg-...02.log, ...  append-only segments of framed records
+//                                                 (RecordFormat.swift), oldest = lowest id
+//   read.pos                                      the committed read position (ReadPositionFile)
+//   anything else                                 ignored
+//
+// Data structure in memory: `segments`, an array of per-segment counters (Segment.swift)
+// ordered by id; the last one is the write segment. Two positions: `committed` (persisted;
+// everything before it was acknowledged) and `cursor` (how far `read` has handed records out).
+// Appends go to the end of the last segment with positional writes; reads scan forward from
+// the cursor with a SegmentScanner; a commit moves `committed`, saves it, and deletes segments
+// wholly behind it. Caps drop whole segments from the front.
+//
+// Costs: append O(bytes) (encode + CRC + one pwrite per segment touched per batch); cap checks
+// O(1) per record; read O(bytes read) in 256 KiB preads; commit O(1) plus two fsyncs; open
+// O(bytes on disk) -- every segment is scanned once to count records, find corrupt ranges and
+// cut a torn tail (about 1-2 s per GiB).
+//
+// Threading: a SpillLog is NOT thread-safe and not Sendable. It has a single owner that drives
+// it from one thread at a time; the result pipeline runs it on its own dedicated thread, never
+// on Swift's cooperative pool, because every call does blocking file I/O.
+
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+
+/// An append-only, crash-safe log of opaque records in segment files, read oldest first with
+/// acknowledged (committed) progress that survives restarts.
+///
+/// Single owner, one thread at a time; every method may block on disk I/O.
+public final class SpillLog {
+    public let directory: String
+    public let options: SpillOptions
+
+    var segments: [Segment] = []
+    var nextID: UInt64 = 1
+    var committed = SpillPosition(segment: 1, offset: 0, ordinal: 0)
+    var cursor = SpillPosition(segment: 1, offset: 0, ordinal: 0)
+    /// The position last written to `read.pos` (nil: not yet saved by this process).
+    var savedPosition: (segment: UInt64, offset: Int)?
+    var reader: (segment: UInt64, fd: Int32, scanner: SegmentScanner)?
+    /// Open descriptor of the last segment for appends, -1 until needed.
+    var writeFD: Int32 = -1
+    let directoryFD: Int32
+    var writeUnsynced = false
+    var directoryUnsynced = false
+    var lastSyncNanos: Int64?
+    var totalRecords = 0
+    var diskBytes = 0
+    /// Cached timestamp of the oldest pending record: nil = unknown, .some(nil) = none pending.
+    var headTimestamp: Int64??
+    var counters = SpillStats()
+    var isClosed = false
+
+    /// Opens (creating if needed) the spill log in `directory` and recovers it: scans every
+    /// segment, cuts a torn tail, counts corrupt ranges, resumes at the saved read position.
+    ///
+    /// - Parameters:
+    ///   - directory: the log's own directory; its parent must exist.
+    ///   - options: segment size, caps and fsync policy.
+    /// - Throws: ``SpillError`` when the directory or a segment cannot be read or repaired.
+    public init(directory: String, options: SpillOptions = SpillOptions()) throws {
+        precondition(options.segmentBytes > 0 && options.maxBytes > 0, "segmentBytes and maxBytes must be positive")
+        self.directory = directory
+        self.options = options
+        try Sys.mkdir(directory)
+        directoryFD = try Sys.open(directory, O_RDONLY | O_DIRECTORY)
+        do {
+            try recover()
+        } catch {
+            Sys.close(directoryFD)
+            throw error
+        }
+    }
+
+    deinit {
+        // Best effort for an owner that forgot close(): release descriptors, no fsync.
+        if !isClosed { closeDescriptors() }
+    }
+
+    /// Flushes (unless the policy is `.never`), saves the read position and closes the files.
+    /// The log cannot be used afterwards.
+    public func close() throws {
+        guard !isClosed else { return }
+        defer {
+            closeDescriptors()
+            isClosed = true
+        }
+        if options.fsync != .never { try sync() }
+        try savePosition()
+    }
+
+    /// Current counters and gauges.
+    public var stats: SpillStats {
+        var s = counters
+        s.bytesOnDisk = diskBytes
+        s.segments = segments.count
+        s.pendingRecords = pendingRecords
+        s.oldestPendingTimestampNanos = oldestPendingTimestamp()
+        return s
+    }
+
+    // MARK: - Shared helpers
+
+    func path(_ id: UInt64) -> String { directory + "/" + Segment.fileName(id) }
+
+    func index(of id: UInt64) -> Int? {
+        // Ids are sorted; segments are few (maxBytes / segmentBytes), a linear scan from the
+        // front finds the common cases (head, write segment) quickly enough.
+        segments.firstIndex { $0.id == id }
+    }
+
+    var pendingRecords: Int {
+        totalRecords - (segments.first?.id == committed.segment ? committed.ordinal : 0)
+    }
+
+    func checkOpen() throws {
+        if isClosed { throw SpillError.closed }
+    }
+
+    /// fsyncs the write segment and the directory if they have unsynced changes.
+    func sync() throws {
+        if writeUnsynced, writeFD >= 0, let last = segments.last {
+            try Sys.fsync(writeFD, path(last.id))
+        }
+        writeUnsynced = false
+        if directoryUnsynced {
+            try Sys.fsync(directoryFD, directory)
+            directoryUnsynced = false
+        }
+    }
+
+    /// Keeps `committed` and `cursor` inside the existing segments after segments vanished.
+    func normalizePositions() {
+        func fix(_ p: SpillPosition) -> SpillPosition {
+            guard let first = segments.first, let last = segments.last else {
+                return SpillPosition(segment: nextID, offset: 0, ordinal: 0)
+            }
+            if p.segment < first.id { return SpillPosition(segment: first.id, offset: 0, ordinal: 0) }
+            if p.segment > last.id { return SpillPosition(segment: last.id, offset: last.size, ordinal: last.records) }
+            return p
+        }
+        committed = fix(committed)
+        cursor = fix(cursor)
+        if cursor.isBefore(committed) { cursor = committed }
+        if let r = reader, r.segment != cursor.segment || index(of: r.segment) == nil { closeReader() }
+    }
+
+    func closeReader() {
+        if let r = reader { Sys.close(r.fd) }
+        reader = nil
+    }
+
+    func closeDescriptors() {
+        closeReader()
+        if writeFD >= 0 { Sys.close(writeFD) }
+        writeFD = -1
+        Sys.close(directoryFD)
+    }
+}
