@@ -7,6 +7,8 @@ import PackageDescription
 //   ProbeEngine     Swift I/O service around CProbe: engine thread, address resolution.
 //   probe-agent     the daemon.
 //   agentctl        the operator CLI (`agentctl probe` today).
+//   CSnappy         system library: libsnappy's C API (block compression).
+//   RemoteWrite     Prometheus remote-write 1.0 encoding: protobuf WriteRequest + snappy.
 let package = Package(
     name: "ProbeAgent",
     platforms: [.macOS(.v14)],
@@ -14,11 +16,14 @@ let package = Package(
         .executable(name: "probe-agent", targets: ["probe-agent"]),
         .executable(name: "agentctl", targets: ["agentctl"]),
         .library(name: "ProbeEngine", targets: ["ProbeEngine"]),
+        .library(name: "RemoteWrite", targets: ["RemoteWrite"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.28.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.20.0"),
     ],
     targets: [
         .target(
@@ -36,6 +41,12 @@ let package = Package(
             dependencies: [.product(name: "Yams", package: "Yams")]
         ),
         .target(name: "ProbeEngine", dependencies: ["CProbe"]),
+        .systemLibrary(name: "CSnappy", providers: [.apt(["libsnappy-dev"])]),
+        .target(
+            name: "RemoteWrite",
+            dependencies: ["CSnappy", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            exclude: ["Proto/remote_write.proto", "Proto/README.md"]
+        ),
         .executableTarget(
             name: "probe-agent",
             dependencies: [
@@ -55,6 +66,15 @@ let package = Package(
         .testTarget(name: "CProbeTests", dependencies: ["CProbe"]),
         .testTarget(name: "ProbeEngineTests", dependencies: ["ProbeEngine", "CProbe"]),
         .testTarget(name: "ProbeAgentCoreTests", dependencies: ["ProbeAgentCore"]),
+        // Encoding unit tests plus round trips through real receivers (Prometheus,
+        // VictoriaMetrics) started by Tests/support/{prometheus,victoria-metrics}.sh.
+        .testTarget(
+            name: "RemoteWriteTests",
+            dependencies: [
+                "RemoteWrite", "CSnappy",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ]
+        ),
         // Drives the built binaries (and the namespace test network) end to end.
         .testTarget(name: "EndToEndTests", dependencies: ["agentctl", "probe-agent"]),
     ]
