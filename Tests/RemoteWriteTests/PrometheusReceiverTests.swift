@@ -127,7 +127,16 @@ struct PrometheusReceiverTests {
         let run = "old\(getpid())"
         let now = nowMs()
 
-        // A current sample first, so the head's max time is "now".
+        // On an empty TSDB there is no head max time yet, so nothing counts as too old: a
+        // sample 3 h old is accepted. (The shipper cannot rely on that after the first write.)
+        let firstEver = try Series(
+            name: "probe_success", labels: [("test_run", run), ("target", "empty-head")],
+            samples: [(now - 3 * 3_600_000, 1)])
+        let emptyHead = try await HTTP.postRemoteWrite(prom.writeURL, body: try WriteRequestEncoder.encode([firstEver]))
+        print("Prometheus 2.42, sample 3 h old into an empty TSDB: \(emptyHead.status) \(emptyHead.body.debugDescription)")
+        #expect(emptyHead.status == 204, "body: \(emptyHead.body)")
+
+        // A current sample, so the head's max time is "now".
         let fresh = try Series(name: "probe_success", labels: [("test_run", run), ("target", "a")], samples: [(now, 1)])
         let first = try await HTTP.postRemoteWrite(prom.writeURL, body: try WriteRequestEncoder.encode([fresh]))
         #expect(first.status == 204, "body: \(first.body)")
