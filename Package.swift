@@ -7,6 +7,8 @@ import PackageDescription
 //   ProbeEngine     Swift I/O service around CProbe: engine thread, address resolution.
 //   probe-agent     the daemon.
 //   agentctl        the operator CLI (`agentctl probe` today).
+//   CSnappy         system library: libsnappy's C API (block compression).
+//   RemoteWrite     Prometheus remote-write 1.0 encoding: protobuf WriteRequest + snappy.
 let package = Package(
     name: "ProbeAgent",
     platforms: [.macOS(.v14)],
@@ -14,11 +16,14 @@ let package = Package(
         .executable(name: "probe-agent", targets: ["probe-agent"]),
         .executable(name: "agentctl", targets: ["agentctl"]),
         .library(name: "ProbeEngine", targets: ["ProbeEngine"]),
+        .library(name: "RemoteWrite", targets: ["RemoteWrite"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.28.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.20.0"),
     ],
     targets: [
         .target(
@@ -38,10 +43,25 @@ let package = Package(
         .target(name: "ProbeEngine", dependencies: ["CProbe"]),
         .target(name: "SpillLog"),
         .executableTarget(name: "spill-bench", dependencies: ["SpillLog"]),
+        .systemLibrary(name: "CSnappy", providers: [.apt(["libsnappy-dev"])]),
+        .target(
+            name: "RemoteWrite",
+            dependencies: ["CSnappy", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            exclude: ["Proto/remote_write.proto", "Proto/README.md"]
+        ),
+        // Delivery: memory queue, spill log, remote write with retries (an I/O service).
+        .target(
+            name: "Shipper",
+            dependencies: [
+                "ProbeAgentCore", "SpillLog", "RemoteWrite",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .executableTarget(
             name: "probe-agent",
             dependencies: [
-                "ProbeEngine", "ProbeAgentCore",
+                "ProbeEngine", "ProbeAgentCore", "Shipper",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -58,7 +78,16 @@ let package = Package(
         .testTarget(name: "ProbeEngineTests", dependencies: ["ProbeEngine", "CProbe"]),
         .testTarget(name: "ProbeAgentCoreTests", dependencies: ["ProbeAgentCore"]),
         .testTarget(name: "SpillLogTests", dependencies: ["SpillLog"]),
+        // Encoding unit tests plus round trips through real receivers (Prometheus,
+        // VictoriaMetrics) started by Tests/support/{prometheus,victoria-metrics}.sh.
+        .testTarget(
+            name: "RemoteWriteTests",
+            dependencies: [
+                "RemoteWrite", "CSnappy",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ]
+        ),
         // Drives the built binaries (and the namespace test network) end to end.
-        .testTarget(name: "EndToEndTests", dependencies: ["agentctl", "probe-agent"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["agentctl", "probe-agent", "RemoteWrite"]),
     ]
 )

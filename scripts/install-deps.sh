@@ -20,7 +20,7 @@ fatal() { error "$@"; exit 1; }
 usage() { sed -n 's/^## \{0,1\}//p' "$0" >&2; }
 
 # The single list of system packages the project needs. Later issues append here
-# (e.g. prometheus, victoria-metrics, prometheus-smokeping-prober).
+# (e.g. prometheus-smokeping-prober).
 DEBIAN_PACKAGES=(
     liburing-dev      # CProbe: io_uring
     libcap-dev        # CProbe: CAP_NET_RAW handling
@@ -28,6 +28,9 @@ DEBIAN_PACKAGES=(
     fping             # side-by-side measurement peer
     nftables          # test network: silent host (nft drop)
     iproute2          # test network: namespaces, veth, routes
+    prometheus        # remote-write receiver in tests (Tests/support/prometheus.sh)
+    victoria-metrics  # second remote-write receiver in tests (Tests/support/victoria-metrics.sh)
+    curl              # receiver harness readiness checks
 )
 
 mode=install

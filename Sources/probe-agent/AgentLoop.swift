@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import ProbeAgentCore
 import ProbeEngine
+import Shipper
 import Synchronization
 
 /// The agent's probing loop on a thread of its own, and the thread-safe handle to it.
@@ -22,15 +23,16 @@ final class AgentLoop: Sendable {
 
     /// Starts the loop thread; returns once the engine is up (or throws why it is not).
     static func start(configPath: String, config: AgentConfig, statusFile: String?, statusInterval: Duration,
-                      log: Logger) throws -> AgentLoop {
+                      shipper: Shipper?, handoff: ResultHandoff, log: Logger) throws -> AgentLoop {
         let loop = AgentLoop()
         let started = DispatchSemaphore(value: 0)
         let startError = Mutex<String?>(nil)
         let thread = Thread {
             let state: LoopState
             do {
+                let delivery = shipper.map { s in (handoff: handoff, stats: { @Sendable in s.stats }, stop: { @Sendable in s.stop() }) }
                 state = try LoopState(configPath: configPath, config: config, statusFile: statusFile,
-                                      statusInterval: statusInterval, log: log, control: loop)
+                                      statusInterval: statusInterval, shipper: delivery, log: log, control: loop)
             } catch {
                 startError.withLock { $0 = "\(error)" }
                 started.signal()

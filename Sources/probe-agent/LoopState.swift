@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import ProbeAgentCore
 import ProbeEngine
+import Shipper
 
 /// What the probing loop owns; used only on the loop thread.
 ///
@@ -20,6 +21,10 @@ final class LoopState {
     private var addresses: AddressBook
     private let resolver = BackgroundResolver()
     private var pending: [ProbeRequest] = []
+    /// Where results go for delivery (nil: no remote_write, results are only counted here).
+    private let shipper: (handoff: ResultHandoff, stats: @Sendable () -> ShipperStats, stop: @Sendable () -> Void)?
+    private var outbox: [ResultRecord] = []
+    private var labelsByMonitor: [String: [(String, String)]] = [:]
     private var staleResults: UInt64 = 0
     private(set) var reloads = ReloadStatus()
     private let status: StatusWriter?
@@ -28,8 +33,9 @@ final class LoopState {
     let startedAt = Date()
 
     init(configPath: String, config: AgentConfig, statusFile: String?, statusInterval: Duration,
-         log: Logger, control: AgentLoop) throws {
+         shipper: (handoff: ResultHandoff, stats: @Sendable () -> ShipperStats, stop: @Sendable () -> Void)?, log: Logger, control: AgentLoop) throws {
         self.configPath = configPath
+        self.shipper = shipper
         self.config = config
         self.log = log
         self.control = control
@@ -47,13 +53,14 @@ final class LoopState {
         let now = monotonicNanos()
         schedule = Schedule(config: config, now: now)
         ledger = ResultLedger(config: config)
+        labelsByMonitor = Self.labels(config)
         nextStatusAt = now
         resolver.setNames(addresses.hostnames)
         resolver.start(interval: config.scheduler.resolveInterval) { [control] in control.deliver($0) }
         let targets = config.monitors.reduce(0) { $0 + $1.targets.count }
         log.info("probing \(config.monitors.count) monitors, \(targets) targets (tick \(DurationParser.format(config.scheduler.tick)))")
-        if config.remoteWrite != nil {
-            log.warning("remote_write is configured but result shipping is not built yet: results are counted locally only")
+        if config.remoteWrite == nil {
+            log.notice("no remote_write configured: results are counted here (status file) but not shipped")
         }
     }
 
@@ -75,6 +82,7 @@ final class LoopState {
                 pending.removeFirst(n)
             }
             for r in engine.poll(timeoutMilliseconds: waitMilliseconds(now: monotonicNanos())) { count(r) }
+            handOver()
         }
         shutDown()
     }
@@ -97,7 +105,8 @@ final class LoopState {
         for p in batch.probes {
             guard let address = addresses.address(for: p.target) else {
                 _ = schedule.complete(p.cookie)
-                record(p.cookie, monitorID: p.monitorID, target: p.target, outcome: .unresolved, rtt: nil, sentAt: nil)
+                record(p.cookie, monitorID: p.monitorID, target: p.target, probeProtocol: batch.probeProtocol,
+                       outcome: .unresolved, rtt: nil, sentAt: nil)
                 continue
             }
             let ms = UInt32(clamping: max(1, p.timeout.nanosecondsValue / 1_000_000))
@@ -113,14 +122,20 @@ final class LoopState {
             staleResults += 1
             return
         }
-        record(cookie, monitorID: entry.monitorID, target: entry.target, outcome: Self.outcome(r.status),
-               rtt: r.rttNanoseconds, sentAt: r.sentAtNanoseconds)
+        record(cookie, monitorID: entry.monitorID, target: entry.target, probeProtocol: entry.probeProtocol,
+               outcome: Self.outcome(r.status), rtt: r.rttNanoseconds, sentAt: r.sentAtNanoseconds)
     }
 
-    private func record(_ cookie: ProbeCookie, monitorID: String, target: String, outcome: ProbeOutcome,
-                        rtt: UInt64?, sentAt: UInt64?) {
-        let (_, transition) = ledger.record(slot: cookie.slot, monitorID: monitorID, target: target,
-                                            outcome: outcome, rttNanoseconds: rtt, sentAtNanoseconds: sentAt)
+    private func record(_ cookie: ProbeCookie, monitorID: String, target: String, probeProtocol: ProbeProtocol,
+                        outcome: ProbeOutcome, rtt: UInt64?, sentAt: UInt64?) {
+        let (suppressed, transition) = ledger.record(slot: cookie.slot, monitorID: monitorID, target: target,
+                                                     outcome: outcome, rttNanoseconds: rtt, sentAtNanoseconds: sentAt)
+        if shipper != nil {
+            let ms = sentAt.map { Int64($0 / 1_000_000) } ?? Int64(Date().timeIntervalSince1970 * 1000)
+            outbox.append(ResultRecord(monitorID: monitorID, target: target, probeProtocol: probeProtocol, outcome: outcome,
+                                       suppressed: suppressed, rttNanoseconds: outcome == .ok ? rtt : nil,
+                                       timestampMilliseconds: ms, labels: labelsByMonitor[monitorID] ?? []))
+        }
         if let t = transition {
             if t.isDown {
                 log.warning("monitor \(t.monitorID) down: all \(t.totalTargets) targets failing")
@@ -128,6 +143,17 @@ final class LoopState {
                 log.notice("monitor \(t.monitorID) up: \(t.totalTargets - t.failingTargets) of \(t.totalTargets) targets answering")
             }
         }
+    }
+
+    /// This iteration's results to the shipper, in one handoff.
+    private func handOver() {
+        guard let shipper, !outbox.isEmpty else { return }
+        shipper.handoff.put(outbox)
+        outbox.removeAll(keepingCapacity: true)
+    }
+
+    static func labels(_ config: AgentConfig) -> [String: [(String, String)]] {
+        Dictionary(uniqueKeysWithValues: config.monitors.map { m in (m.id, m.labels.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }) })
     }
 
     static func outcome(_ s: ProbeStatus) -> ProbeOutcome {
@@ -171,6 +197,11 @@ final class LoopState {
             log.warning("cannot resolve target '\(name)': \(why); \(kept)")
         }
         resolver.setNames(addresses.hostnames)
+        if (new.remoteWrite == nil) != (config.remoteWrite == nil) || new.remoteWrite != config.remoteWrite
+            || new.spill != config.spill || new.queue != config.queue {
+            log.warning("remote_write, spill and queue changes take effect at the next restart")
+        }
+        labelsByMonitor = Self.labels(new)
         config = new
         reloads.succeeded += 1
         reloads.lastError = nil
@@ -186,8 +217,10 @@ final class LoopState {
         let giveUp = monotonicNanos() + UInt64(longest) + 2_000_000_000
         while engine.inFlight > 0 && monotonicNanos() < giveUp {
             for r in engine.poll(timeoutMilliseconds: 100) { count(r) }
+            handOver()
         }
         log.info("\(pending.count) probes not yet sent were dropped at stop; \(engine.inFlight) still in flight")
+        shipper?.stop() // persists what was not delivered; the status below then shows it
         writeStatus(synchronously: true)
     }
 
@@ -198,10 +231,11 @@ final class LoopState {
         let (startedAt, configPath, config, schedule, ledger) = (startedAt, configPath, config, schedule, ledger)
         let (addresses, stats, info, reloads) = (addresses, engine.stats, engine.info, reloads)
         let (stale, pendingSends, inFlight) = (staleResults, pending.count, engine.inFlight)
+        let delivery = shipper?.stats()
         status.write(synchronously: synchronously, log: log) {
             StatusSnapshot(startedAt: startedAt, configPath: configPath, config: config, schedule: schedule,
                            ledger: ledger, addresses: addresses, engine: stats, engineInfo: info, reloads: reloads,
-                           staleResults: stale, pendingSends: pendingSends, inFlight: inFlight)
+                           staleResults: stale, pendingSends: pendingSends, inFlight: inFlight, delivery: delivery)
         }
     }
 }

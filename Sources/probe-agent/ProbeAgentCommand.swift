@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import ProbeAgentCore
+import Shipper
 
 @main
 struct ProbeAgentCommand: ParsableCommand {
@@ -45,12 +46,25 @@ struct ProbeAgentCommand: ParsableCommand {
             return h
         }
         let log = Logger(label: "probe-agent")
+        let handoff = ResultHandoff()
+        var shipper: Shipper?
+        if let rw = cfg.remoteWrite {
+            do {
+                shipper = try Shipper(options: ShipperOptions(config: cfg, remoteWrite: rw), handoff: handoff, log: log)
+            } catch {
+                log.critical("cannot start result delivery (spill log \(cfg.spill.directory)): \(error)")
+                throw ExitCode(3)
+            }
+            log.info("shipping results to \(rw.url); spill log in \(cfg.spill.directory)")
+            shipper?.start() // before the loop, so a stop can always reach a running shipper
+        }
         let loop: AgentLoop
         do {
             loop = try AgentLoop.start(configPath: config, config: cfg, statusFile: statusFile,
-                                       statusInterval: interval, log: log)
+                                       statusInterval: interval, shipper: shipper, handoff: handoff, log: log)
         } catch {
             log.critical("cannot start: \(error)")
+            shipper?.stop()
             throw ExitCode(3)
         }
         let reloader = ConfigReloader(path: config, loop: loop)

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import ProbeAgentCore
 import ProbeEngine
+import Shipper
 
 /// The agent's state as JSON (`--status-file`): config and reloads, scheduler lateness,
 /// engine counters, resolver failures, and every target's counters. Built from copy-on-write
@@ -68,12 +69,15 @@ struct StatusSnapshot: Encodable, Sendable {
     var scheduler: Scheduler
     var engine: EngineStatus
     var resolverFailures: [String: String]
+    /// Remote-write delivery (nil when no remote_write is configured).
+    var delivery: ShipperStats?
     var monitors: [Monitor]
 
     init(startedAt: Date, configPath: String, config: AgentConfig, schedule: Schedule, ledger: ResultLedger,
          addresses: AddressBook, engine s: Engine.Stats, engineInfo i: Engine.Info, reloads r: ReloadStatus,
-         staleResults: UInt64, pendingSends: Int, inFlight: Int) {
+         staleResults: UInt64, pendingSends: Int, inFlight: Int, delivery: ShipperStats?) {
         self.startedAt = startedAt
+        self.delivery = delivery
         self.configPath = configPath
         cpuSeconds = ProcessUsage.cpuSeconds()
         maxRSSKilobytes = ProcessUsage.maxRSSKilobytes()

@@ -8,7 +8,7 @@ final class RunningAgent {
     let configURL: URL
     let statusURL: URL
     let logURL: URL
-    let process = Process()
+    private(set) var process: ChildProcess!
 
     /// - Parameter hostsFile: when set, the agent runs in a private mount namespace where this
     ///   file is bind-mounted over /etc/hosts (so a test can move a name between addresses).
@@ -19,45 +19,34 @@ final class RunningAgent {
         statusURL = dir.appendingPathComponent("status.json")
         logURL = dir.appendingPathComponent("agent.log")
         try config.write(to: configURL, atomically: true, encoding: .utf8)
-        FileManager.default.createFile(atPath: logURL.path, contents: nil)
         let agentArgs = [Tools.probeAgent, "--config", configURL.path, "--status-file", statusURL.path,
                          "--status-interval", statusInterval]
         if let hostsFile {
             // exec keeps the PID, so stopping by PID still reaches the agent itself.
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/unshare")
-            process.arguments = ["--mount", "--propagation", "private", "/bin/sh", "-c",
-                                 "mount --bind \"$0\" /etc/hosts && exec \"$@\"", hostsFile.path] + agentArgs
+            process = try ChildProcess(["/usr/bin/unshare", "--mount", "--propagation", "private", "/bin/sh", "-c",
+                                        "mount --bind \"$0\" /etc/hosts && exec \"$@\"", hostsFile.path] + agentArgs,
+                                       output: logURL.path)
         } else {
-            process.executableURL = URL(fileURLWithPath: agentArgs[0])
-            process.arguments = Array(agentArgs.dropFirst())
+            process = try ChildProcess(agentArgs, output: logURL.path)
         }
-        let log = try FileHandle(forWritingTo: logURL)
-        process.standardOutput = log
-        process.standardError = log
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
     }
 
     deinit {
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        process = nil // SIGKILLs it if a test left it running
         try? FileManager.default.removeItem(at: dir)
     }
 
     var log: String { (try? String(contentsOf: logURL, encoding: .utf8)) ?? "" }
 
-    func signal(_ sig: Int32) { kill(process.processIdentifier, sig) }
+    func signal(_ sig: Int32) { process.signal(sig) }
 
-    /// SIGTERM and wait (bounded) for the exit status.
+    /// SIGTERM and wait (bounded) for the exit status; nil (after SIGKILL) if it did not exit.
     func stop(timeout: TimeInterval = 15) -> Int32? {
         signal(SIGTERM)
-        let deadline = Date().addingTimeInterval(timeout)
-        while process.isRunning && Date() < deadline { usleep(20_000) }
-        if process.isRunning {
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-            return nil
-        }
-        return process.terminationStatus
+        if let status = process.wait(timeout: timeout) { return status }
+        process.signal(SIGKILL)
+        _ = process.wait(timeout: 5)
+        return nil
     }
 
     /// The latest status snapshot.
@@ -89,6 +78,13 @@ struct AgentStatus: Decodable {
     struct Lateness: Decodable { var count: Int; var p50Seconds: Double; var p99Seconds: Double; var maxSeconds: Double }
     struct Scheduler: Decodable { var entries: Int; var fired: Int; var skippedInFlight: Int; var staleResults: Int; var lateness: Lateness }
     struct Engine: Decodable { var completed: Int; var capabilitiesDropped: Bool; var unmatchedStale: Int }
+    struct Delivery: Decodable {
+        var mode: String; var modeHistory: [String]
+        var resultsReceived: Int; var resultsShipped: Int; var retries: Int
+        var deadLetterRequests: Int; var deadLetterResults: Int; var tooOldResultsDropped: Int
+        var resultsLost: Int; var spillPendingRecords: Int; var spillDroppedRecords: Int; var spillTornTailBytes: Int
+        var lastError: String?
+    }
     struct Reloads: Decodable {
         var succeeded: Int; var failed: Int; var lastError: String?
         var unchanged: [String]?; var changed: [String]?; var added: [String]?; var removed: [String]?
@@ -103,6 +99,7 @@ struct AgentStatus: Decodable {
     var engine: Engine
     var reloads: Reloads
     var resolverFailures: [String: String]
+    var delivery: Delivery?
     var monitors: [Monitor]
 
     func monitor(_ id: String) -> Monitor? { monitors.first { $0.id == id } }

@@ -25,32 +25,25 @@ enum Tools {
     struct Output { var status: Int32; var stdout: String; var stderr: String }
 
     /// Runs a command to completion (bounded by `timeout` seconds; killed by PID after that).
+    /// stdout and stderr are kept apart through two files.
     static func run(_ args: [String], timeout: TimeInterval = 60) throws -> Output {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: args[0])
-        p.arguments = Array(args.dropFirst())
-        // Output goes to files, so a chatty child can never stall on a full pipe.
         let dir = FileManager.default.temporaryDirectory
-        let outURL = dir.appendingPathComponent("agentctl-test-\(UUID().uuidString).out")
-        let errURL = dir.appendingPathComponent("agentctl-test-\(UUID().uuidString).err")
-        FileManager.default.createFile(atPath: outURL.path, contents: nil)
-        FileManager.default.createFile(atPath: errURL.path, contents: nil)
+        let out = dir.appendingPathComponent("tools-\(UUID().uuidString).out").path
+        let err = dir.appendingPathComponent("tools-\(UUID().uuidString).err").path
         defer {
-            try? FileManager.default.removeItem(at: outURL)
-            try? FileManager.default.removeItem(at: errURL)
+            try? FileManager.default.removeItem(atPath: out)
+            try? FileManager.default.removeItem(atPath: err)
         }
-        p.standardOutput = try FileHandle(forWritingTo: outURL)
-        p.standardError = try FileHandle(forWritingTo: errURL)
-        p.standardInput = FileHandle.nullDevice
-        try p.run()
-        let deadline = Date().addingTimeInterval(timeout)
-        while p.isRunning && Date() < deadline { usleep(10_000) }
-        if p.isRunning { kill(p.processIdentifier, SIGKILL) }
-        p.waitUntilExit()
-        let o = (try? Data(contentsOf: outURL)) ?? Data()
-        let e = (try? Data(contentsOf: errURL)) ?? Data()
-        return Output(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self),
-                      stderr: String(decoding: e, as: UTF8.self))
+        // sh splits the streams: the child writes stdout to $1 and stderr to $2.
+        let child = try ChildProcess(["/bin/sh", "-c", "exec \"$@\" >\"$0\" 2>\"$OUT_ERR\"".replacingOccurrences(of: "$OUT_ERR", with: err), out] + args)
+        var status = child.wait(timeout: timeout)
+        if status == nil {
+            child.signal(SIGKILL)
+            status = child.wait(timeout: 5)
+        }
+        let o = (try? String(contentsOfFile: out, encoding: .utf8)) ?? ""
+        let e = (try? String(contentsOfFile: err, encoding: .utf8)) ?? ""
+        return Output(status: status ?? -1, stdout: o, stderr: e)
     }
 }
 

@@ -1,0 +1,312 @@
+import Foundation
+import Logging
+import ProbeAgentCore
+import RemoteWrite
+import SpillLog
+import Synchronization
+
+/// Ships every probe result to the store with Prometheus remote write, never dropping one that
+/// was accepted: memory queue while the store keeps up, the spill log on disk while it does
+/// not, backfill (oldest first, at `backfill_rate`) when it is back.
+///
+/// Ordering: by default live results queue *behind* the backlog — whenever anything is on disk,
+/// new results are appended to the spill log too, and everything leaves in order, so each series
+/// reaches the store in timestamp order. The memory queue holds results only while the disk is
+/// empty (when it must spill, it moves its own contents first). With `fresh_first`, live results
+/// go straight out while the backlog drains alongside (for stores that accept out-of-order data).
+///
+/// Threading: all state below is owned by the shipper thread; other threads see `stats` (a
+/// locked copy) and call `stop()`.
+public final class Shipper: @unchecked Sendable {
+    private let options: ShipperOptions
+    private let log: Logger
+    private let handoff: ResultHandoff
+    private let spill: SpillLog
+    private let store: StoreClient
+    private let deadLetter: DeadLetterBox
+    private var queue: MemoryQueue<ResultRecord>
+    private var modes: ModeTracker
+    private var backoff = Backoff()
+    private var storeFailing = false
+    private var nextTryAt: UInt64 = 0
+    private var queueSince: UInt64?
+    private var backfillTokens: Double = 0
+    private var lastRefill: UInt64
+    private var counters = ShipperStats()
+    private let published = Mutex(ShipperStats())
+    private let stopping = Atomic<Bool>(false)
+    private let finished = DispatchSemaphore(value: 0)
+
+    /// Opens the spill log (repairing a torn tail) and the HTTP client; throws a clear error
+    /// naming the directory when the spill log cannot be opened.
+    public init(options: ShipperOptions, handoff: ResultHandoff, log: Logger) throws {
+        self.options = options
+        self.log = log
+        self.handoff = handoff
+        try FileManager.default.createDirectory(atPath: options.spillDirectory, withIntermediateDirectories: true)
+        spill = try SpillLog(directory: options.spillDirectory, options: options.spill)
+        store = try StoreClient(options: options)
+        deadLetter = DeadLetterBox(directory: options.spillDirectory + "/dead-letter")
+        queue = MemoryQueue(capacity: options.memItemsCap)
+        let now = Self.wallMs()
+        modes = ModeTracker(nowMilliseconds: now)
+        lastRefill = Self.monoNs()
+        let s = spill.stats
+        if s.corruptRecords > 0 || s.tornTailBytes > 0 {
+            log.warning("spill log repaired at open: \(s.corruptRecords) corrupt records skipped, \(s.tornTailBytes) torn-tail bytes truncated")
+        }
+        if s.pendingRecords > 0 {
+            modes.update(storeFailing: false, backlog: s.pendingRecords, reason: "backlog of \(s.pendingRecords) results on disk at start", nowMilliseconds: now)
+            log.notice("resuming backfill of \(s.pendingRecords) spilled results")
+        }
+        counters.memQueueCap = options.memItemsCap
+        counters.backfillRatePerSecond = options.backfillRate
+        publish()
+    }
+
+    public var stats: ShipperStats { published.withLock { $0 } }
+
+    /// Starts the shipper thread.
+    public func start() {
+        let t = Thread { [self] in
+            while !stopping.load(ordering: .acquiring) { step() }
+            shutDown()
+            finished.signal()
+        }
+        t.name = "probe-ship"
+        t.start()
+    }
+
+    /// Persists everything not yet delivered (memory queue → spill log, fsync) and stops.
+    /// Call after the probing loop has handed over its last results.
+    public func stop() {
+        stopping.store(true, ordering: .releasing)
+        handoff.put([])
+        finished.wait()
+    }
+
+    // MARK: - One round
+
+    private func step() {
+        let incoming = handoff.take(waitingUpTo: .milliseconds(20))
+        if !incoming.isEmpty { route(incoming) }
+        deliver()
+        do { try spill.maintain(nowNanos: Int64(Self.wallMs()) * 1_000_000) } catch { note(error, "spill maintenance") }
+        publish()
+    }
+
+    /// New results: to the memory queue while nothing waits on disk, else behind the backlog.
+    private func route(_ records: [ResultRecord]) {
+        counters.resultsReceived += UInt64(records.count)
+        if !options.freshFirst && (storeFailing || spill.stats.pendingRecords > 0) {
+            toDisk(queue.drain() + records)
+            return
+        }
+        for (i, r) in records.enumerated() where !queue.push(r) {
+            counters.memQueueOverflows += 1
+            toDisk((options.freshFirst ? [] : queue.drain()) + records[i...])
+            return
+        }
+        if queueSince == nil && !queue.isEmpty { queueSince = Self.monoNs() }
+    }
+
+    private func toDisk(_ records: [ResultRecord]) {
+        guard !records.isEmpty else { return }
+        queueSince = nil
+        let entries = records.map { SpillEntry(payload: Data($0.encoded()), timestampNanos: $0.timestampMilliseconds * 1_000_000) }
+        do {
+            try spill.append(entries)
+        } catch {
+            // The disk refuses: keep what fits in memory, count the rest as lost, keep probing.
+            counters.spillWriteErrors += 1
+            note(error, "spill write")
+            var kept = 0
+            for r in records where queue.push(r) { kept += 1 }
+            counters.resultsLost += UInt64(records.count - kept)
+            if kept < records.count { log.error("\(records.count - kept) results lost: memory queue full and the spill log refuses writes") }
+        }
+    }
+
+    private func deliver() {
+        let now = Self.monoNs()
+        guard now >= nextTryAt else { return }
+        refillBackfill(now)
+        let fromDisk = spill.stats.pendingRecords > 0
+        if options.freshFirst || !fromDisk {
+            if flushDue(now) { sendFromQueue() }
+        }
+        // The backlog's head is also the retry probe while the store is failing (a small read).
+        if fromDisk && now >= nextTryAt { sendFromDisk() }
+    }
+
+    private func flushDue(_ now: UInt64) -> Bool {
+        guard !queue.isEmpty else { return false }
+        if queue.count >= options.resultsPerRequest { return true }
+        guard let since = queueSince else { return true }
+        return now - since >= UInt64(options.flushInterval.nanosecondsValue)
+    }
+
+    private func sendFromQueue() {
+        let batch = queue.pop(max: options.resultsPerRequest)
+        queueSince = queue.isEmpty ? nil : Self.monoNs()
+        if !ship(batch) {
+            // Failed: the batch and everything queued behind it go to disk, in order.
+            toDisk(batch + (options.freshFirst ? [] : queue.drain()))
+        }
+    }
+
+    /// A bounded read from the backlog (the backfill rate), committed only once delivered.
+    private func sendFromDisk() {
+        let budget = min(options.resultsPerRequest, Int(storeFailing ? 1 : max(1, backfillTokens)))
+        let records: [SpillRecord]
+        do { records = try spill.read(max: budget) } catch { note(error, "spill read"); return }
+        guard let last = records.last else { return }
+        var batch: [ResultRecord] = []
+        batch.reserveCapacity(records.count)
+        for r in records {
+            if let decoded = try? ResultRecord(decoding: r.payload) { batch.append(decoded) } else { counters.undecodableSpillRecords += 1 }
+        }
+        backfillTokens -= Double(records.count)
+        if batch.isEmpty || ship(batch) {
+            do { try spill.commit(through: last.position) } catch { note(error, "spill commit") }
+        } else {
+            spill.rewind() // read the same records again on the next try
+        }
+    }
+
+    // MARK: - Sending
+
+    /// Sends records; true when they are done with (delivered, dead-lettered, or given up as
+    /// too old), false when the store must be retried later.
+    private func ship(_ batch: [ResultRecord]) -> Bool {
+        let body: Data
+        do {
+            body = try WriteRequestEncoder.encode(Self.series(batch, external: options.externalLabels))
+        } catch {
+            deadLetter.put(body: nil, why: "cannot encode: \(error)", records: batch, log: log)
+            counters.deadLetterRequests += 1
+            counters.deadLetterResults += UInt64(batch.count)
+            return true
+        }
+        let answer = store.post(body)
+        counters.requestsSent += 1
+        let verdict = StoreResponse.classify(status: answer.status, body: answer.body, retryAfter: answer.retryAfter)
+        switch verdict {
+        case .accepted:
+            counters.resultsShipped += UInt64(batch.count)
+            counters.samplesSent += UInt64(batch.reduce(0) { $0 + ($1.outcome == .ok && $1.rttNanoseconds != nil ? 3 : 2) })
+            counters.highestSentTimestampMs = max(counters.highestSentTimestampMs, batch.map(\.timestampMilliseconds).max() ?? 0)
+            if storeFailing { log.notice("remote write: store answering again") }
+            storeFailing = false
+            backoff.reset()
+            updateMode(reason: spill.stats.pendingRecords > 0 ? "store back, draining backlog" : "backlog drained")
+            return true
+        case .retry(let after):
+            counters.requestsFailed += 1
+            counters.retries += 1
+            let why = answer.error ?? "HTTP \(answer.status ?? 0): \(answer.body.prefix(120))"
+            if !storeFailing { log.warning("remote write failing (\(why)); spilling results to disk") }
+            counters.lastError = why
+            storeFailing = true
+            let delay = backoff.next(random: Double.random(in: 0..<1), retryAfter: after)
+            nextTryAt = Self.monoNs() + UInt64(delay.nanosecondsValue)
+            updateMode(reason: why)
+            return false
+        case .reject:
+            counters.requestsFailed += 1
+            counters.deadLetterRequests += 1
+            counters.deadLetterResults += UInt64(batch.count)
+            deadLetter.put(body: body, why: "HTTP \(answer.status ?? 0): \(answer.body)", records: batch, log: log)
+            return true
+        case .tooOld:
+            counters.requestsFailed += 1
+            return shipSplitting(batch)
+        }
+    }
+
+    /// One too-old sample fails the whole request: halve until the old ones are isolated and
+    /// given up (counted); everything else is delivered.
+    private func shipSplitting(_ batch: [ResultRecord]) -> Bool {
+        guard batch.count > 1 else {
+            counters.tooOldResultsDropped += UInt64(batch.count)
+            log.warning("remote write: store refuses a sample as too old (monitor \(batch.first?.monitorID ?? "?")); given up and counted")
+            return true
+        }
+        let mid = batch.count / 2
+        return ship(Array(batch[..<mid])) && ship(Array(batch[mid...]))
+    }
+
+    /// Groups samples by series (labels), keeping each series' samples in the order given.
+    static func series(_ batch: [ResultRecord], external: [(String, String)]) throws -> [Series] {
+        var order: [[SeriesSample.Label]] = []
+        var samples: [[SeriesSample.Label]: [Series.Sample]] = [:]
+        for r in batch {
+            for s in SeriesMapping.samples(of: r, externalLabels: external) {
+                if samples[s.labels] == nil { order.append(s.labels) }
+                samples[s.labels, default: []].append((timestampMs: s.timestampMilliseconds, value: s.value))
+            }
+        }
+        return try order.map { labels in
+            try Series(labels: labels.map { ($0.name, $0.value) }, samples: samples[labels]!)
+        }
+    }
+
+    // MARK: - Bookkeeping
+
+    private func refillBackfill(_ now: UInt64) {
+        let dt = Double(now - lastRefill) / 1e9
+        lastRefill = now
+        backfillTokens = min(Double(options.backfillRate), backfillTokens + dt * Double(options.backfillRate))
+    }
+
+    private func updateMode(reason: String) {
+        if let m = modes.update(storeFailing: storeFailing, backlog: spill.stats.pendingRecords, reason: reason,
+                                nowMilliseconds: Self.wallMs()) {
+            log.notice("delivery mode \(m.rawValue): \(reason)")
+        }
+    }
+
+    private func note(_ error: Error, _ what: String) {
+        counters.lastError = "\(what): \(error)"
+        log.error("\(what) failed: \(error)")
+    }
+
+    private func publish() {
+        let s = spill.stats
+        counters.memQueueDepth = queue.count
+        counters.spillBytes = s.bytesOnDisk
+        counters.spillSegments = s.segments
+        counters.spillPendingRecords = s.pendingRecords
+        counters.spillOldestPendingAgeSeconds = s.oldestPendingAge(nowNanos: Int64(Self.wallMs()) * 1_000_000)
+            .map { Double($0.components.seconds) + Double($0.components.attoseconds) / 1e18 }
+        counters.spillDroppedRecords = s.droppedRecords
+        counters.spillCorruptRecords = s.corruptRecords
+        counters.spillTornTailBytes = s.tornTailBytes
+        counters.mode = modes.mode
+        counters.modeReason = modes.reason
+        counters.modeChangedAt = Date(timeIntervalSince1970: Double(modes.changedAtMilliseconds) / 1000)
+        counters.modeHistory = modes.history
+        let snapshot = counters
+        published.withLock { $0 = snapshot }
+    }
+
+    /// SIGTERM: whatever is still in memory goes to disk, fsync'd; the next start ships it.
+    private func shutDown() {
+        let rest = handoff.take(waitingUpTo: .zero)
+        if !rest.isEmpty { counters.resultsReceived += UInt64(rest.count) }
+        let pending = queue.drain() + rest
+        if !pending.isEmpty { toDisk(pending) }
+        do { try spill.flush(); try spill.close() } catch { note(error, "spill close") }
+        store.shutdown()
+        publish()
+        log.info("shipper stopped: \(pending.count) results persisted to the spill log, \(spill.stats.pendingRecords) waiting on disk")
+    }
+
+    static func monoNs() -> UInt64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
+    }
+
+    static func wallMs() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
+}

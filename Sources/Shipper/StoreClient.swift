@@ -1,0 +1,56 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+import NIOSSL
+import ProbeAgentCore
+import RemoteWrite
+
+/// One remote-write POST at a time, from the shipper's own thread (it blocks on the future:
+/// never call it from an event loop or the cooperative pool).
+final class StoreClient {
+    struct Answer {
+        var status: Int?
+        var body: String
+        var retryAfter: String?
+        var error: String?
+    }
+
+    private let client: HTTPClient
+    private let options: ShipperOptions
+    private let headers: HTTPHeaders
+
+    init(options: ShipperOptions) throws {
+        self.options = options
+        var tls = TLSConfiguration.makeClientConfiguration()
+        if let ca = options.tls.caFile { tls.trustRoots = .file(ca) }
+        if let cert = options.tls.certFile, let key = options.tls.keyFile {
+            tls.certificateChain = try NIOSSLCertificate.fromPEMFile(cert).map { .certificate($0) }
+            tls.privateKey = .file(key)
+        }
+        var config = HTTPClient.Configuration(tlsConfiguration: tls)
+        config.timeout = .init(connect: .seconds(5), read: .nanoseconds(options.timeout.nanosecondsValue))
+        client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: config)
+        var h = HTTPHeaders()
+        for (name, value) in RemoteWriteHeaders.all(agentVersion: options.agentVersion) { h.add(name: name, value: value) }
+        for (name, value) in options.headers { h.replaceOrAdd(name: name, value: value) }
+        headers = h
+    }
+
+    func shutdown() { try? client.syncShutdown() }
+
+    /// POSTs an encoded WriteRequest and waits (bounded by the request timeout) for the answer.
+    func post(_ body: Data) -> Answer {
+        do {
+            var request = try HTTPClient.Request(url: options.url, method: .POST, headers: headers)
+            request.body = .data(body)
+            let deadline = NIODeadline.now() + .nanoseconds(options.timeout.nanosecondsValue)
+            let response = try client.execute(request: request, deadline: deadline).wait()
+            let text = response.body.map { String(buffer: $0) } ?? ""
+            return Answer(status: Int(response.status.code), body: String(text.prefix(512)),
+                          retryAfter: response.headers.first(name: "Retry-After"))
+        } catch {
+            return Answer(status: nil, body: "", retryAfter: nil, error: "\(error)")
+        }
+    }
+}

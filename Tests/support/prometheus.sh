@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+##
+## prometheus.sh — run Debian's Prometheus (2.42) as a remote-write receiver for tests.
+##
+## Usage: Tests/support/prometheus.sh start NAME PORT
+##        Tests/support/prometheus.sh stop NAME
+##        Tests/support/prometheus.sh pause NAME | resume NAME
+##
+##   start NAME PORT  start /usr/bin/prometheus on 127.0.0.1:PORT with the remote-write
+##                    receiver on, a fresh TSDB in a temporary directory, an out-of-order
+##                    window of 2h and no scrape jobs; wait (at most 30 s) until /-/ready
+##                    answers; print the base URL (http://127.0.0.1:PORT) on stdout.
+##                    Refuses when PORT is in use or NAME is already running.
+##   stop NAME        SIGTERM the recorded PID, SIGKILL after 10 s, delete its data. Idempotent.
+##   gc               stop instances whose owner (the caller of `start`, or
+##                    $PROBEAGENT_RECEIVER_OWNER) is gone; `start` does this first.
+##
+## NAME: 1-40 characters [A-Za-z0-9_-], unique per concurrent user (tests pass their PID).
+## State: $PROBEAGENT_RECEIVER_STATE (default ${TMPDIR:-/tmp}/probeagent-receivers)/NAME.
+## Exits 77 when Prometheus or curl is not installed (scripts/install-deps.sh installs them),
+## so a test can skip with that reason; 1 on any other failure.
+##
+set -euo pipefail
+SCRIPT=prometheus.sh
+# shellcheck source=receiver-common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/receiver-common.sh"
+
+PROMETHEUS=${PROBEAGENT_PROMETHEUS:-/usr/bin/prometheus}
+
+start() {
+    [[ $# -eq 2 ]] || { usage; fatal "start needs NAME PORT"; }
+    local name=$1 port=$2
+    [[ -x "$PROMETHEUS" ]] || cannot_run "$PROMETHEUS not installed (Debian package prometheus)"
+    prepare "$name" "$port"
+    local dir="$STATE_ROOT/$name"
+    # out_of_order_time_window lives under storage.tsdb in the config file (Prometheus >= 2.39).
+    # No scrape_configs: the tests push through remote write only.
+    cat >"$dir/prometheus.yml" <<YAML
+global:
+  scrape_interval: 15s
+storage:
+  tsdb:
+    out_of_order_time_window: 2h
+YAML
+    launch "$name" "$port" /-/ready "$PROMETHEUS" \
+        --config.file="$dir/prometheus.yml" \
+        --web.listen-address="127.0.0.1:$port" \
+        --web.enable-remote-write-receiver \
+        --storage.tsdb.path="$dir/data" \
+        --storage.tsdb.retention.time=1d \
+        --log.level=warn
+}
+
+[[ $# -ge 1 ]] || { usage; exit 1; }
+cmd=$1
+shift
+case "$cmd" in
+    start) start "$@" ;;
+    stop) [[ $# -eq 1 ]] || { usage; fatal "stop needs NAME"; }; check_name "$1"; stop_instance "$1" ;;
+    pause) [[ $# -eq 1 ]] || { usage; fatal "pause needs NAME"; }; check_name "$1"; stop_instance "$1" keep ;;
+    resume) [[ $# -eq 1 ]] || { usage; fatal "resume needs NAME"; }; check_name "$1"; resume_instance "$1" ;;
+    gc) gc_instances ;;
+    -h|--help) usage ;;
+    *) usage; fatal "unknown command: $cmd" ;;
+esac
