@@ -22,11 +22,16 @@ final class StoreClient {
 
     init(options: ShipperOptions) throws {
         self.options = options
+        // Load every TLS file here, as PEM, so a bad path or file stops the agent at start with
+        // its name (NIOSSL's `.file` sources guess the format from the extension and fail late).
         var tls = TLSConfiguration.makeClientConfiguration()
-        if let ca = options.tls.caFile { tls.trustRoots = .file(ca) }
+        if let ca = options.tls.caFile {
+            tls.trustRoots = .certificates(try Self.load("tls.ca_file", ca) { try NIOSSLCertificate.fromPEMFile($0) })
+        }
         if let cert = options.tls.certFile, let key = options.tls.keyFile {
-            tls.certificateChain = try NIOSSLCertificate.fromPEMFile(cert).map { .certificate($0) }
-            tls.privateKey = .file(key)
+            tls.certificateChain = try Self.load("tls.cert_file", cert) { try NIOSSLCertificate.fromPEMFile($0) }
+                .map { .certificate($0) }
+            tls.privateKey = .privateKey(try Self.load("tls.key_file", key) { try NIOSSLPrivateKey(file: $0, format: .pem) })
         }
         var config = HTTPClient.Configuration(tlsConfiguration: tls)
         config.timeout = .init(connect: .seconds(5), read: .nanoseconds(options.timeout.nanosecondsValue))
@@ -35,6 +40,16 @@ final class StoreClient {
         for (name, value) in RemoteWriteHeaders.all(agentVersion: options.agentVersion) { h.add(name: name, value: value) }
         for (name, value) in options.headers { h.replaceOrAdd(name: name, value: value) }
         headers = h
+    }
+
+    struct TLSFileError: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    private static func load<T>(_ key: String, _ path: String, _ body: (String) throws -> T) throws -> T {
+        do { return try body(path) } catch {
+            throw TLSFileError(description: "remote_write.\(key) \(path): cannot load as PEM (\(error))")
+        }
     }
 
     func shutdown() { try? client.syncShutdown() }

@@ -11,13 +11,19 @@ final class FakeStore {
     let dir: URL
     private var process: ChildProcess!
 
-    init() throws {
+    /// Plain HTTP, or HTTPS requiring a client certificate when `tls` (cert, key, client CA) is given.
+    let tls: Bool
+
+    init(tls: (cert: String, key: String, clientCA: String)? = nil) throws {
         dir = FileManager.default.temporaryDirectory.appendingPathComponent("fake-store-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         port = try Self.freePort()
+        self.tls = tls != nil
         process = try ChildProcess(["python3", Tools.root.appendingPathComponent("Tests/support/fake-store.py").path,
-                                    "\(port)", dir.path])
-        for _ in 0..<100 where (try? stats()) == nil { usleep(50_000) } // bounded: ~5 s plus request timeouts
+                                    "\(port)", dir.path] + (tls.map { [$0.cert, $0.key, $0.clientCA] } ?? []))
+        if self.tls { usleep(700_000) } else {
+            for _ in 0..<100 where (try? stats()) == nil { usleep(50_000) } // bounded: ~5 s plus request timeouts
+        }
         
     }
 
@@ -28,7 +34,7 @@ final class FakeStore {
         try? FileManager.default.removeItem(at: dir)
     }
 
-    var url: String { "http://127.0.0.1:\(port)/api/v1/write" }
+    var url: String { "\(tls ? "https" : "http")://127.0.0.1:\(port)/api/v1/write" }
 
     func setMode(_ mode: String) throws {
         var req = URLRequest(url: URL(string: "http://127.0.0.1:\(port)/control?mode=\(mode)")!)
@@ -39,7 +45,17 @@ final class FakeStore {
     struct Stats: Decodable { var requests: Int; var mode: String }
 
     func stats() throws -> Stats {
-        try JSONDecoder().decode(Stats.self, from: Self.fetch(URLRequest(url: URL(string: "http://127.0.0.1:\(port)/stats")!)))
+        if tls { // no client certificate in the test process: count the saved requests instead
+            let n = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasSuffix(".bin") }.count
+            return Stats(requests: n, mode: "ok")
+        }
+        return try JSONDecoder().decode(Stats.self, from: Self.fetch(URLRequest(url: URL(string: "http://127.0.0.1:\(port)/stats")!)))
+    }
+
+    /// The headers of request N (1-based), as the store saw them.
+    func headers(ofRequest n: Int) throws -> [String: String] {
+        let meta = try JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("req-\(n).json"))) as? [String: Any]
+        return meta?["headers"] as? [String: String] ?? [:]
     }
 
     /// Every request received so far: (mode it was answered in, decoded series).

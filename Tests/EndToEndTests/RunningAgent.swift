@@ -54,18 +54,14 @@ final class RunningAgent {
         try JSONDecoder().decode(AgentStatus.self, from: Data(contentsOf: statusURL))
     }
 
-    /// Polls the status file until `ready` holds (bounded), returning the last snapshot seen.
+    /// Polls the status file until `ready` holds; nil if it never did within `timeout`.
     func waitForStatus(timeout: TimeInterval, _ ready: (AgentStatus) -> Bool) -> AgentStatus? {
         let deadline = Date().addingTimeInterval(timeout)
-        var last: AgentStatus?
         while Date() < deadline {
-            if let s = try? status() {
-                last = s
-                if ready(s) { return s }
-            }
+            if let s = try? status(), ready(s) { return s }
             usleep(100_000)
         }
-        return last
+        return nil
     }
 
     func rewriteConfig(_ text: String) throws {

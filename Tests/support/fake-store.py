@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """A remote-write endpoint whose answers the test controls, for the shipper's failure paths.
 
-Usage: fake-store.py PORT DIR
+Usage: fake-store.py PORT DIR [CERT KEY CLIENT_CA]
+  With CERT KEY CLIENT_CA: HTTPS, and a client certificate signed by CLIENT_CA is required (mTLS).
   POST /api/v1/write      answered per the current mode; every body is saved as DIR/req-N.bin
                           (N counts from 1) with its headers in DIR/req-N.json
   POST /control?mode=M    set the mode: ok | 400 | 429:SECONDS | 500 | too-old | too-old:N
@@ -9,7 +10,7 @@ Usage: fake-store.py PORT DIR
   GET  /stats             {"requests": N, "mode": M}
 Listens on 127.0.0.1 only; exits by itself after 30 minutes.
 """
-import json, os, sys, threading, time
+import json, os, ssl, sys, threading, time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
 
@@ -74,5 +75,11 @@ class Handler(BaseHTTPRequestHandler):
 
 
 server = ThreadingHTTPServer(("127.0.0.1", PORT), Handler)
+if len(sys.argv) == 6:
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(sys.argv[3], sys.argv[4])
+    ctx.load_verify_locations(sys.argv[5])
+    ctx.verify_mode = ssl.CERT_REQUIRED
+    server.socket = ctx.wrap_socket(server.socket, server_side=True)
 threading.Timer(1800, server.shutdown).start()
 server.serve_forever()
