@@ -296,6 +296,12 @@ public final class Shipper: @unchecked Sendable {
         if !rest.isEmpty { counters.resultsReceived += UInt64(rest.count) }
         let pending = queue.drain() + rest
         if !pending.isEmpty { toDisk(pending) }
+        // What the disk refused went back to the queue, which dies with us: count it as lost.
+        if !queue.isEmpty {
+            counters.resultsLost += UInt64(queue.count)
+            log.error("\(queue.count) results lost at stop: the spill log refuses writes (\(counters.lastError ?? "?"))")
+            _ = queue.drain()
+        }
         do { try spill.flush(); try spill.close() } catch { note(error, "spill close") }
         store.shutdown()
         publish()

@@ -78,7 +78,7 @@ struct AgentStatus: Decodable {
         var mode: String; var modeHistory: [String]
         var resultsReceived: Int; var resultsShipped: Int; var retries: Int
         var deadLetterRequests: Int; var deadLetterResults: Int; var tooOldResultsDropped: Int
-        var resultsLost: Int; var spillPendingRecords: Int; var spillDroppedRecords: Int; var spillTornTailBytes: Int
+        var resultsLost: Int; var spillWriteErrors: Int; var spillPendingRecords: Int; var spillDroppedRecords: Int; var spillTornTailBytes: Int
         var lastError: String?
     }
     struct Reloads: Decodable {

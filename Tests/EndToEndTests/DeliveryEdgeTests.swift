@@ -1,0 +1,62 @@
+import Foundation
+import Testing
+
+/// Delivery when the spill disk refuses writes, and in fresh-first order.
+@Suite("probe-agent delivery edge cases", .serialized)
+struct DeliveryEdgeTests {
+    @Test(.enabled(if: Tools.isRoot, "needs root to mount a tmpfs and for raw ICMP"), .timeLimit(.minutes(1)))
+    func fullSpillDiskIsReportedCountedAndProbingGoesOn() throws {
+        let store = try FakeStore()
+        try store.setMode("500")
+        let spill = try DeliveryTests.tempDir("tiny")
+        let mount = try Tools.run(["/bin/mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", spill.path])
+        try #require(mount.status == 0, "mount: \(mount.stderr)")
+        defer {
+            _ = try? Tools.run(["/bin/umount", spill.path])
+            try? FileManager.default.removeItem(at: spill)
+        }
+        // Small memory queue, many results per second: the disk fills within seconds.
+        let cfg = DeliveryTests.config(store: store.url, spill: spill)
+            .replacingOccurrences(of: "mem_items_cap: 200", with: "mem_items_cap: 50")
+            .replacingOccurrences(of: "cadence: 1s\n    targets: [127.0.0.1", with: "cadence: 100ms\n    targets: [127.0.0.1")
+        let agent = try RunningAgent(config: cfg)
+        let s = try #require(agent.waitForStatus(timeout: 40) { ($0.delivery?.resultsLost ?? 0) > 0 }, "log:\n\(agent.log)")
+        #expect((s.delivery?.spillWriteErrors ?? 0) > 0)
+        #expect(s.delivery?.lastError?.contains(spill.path) == true, "the error names the spill directory: \(s.delivery?.lastError ?? "nil")")
+        let fired = s.scheduler.fired
+        Thread.sleep(forTimeInterval: 1.5)
+        #expect(try agent.status().scheduler.fired > fired, "probing goes on with the disk full")
+        #expect(agent.stop() == 0)
+        #expect(agent.log.contains("spill write failed"))
+        let f = try agent.status()
+        let made = f.monitors.flatMap(\.targets).reduce(0) { $0 + ($1.record?.sent ?? 0) }
+        let d = try #require(f.delivery)
+        // Accounting still closes: made = on disk + lost (+ whatever the memory queue held at
+        // stop that the full disk refused, which is counted as lost too).
+        #expect(d.spillPendingRecords + d.resultsLost == made, "made \(made), on disk \(d.spillPendingRecords), lost \(d.resultsLost)")
+    }
+
+    @Test(.enabled(if: Tools.isRoot, "needs CAP_NET_RAW for raw ICMP"), .timeLimit(.minutes(2)))
+    func freshFirstShipsLiveResultsWhileTheBacklogDrains() throws {
+        let store = try FakeStore()
+        try store.setMode("500")
+        let spill = try DeliveryTests.tempDir("spill")
+        defer { try? FileManager.default.removeItem(at: spill) }
+        let cfg = DeliveryTests.config(store: store.url, spill: spill, extra: "")
+            .replacingOccurrences(of: "  backfill_rate: 2000", with: "  backfill_rate: 2\n  fresh_first: true")
+        let agent = try RunningAgent(config: cfg)
+        #expect(agent.waitForStatus(timeout: 15) { ($0.delivery?.spillPendingRecords ?? 0) >= 40 } != nil)
+        try store.setMode("ok")
+        // Backfill is throttled to 2 results/s, so recovery lasts ~20 s: live results (11/s) must
+        // not wait behind it. Up to ~10 s may pass first: the backoff left over from the outage.
+        let s = try #require(agent.waitForStatus(timeout: 45) { s in
+            s.delivery?.mode == "recovery" && (s.delivery?.resultsShipped ?? 0) >= 40
+        }, "log:\n\(agent.log)")
+        #expect((s.delivery?.spillPendingRecords ?? 0) > 0, "backlog still draining while live results ship")
+        let newest = try store.requests().filter { $0.mode == "ok" }.flatMap(\.series).flatMap(\.samples).map(\.timestampMs).max() ?? 0
+        #expect(Int64(Date().timeIntervalSince1970 * 1000) - newest < 5_000, "fresh results are at most seconds old")
+        #expect(agent.stop() == 0)
+        let l = try DeliveryTests.ledger(try agent.status(), store)
+        #expect(l.delivered + l.pending == l.made)
+    }
+}
