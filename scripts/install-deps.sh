@@ -31,6 +31,8 @@ DEBIAN_PACKAGES=(
     prometheus        # remote-write receiver in tests (Tests/support/prometheus.sh)
     victoria-metrics  # second remote-write receiver in tests (Tests/support/victoria-metrics.sh)
     curl              # receiver harness readiness checks
+    openssl           # test certificates for remote_write over mTLS
+    python3           # test helpers: fake remote-write store, TCP listener
 )
 
 mode=install
