@@ -75,13 +75,6 @@ public final class Engine {
                     maxInFlight: i.max_in_flight)
     }
 
-    /// The first ICMP identifier this engine uses (tests forge replies with it).
-    public var identifierBase: UInt16 {
-        var i = cprobe_info()
-        cprobe_engine_info(handle, &i)
-        return i.ident_base
-    }
-
     public var stats: Stats {
         var s = cprobe_stats()
         cprobe_engine_stats(handle, &s)
