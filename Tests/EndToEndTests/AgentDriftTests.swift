@@ -17,7 +17,7 @@ struct AgentDriftTests {
         return y
     }
 
-    @Test(.enabled(if: Tools.isRoot, "needs CAP_NET_RAW for raw ICMP"), .timeLimit(.minutes(2)))
+    @Test(.enabled(if: Tools.isRoot, "needs CAP_NET_RAW for raw ICMP"), .timeLimit(.minutes(4)))
     func tenThousandTargetsEachProbedTenTimesInThirtySeconds() throws {
         let agent = try RunningAgent(config: Self.config(targets: 10_000, monitors: 10), statusInterval: "60s")
         Thread.sleep(forTimeInterval: 30.2)

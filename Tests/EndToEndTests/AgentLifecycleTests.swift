@@ -41,7 +41,7 @@ struct AgentLifecycleTests {
         #expect(out.stderr.contains("not starting"))
     }
 
-    @Test(.enabled(if: Tools.isRoot, "needs CAP_NET_RAW for raw ICMP"), .timeLimit(.minutes(2)))
+    @Test(.enabled(if: Tools.isRoot, "needs CAP_NET_RAW for raw ICMP"), .timeLimit(.minutes(4)))
     func reloadsOnSIGHUPAndOnFileChangeKeepsRunningOnInvalidFile() throws {
         let agent = try RunningAgent(config: Self.config())
         let first = try #require(agent.waitForStatus(timeout: 15) { $0.sent("a") >= 6 && $0.sent("b") >= 2 })
@@ -87,7 +87,7 @@ struct AgentLifecycleTests {
         #expect(agent.log.contains("config reload (file changed) failed"))
     }
 
-    @Test(.enabled(if: Tools.isRoot, "needs CAP_NET_RAW for raw ICMP"), .timeLimit(.minutes(1)))
+    @Test(.enabled(if: Tools.isRoot, "needs CAP_NET_RAW for raw ICMP"), .timeLimit(.minutes(3)))
     func dependsOnSuppressesChildFailuresWhileParentIsDown() throws {
         // Parent p probes a closed port (always down); child k probes another closed port.
         let cfg = """

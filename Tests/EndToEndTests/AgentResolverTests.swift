@@ -5,7 +5,7 @@ import Testing
 /// address and is reported, and never stops the agent.
 @Suite("probe-agent re-resolves hostnames")
 struct AgentResolverTests {
-    @Test(.enabled(if: Tools.isRoot, "needs root for a private mount namespace and raw ICMP"), .timeLimit(.minutes(1)))
+    @Test(.enabled(if: Tools.isRoot, "needs root for a private mount namespace and raw ICMP"), .timeLimit(.minutes(3)))
     func followsAddressChangesAndKeepsLastGoodOnFailure() throws {
         let hosts = FileManager.default.temporaryDirectory.appendingPathComponent("pa-hosts-\(getpid())")
         // In-place writes (not atomic renames): the bind mount follows the file's inode.

@@ -4,7 +4,7 @@ import Testing
 /// Delivery when the spill disk refuses writes, and in fresh-first order.
 @Suite("probe-agent delivery edge cases", .serialized)
 struct DeliveryEdgeTests {
-    @Test(.enabled(if: Tools.isRoot, "needs root to mount a tmpfs and for raw ICMP"), .timeLimit(.minutes(1)))
+    @Test(.enabled(if: Tools.isRoot, "needs root to mount a tmpfs and for raw ICMP"), .timeLimit(.minutes(3)))
     func fullSpillDiskIsReportedCountedAndProbingGoesOn() throws {
         let store = try FakeStore()
         try store.setMode("500")
@@ -36,7 +36,7 @@ struct DeliveryEdgeTests {
         #expect(d.spillPendingRecords + d.resultsLost == made, "made \(made), on disk \(d.spillPendingRecords), lost \(d.resultsLost)")
     }
 
-    @Test(.enabled(if: Tools.isRoot, "needs CAP_NET_RAW for raw ICMP"), .timeLimit(.minutes(2)))
+    @Test(.enabled(if: Tools.isRoot, "needs CAP_NET_RAW for raw ICMP"), .timeLimit(.minutes(4)))
     func freshFirstShipsLiveResultsWhileTheBacklogDrains() throws {
         let store = try FakeStore()
         try store.setMode("500")

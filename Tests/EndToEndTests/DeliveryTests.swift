@@ -61,7 +61,7 @@ struct DeliveryTests {
         return d
     }
 
-    @Test(.enabled(if: Tools.isRoot, "needs CAP_NET_RAW for raw ICMP"), .timeLimit(.minutes(2)))
+    @Test(.enabled(if: Tools.isRoot, "needs CAP_NET_RAW for raw ICMP"), .timeLimit(.minutes(4)))
     func outageWithRetryAfterAndErrorsLosesNothingAndKeepsOrder() throws {
         let store = try FakeStore()
         let spill = try Self.tempDir("spill")
@@ -107,7 +107,7 @@ struct DeliveryTests {
         #expect(last.keys.contains { $0.contains("__name__=probe_rtt_seconds") && $0.contains("agent=test") })
     }
 
-    @Test(.enabled(if: Tools.isRoot, "needs CAP_NET_RAW for raw ICMP"), .timeLimit(.minutes(1)))
+    @Test(.enabled(if: Tools.isRoot, "needs CAP_NET_RAW for raw ICMP"), .timeLimit(.minutes(3)))
     func rejectedRequestsGoToDeadLetterAndAreNotRetried() throws {
         let store = try FakeStore()
         try store.setMode("400")
@@ -126,7 +126,7 @@ struct DeliveryTests {
         #expect(l.delivered + l.pending + l.deadLetter == l.made)
     }
 
-    @Test(.enabled(if: Tools.isRoot, "needs CAP_NET_RAW for raw ICMP"), .timeLimit(.minutes(1)))
+    @Test(.enabled(if: Tools.isRoot, "needs CAP_NET_RAW for raw ICMP"), .timeLimit(.minutes(3)))
     func tooOldSamplesAreSplitOffWithoutWedgingTheQueue() throws {
         let store = try FakeStore()
         let spill = try Self.tempDir("spill")
@@ -144,7 +144,7 @@ struct DeliveryTests {
         #expect(l.delivered + l.pending + l.tooOld == l.made, "made \(l.made) delivered \(l.delivered) pending \(l.pending) too old \(l.tooOld)")
     }
 
-    @Test(.enabled(if: Tools.isRoot, "needs CAP_NET_RAW for raw ICMP"), .timeLimit(.minutes(1)))
+    @Test(.enabled(if: Tools.isRoot, "needs CAP_NET_RAW for raw ICMP"), .timeLimit(.minutes(3)))
     func hangingStoreTimesOutThenRecovers() throws {
         let store = try FakeStore()
         try store.setMode("hang:20")
@@ -161,7 +161,7 @@ struct DeliveryTests {
         #expect(l.delivered + l.pending == l.made)
     }
 
-    @Test(.enabled(if: Tools.isRoot, "needs CAP_NET_RAW for raw ICMP"), .timeLimit(.minutes(2)))
+    @Test(.enabled(if: Tools.isRoot, "needs CAP_NET_RAW for raw ICMP"), .timeLimit(.minutes(4)))
     func sigtermPersistsAndKill9LosesAtMostTheFsyncInterval() throws {
         let store = try FakeStore()
         try store.setMode("500")

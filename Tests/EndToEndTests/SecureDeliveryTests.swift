@@ -48,7 +48,7 @@ struct SecureDeliveryTests {
         """
     }
 
-    @Test(.timeLimit(.minutes(1)))
+    @Test(.timeLimit(.minutes(3)))
     func deliversOverMutualTLSWithBasicAuthAndHeaders() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("mtls-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
