@@ -14,9 +14,6 @@ fatal() { log "error: $*"; exit 1; }
 
 [[ "${1:-}" == "-h" || "${1:-}" == "--help" ]] && { usage; exit 0; }
 cd "$(dirname "$0")/.."
-scripts/install-deps.sh
-log "building probe-agent (release)"
-swift build -c release --product probe-agent >&2 || fatal "release build failed"
-bin="$(swift build -c release --show-bin-path)/probe-agent"
-[[ -x "$bin" ]] || fatal "no probe-agent at $bin"
+source scripts/bench/release-binary.sh
+bin=$(release_binary probe-agent)
 exec python3 scripts/bench/backfill_bench.py --agent "$bin" "$@"

@@ -16,9 +16,6 @@ fatal() { log "error: $*"; exit 1; }
 
 [[ "${1:-}" == "-h" || "${1:-}" == "--help" ]] && { usage; exit 0; }
 cd "$(dirname "$0")/.."
-scripts/install-deps.sh
-log "building agentctl (release)"
-swift build -c release --product agentctl >&2 || fatal "release build failed"
-bin="$(swift build -c release --show-bin-path)/agentctl"
-[[ -x "$bin" ]] || fatal "no agentctl at $bin"
+source scripts/bench/release-binary.sh
+bin=$(release_binary agentctl)
 exec python3 scripts/bench/engine_bench.py --agentctl "$bin" "$@"

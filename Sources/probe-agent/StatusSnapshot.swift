@@ -84,9 +84,10 @@ struct StatusSnapshot: Encodable, Sendable {
         reloads = Reloads(succeeded: r.succeeded, failed: r.failed, lastAt: r.lastAt, lastError: r.lastError,
                           unchanged: r.last?.unchanged, changed: r.last?.changed, added: r.last?.added,
                           removed: r.last?.removed)
+        let live = schedule.entriesWithCookies // one walk of the table, used twice below
         let l = schedule.lateness
         scheduler = Scheduler(
-            entries: schedule.entries.count, fired: schedule.stats.fired, skippedInFlight: schedule.stats.skippedInFlight,
+            entries: live.count, fired: schedule.stats.fired, skippedInFlight: schedule.stats.skippedInFlight,
             deferredByRateCap: schedule.stats.deferredByRateCap, missedPeriods: schedule.stats.missedPeriods,
             staleResults: schedule.stats.staleResults + staleResults, pendingSends: pendingSends,
             lateness: Lateness(count: l.count, p50Seconds: Double(l.quantile(0.5)) / 1e9,
@@ -101,11 +102,11 @@ struct StatusSnapshot: Encodable, Sendable {
             userClockResults: s.user_clock_results)
         resolverFailures = addresses.failures
         var byMonitor: [String: [Target]] = [:]
-        for (cookie, e) in schedule.entriesWithCookies {
+        for (cookie, e) in live {
             let rec = cookie.slot < ledger.records.count ? ledger.records[cookie.slot] : nil
-            let live = rec.flatMap { $0.monitorID == e.monitorID && $0.target == e.target ? $0 : nil }
+            let current = rec.flatMap { $0.monitorID == e.monitorID && $0.target == e.target ? $0 : nil }
             byMonitor[e.monitorID, default: []].append(
-                Target(target: e.target, address: addresses.address(for: e.target)?.description, record: live))
+                Target(target: e.target, address: addresses.address(for: e.target)?.description, record: current))
         }
         monitors = config.monitors.map { m in
             Monitor(id: m.id, protocol: m.probeProtocol.rawValue, configHash: String(m.configHash, radix: 16),

@@ -143,3 +143,25 @@ prepare() {
     echo "$SCRIPT" >"$dir/kind"
     echo "${PROBEAGENT_RECEIVER_OWNER:-$PPID}" >"$dir/owner"
 }
+
+# dispatch ARGS...: the command line shared by every receiver script; each defines `start`.
+dispatch() {
+    [[ $# -ge 1 ]] || { usage; exit 1; }
+    local cmd=$1
+    shift
+    case "$cmd" in
+        start) start "$@" ;;
+        stop|pause|resume)
+            [[ $# -eq 1 ]] || { usage; fatal "$cmd needs NAME"; }
+            check_name "$1"
+            case "$cmd" in
+                stop) stop_instance "$1" ;;
+                pause) stop_instance "$1" keep ;;
+                resume) resume_instance "$1" ;;
+            esac
+            ;;
+        gc) gc_instances ;;
+        -h|--help) usage ;;
+        *) usage; fatal "unknown command: $cmd" ;;
+    esac
+}

@@ -41,15 +41,4 @@ start() {
         -loggerLevel=ERROR
 }
 
-[[ $# -ge 1 ]] || { usage; exit 1; }
-cmd=$1
-shift
-case "$cmd" in
-    start) start "$@" ;;
-    stop) [[ $# -eq 1 ]] || { usage; fatal "stop needs NAME"; }; check_name "$1"; stop_instance "$1" ;;
-    pause) [[ $# -eq 1 ]] || { usage; fatal "pause needs NAME"; }; check_name "$1"; stop_instance "$1" keep ;;
-    resume) [[ $# -eq 1 ]] || { usage; fatal "resume needs NAME"; }; check_name "$1"; resume_instance "$1" ;;
-    gc) gc_instances ;;
-    -h|--help) usage ;;
-    *) usage; fatal "unknown command: $cmd" ;;
-esac
+dispatch "$@"
