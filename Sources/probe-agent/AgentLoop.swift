@@ -21,24 +21,16 @@ final class AgentLoop: Sendable {
     private let waker: Mutex<Engine.Waker?> = Mutex(nil)
     private let stopped = DispatchSemaphore(value: 0)
 
-    /// Starts the loop thread; returns once the engine is up (or throws why it is not).
-    static func start(configPath: String, config: AgentConfig, statusFile: String?, statusInterval: Duration,
-                      shipper: Shipper?, handoff: ResultHandoff, log: Logger) throws -> AgentLoop {
+    /// Starts the loop thread, which takes sole ownership of `engine` (opened by the caller on
+    /// the main thread, see ``EngineHandover``); returns once the loop is set up.
+    static func start(engine: EngineHandover, configPath: String, config: AgentConfig, statusFile: String?,
+                      statusInterval: Duration, shipper: Shipper?, handoff: ResultHandoff, log: Logger) -> AgentLoop {
         let loop = AgentLoop()
         let started = DispatchSemaphore(value: 0)
-        let startError = Mutex<String?>(nil)
         let thread = Thread {
-            let state: LoopState
-            do {
-                let delivery = shipper.map { s in (handoff: handoff, stats: { @Sendable in s.stats }, stop: { @Sendable in s.stop() }) }
-                state = try LoopState(configPath: configPath, config: config, statusFile: statusFile,
-                                      statusInterval: statusInterval, shipper: delivery, log: log, control: loop)
-            } catch {
-                startError.withLock { $0 = "\(error)" }
-                started.signal()
-                loop.stopped.signal()
-                return
-            }
+            let delivery = shipper.map { s in (handoff: handoff, stats: { @Sendable in s.stats }, stop: { @Sendable in s.stop() }) }
+            let state = LoopState(engine: engine.take(), configPath: configPath, config: config, statusFile: statusFile,
+                                  statusInterval: statusInterval, shipper: delivery, log: log, control: loop)
             loop.waker.withLock { $0 = state.engine.waker }
             started.signal()
             state.run()
@@ -48,11 +40,8 @@ final class AgentLoop: Sendable {
         thread.name = "probe-loop"
         thread.start()
         started.wait()
-        if let e = startError.withLock({ $0 }) { throw StartFailure(description: e) }
         return loop
     }
-
-    struct StartFailure: Error, CustomStringConvertible { let description: String }
 
     func deliver(_ reload: ReloadOutcome) {
         mailbox.withLock { $0.reloads.append(reload) }
@@ -81,4 +70,21 @@ final class AgentLoop: Sendable {
     }
 
     func waitUntilStopped() { stopped.wait() }
+}
+
+/// Moves the engine from the main thread, where it is opened, to the loop thread, which is its
+/// only user afterwards.
+///
+/// Why the main thread: CProbe drops capabilities with capset(2), which changes only the
+/// calling thread. Opening the engine before any other thread exists (no shipper, HTTP or
+/// Dispatch workers yet) means every thread the agent ever has starts without capabilities.
+final class EngineHandover: @unchecked Sendable {
+    private var engine: Engine?
+    init(_ engine: Engine) { self.engine = engine }
+
+    /// Called once, by the loop thread.
+    func take() -> Engine {
+        defer { engine = nil }
+        return engine!
+    }
 }

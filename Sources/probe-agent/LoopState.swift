@@ -32,8 +32,8 @@ final class LoopState {
     private var nextStatusAt: UInt64 = 0
     let startedAt = Date()
 
-    init(configPath: String, config: AgentConfig, statusFile: String?, statusInterval: Duration,
-         shipper: (handoff: ResultHandoff, stats: @Sendable () -> ShipperStats, stop: @Sendable () -> Void)?, log: Logger, control: AgentLoop) throws {
+    init(engine: Engine, configPath: String, config: AgentConfig, statusFile: String?, statusInterval: Duration,
+         shipper: (handoff: ResultHandoff, stats: @Sendable () -> ShipperStats, stop: @Sendable () -> Void)?, log: Logger, control: AgentLoop) {
         self.configPath = configPath
         self.shipper = shipper
         self.config = config
@@ -41,9 +41,7 @@ final class LoopState {
         self.control = control
         self.statusInterval = UInt64(statusInterval.nanosecondsValue)
         status = statusFile.map(StatusWriter.init(path:))
-        engine = try Engine()
-        let info = engine.info
-        log.info("engine up: icmp4=\(info.icmp4) icmp6=\(info.icmp6) tcp-syn=\(info.tcpSyn4 ? "raw" : "unavailable") capabilities dropped=\(info.capabilitiesDropped)")
+        self.engine = engine
         addresses = AddressBook(config: config)
         let first = AddressBook.lookUp(addresses.hostnames)
         _ = addresses.merge(first)

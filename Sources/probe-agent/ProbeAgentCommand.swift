@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import ProbeAgentCore
+import ProbeEngine
 import Shipper
 
 @main
@@ -46,6 +47,16 @@ struct ProbeAgentCommand: ParsableCommand {
             return h
         }
         let log = Logger(label: "probe-agent")
+        // First, before any other thread starts: sockets open, then every capability dropped.
+        let engine: Engine
+        do {
+            engine = try Engine()
+        } catch {
+            log.critical("cannot start the probe engine: \(error)")
+            throw ExitCode(3)
+        }
+        let info = engine.info
+        log.info("engine up: icmp4=\(info.icmp4) icmp6=\(info.icmp6) tcp-syn=\(info.tcpSyn4 ? "raw" : "unavailable") capabilities dropped=\(info.capabilitiesDropped)")
         let handoff = ResultHandoff()
         var shipper: Shipper?
         if let rw = cfg.remoteWrite {
@@ -58,15 +69,9 @@ struct ProbeAgentCommand: ParsableCommand {
             log.info("shipping results to \(rw.url); spill log in \(cfg.spill.directory)")
             shipper?.start() // before the loop, so a stop can always reach a running shipper
         }
-        let loop: AgentLoop
-        do {
-            loop = try AgentLoop.start(configPath: config, config: cfg, statusFile: statusFile,
-                                       statusInterval: interval, shipper: shipper, handoff: handoff, log: log)
-        } catch {
-            log.critical("cannot start: \(error)")
-            shipper?.stop()
-            throw ExitCode(3)
-        }
+        let loop = AgentLoop.start(engine: EngineHandover(engine), configPath: config, config: cfg,
+                                   statusFile: statusFile, statusInterval: interval, shipper: shipper,
+                                   handoff: handoff, log: log)
         let reloader = ConfigReloader(path: config, loop: loop)
         reloader.start()
         let signals = SignalRouter(loop: loop, reloader: reloader, log: log)
