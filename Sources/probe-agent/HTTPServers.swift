@@ -2,18 +2,19 @@ import Foundation
 import Hummingbird
 import Logging
 import NIOCore
+import ServiceLifecycle
 import Synchronization
 
 /// Runs one hummingbird application on Swift's concurrency pool and lets the (synchronous)
 /// main thread wait for it to be listening, or learn why it could not listen.
 final class RunningServer: Sendable {
-    private let task: Task<Void, Never>
+    private let group: ServiceGroup
     private let ended: DispatchSemaphore
     /// The address actually bound (a port 0 shows the port the kernel chose).
     let boundAddress: String
 
-    private init(boundAddress: String, task: Task<Void, Never>, ended: DispatchSemaphore) {
-        (self.boundAddress, self.task, self.ended) = (boundAddress, task, ended)
+    private init(boundAddress: String, group: ServiceGroup, ended: DispatchSemaphore) {
+        (self.boundAddress, self.group, self.ended) = (boundAddress, group, ended)
     }
 
     /// Starts `app` and returns once it listens; throws the bind error (or a timeout) otherwise.
@@ -30,10 +31,13 @@ final class RunningServer: Sendable {
                 settled.signal()
             },
             logger: quiet)
+        // A service group of its own (no signal handling: SignalRouter owns signals) so that
+        // stop() can shut the server down gracefully instead of cancelling it mid-connection.
+        let group = ServiceGroup(services: [app], gracefulShutdownSignals: [], cancellationSignals: [], logger: quiet)
         let ended = DispatchSemaphore(value: 0)
         let task = Task {
             do {
-                try await app.run()
+                try await group.run()
             } catch {
                 let first = outcome.withLock { o -> Bool in
                     if o == nil { o = .failure(error); return true }
@@ -51,13 +55,14 @@ final class RunningServer: Sendable {
         case .failure(let error):
             throw ServerStartError(description: "\(name): \(error)")
         case .success(let bound):
-            return RunningServer(boundAddress: bound, task: task, ended: ended)
+            return RunningServer(boundAddress: bound, group: group, ended: ended)
         }
     }
 
-    /// Stops accepting, ends open streams, and waits (at most 5 s) for the server to finish.
+    /// Stops accepting, lets open requests finish, and waits (at most 5 s) for the server to end.
     func stop() {
-        task.cancel()
+        let group = self.group
+        Task { await group.triggerGracefulShutdown() }
         _ = ended.wait(timeout: .now() + 5)
     }
 }

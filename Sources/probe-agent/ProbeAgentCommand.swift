@@ -92,8 +92,8 @@ struct ProbeAgentCommand: ParsableCommand {
         signals.install()
         loop.waitUntilStopped()
         reloader.stop()
+        events.finish() // ends `events --follow` streams, so the admin server can close them
         servers.stop()
-        events.finish()
         log.info("stopped")
     }
 }
