@@ -24,6 +24,7 @@ public struct TargetMetricsRenderer: Sendable {
     private var offsets: [Int] = [0]
     private var family = 0
     private var index = 0
+    private var headerDone = false
     private var writer = ExpositionWriter()
 
     /// - Parameters:
@@ -62,12 +63,12 @@ public struct TargetMetricsRenderer: Sendable {
         while family < Family.allCases.count && writer.bytes.count < maxBytes {
             let f = Family(rawValue: family)!
             if f == .histogram && rtt == nil { family += 1; continue }
-            if index == 0 { header(f) }
+            if !headerDone { header(f); headerDone = true }
             while index < records.count && writer.bytes.count < maxBytes {
                 row(f, index)
                 index += 1
             }
-            if index == records.count { family += 1; index = 0 }
+            if index == records.count { family += 1; index = 0; headerDone = false }
         }
         return writer.bytes.isEmpty ? nil : writer.take()
     }
