@@ -38,6 +38,7 @@
 #include <unistd.h>
 
 #define BATCH 256
+#define DRAIN_ROUNDS 64
 #define PAYLOAD_LEN 24
 #define ECHO_LEN (8 + PAYLOAD_LEN)
 #define MAGIC 0x464c5231u /* "FLR1" */
@@ -125,7 +126,8 @@ static int open_socket(void)
     return fd;
 }
 
-/* Reads every reply queued on the socket, without blocking. */
+/* Reads the replies queued on the socket, without blocking: at most DRAIN_ROUNDS batches per
+ * call, so a flood cannot keep us here; the main loop comes back within a slice. */
 static void drain(int fd, uint16_t ident, const struct sockaddr_in *targets, size_t n,
                   uint32_t *last_round, struct counters *c)
 {
@@ -133,7 +135,7 @@ static void drain(int fd, uint16_t ident, const struct sockaddr_in *targets, siz
     static struct iovec iov[BATCH];
     static struct sockaddr_in from[BATCH];
     static struct mmsghdr msgs[BATCH];
-    for (;;) {
+    for (int rounds = 0; rounds < DRAIN_ROUNDS; rounds++) {
         for (int i = 0; i < BATCH; i++) {
             iov[i] = (struct iovec){ bufs[i], RECV_LEN };
             msgs[i].msg_hdr = (struct msghdr){ .msg_name = &from[i], .msg_namelen = sizeof from[i],
@@ -166,14 +168,17 @@ static void drain(int fd, uint16_t ident, const struct sockaddr_in *targets, siz
     }
 }
 
-/* Sends probes number first .. first+count-1 (probe k = target k % n, round k / n). */
-static void send_range(int fd, uint16_t ident, const struct sockaddr_in *targets, size_t n,
-                       uint64_t first, uint64_t count, uint32_t *last_round, struct counters *c)
+/* Sends probes number first .. first+count-1 (probe k = target k % n, round k / n), or fewer
+ * when asked to stop or past `end` (a starved process can owe a long backlog). Returns how
+ * many were handed to the kernel or counted as send errors. */
+static uint64_t send_range(int fd, uint16_t ident, const struct sockaddr_in *targets, size_t n,
+                           uint64_t first, uint64_t count, uint64_t end, uint32_t *last_round, struct counters *c)
 {
     static uint8_t pkts[BATCH][ECHO_LEN];
     static struct iovec iov[BATCH];
     static struct mmsghdr msgs[BATCH];
-    while (count > 0) {
+    uint64_t handled = 0;
+    while (count > 0 && !stop_requested && now_ns() < end) {
         unsigned vlen = count < BATCH ? (unsigned)count : BATCH;
         uint64_t t = now_ns();
         for (unsigned i = 0; i < vlen; i++) {
@@ -204,8 +209,10 @@ static void send_range(int fd, uint16_t ident, const struct sockaddr_in *targets
         }
         first += (uint64_t)done;
         count -= (uint64_t)done;
+        handled += (uint64_t)done;
         drain(fd, ident, targets, n, last_round, c);
     }
+    return handled;
 }
 
 int main(int argc, char **argv)
@@ -247,10 +254,8 @@ int main(int argc, char **argv)
             max_late = now - wake;
         /* Probes due by now: (now - start) / cadence * n, on the exact grid. */
         uint64_t elapsed = now - start, due = elapsed / cadence * n + (elapsed % cadence) * n / cadence;
-        if (due > queued) {
-            send_range(fd, ident, targets, n, queued, due - queued, last_round, &c);
-            queued = due;
-        }
+        if (due > queued)
+            queued += send_range(fd, ident, targets, n, queued, due - queued, end, last_round, &c);
         /* Sleep until the next slice boundary, reading replies as they come. */
         wake = start + ((now_ns() - start) / slice + 1) * slice;
         for (uint64_t t = now_ns(); t < wake && !stop_requested; t = now_ns()) {
