@@ -16,16 +16,14 @@
  *
  * Wire identity: identifier = our PID, sequence = round (low 16 bits), payload = magic |
  * target index | round | 0 | send time (24 bytes, the size ProbeAgent sends). A reply counts
- * when the identifier, magic and index match, its source is that target's address, and it is
- * the first reply for that (target, round); everything else is counted as foreign or duplicate.
+ * when the identifier, sequence, magic and index match, its source is that target's address, and
+ * it is the first reply for that (target, round); anything else counts as foreign or duplicate.
  * No RTT, no timestamps, no per-probe deadline: only the send/receive cost.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
-#include <errno.h>
 #include <linux/icmp.h>
 #include <netinet/in.h>
-#include <netinet/ip.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdint.h>
