@@ -15,13 +15,18 @@ import argparse, json, os, platform, signal, subprocess, sys, tempfile, time
 CLK = os.sysconf("SC_CLK_TCK")
 
 
+def address(i):
+    """The i-th benchmark target: 127.2.0.1, 127.2.0.2, ... (never 127.0.0.1 alone)."""
+    return f"127.{2 + i // 62500}.{(i // 250) % 250}.{i % 250 + 1}"
+
+
 def config(n, cadence="3s"):
     lines = ["log_level: warning", "scheduler:", "  tick: 10ms", "monitors:"]
     per = 1000
     for m in range((n + per - 1) // per):
         lines += [f"  - id: m{m}", "    protocol: icmp", f"    cadence: {cadence}", "    timeout: 1s", "    targets:"]
         for i in range(m * per, min(n, (m + 1) * per)):
-            lines.append(f"      - 127.{2 + i // 62500}.{(i // 250) % 250}.{i % 250 + 1}")
+            lines.append(f"      - {address(i)}")
     return "\n".join(lines) + "\n"
 
 
