@@ -33,6 +33,24 @@ public struct Series: Sendable, Equatable {
     }
 
     /// Convenience: a series named `name` with further labels.
+    /// For labels that are already valid and sorted by name (the shipper builds them from a
+    /// validated config): checks only what is cheap — no samples, unsorted or duplicate names,
+    /// empty values — in debug builds and release alike; samples are kept in the order given
+    /// unless out of timestamp order.
+    public init(sortedLabels: [(String, String)], samples: [Sample]) throws {
+        for (a, b) in zip(sortedLabels, sortedLabels.dropFirst()) where !a.0.utf8.lexicographicallyPrecedes(b.0.utf8) {
+            throw RemoteWriteError.duplicateLabelName(b.0)
+        }
+        for (name, value) in sortedLabels where value.isEmpty { throw RemoteWriteError.emptyLabelValue(name: name) }
+        guard sortedLabels.first?.0 == LabelRules.metricNameLabel else { throw RemoteWriteError.missingMetricName }
+        guard !samples.isEmpty else { throw RemoteWriteError.noSamples(metric: sortedLabels[0].1) }
+        labels = sortedLabels
+        let ordered = zip(samples, samples.dropFirst()).allSatisfy { $0.timestampMs <= $1.timestampMs }
+        self.samples = ordered ? samples : samples.enumerated()
+            .sorted { ($0.element.timestampMs, $0.offset) < ($1.element.timestampMs, $1.offset) }
+            .map(\.element)
+    }
+
     public init(name: String, labels: [(String, String)] = [], samples: [Sample]) throws {
         try self.init(labels: [("__name__", name)] + labels, samples: samples)
     }

@@ -33,6 +33,7 @@ public final class Shipper: @unchecked Sendable {
     private var backfillTokens: Double = 0
     private var lastRefill: UInt64
     private var counters = ShipperStats()
+    private var seriesBuilder: SeriesBuilder
     private let published = Mutex(ShipperStats())
     private let stopping = Atomic<Bool>(false)
     private let finished = DispatchSemaphore(value: 0)
@@ -46,6 +47,7 @@ public final class Shipper: @unchecked Sendable {
                 onModeChange: @escaping @Sendable (DeliveryMode, String) -> Void = { _, _ in }) throws {
         self.options = options
         self.onModeChange = onModeChange
+        seriesBuilder = SeriesBuilder(external: options.externalLabels)
         self.log = log
         self.handoff = handoff
         try FileManager.default.createDirectory(atPath: options.spillDirectory, withIntermediateDirectories: true)
@@ -186,7 +188,7 @@ public final class Shipper: @unchecked Sendable {
     private func ship(_ batch: [ResultRecord]) -> Bool {
         let body: Data
         do {
-            body = try WriteRequestEncoder.encode(Self.series(batch, external: options.externalLabels))
+            body = try WriteRequestEncoder.encode(seriesBuilder.series(batch))
         } catch {
             deadLetter.put(body: nil, why: "cannot encode: \(error)", records: batch, log: log)
             counters.deadLetterRequests += 1
@@ -239,21 +241,6 @@ public final class Shipper: @unchecked Sendable {
         }
         let mid = batch.count / 2
         return ship(Array(batch[..<mid])) && ship(Array(batch[mid...]))
-    }
-
-    /// Groups samples by series (labels), keeping each series' samples in the order given.
-    static func series(_ batch: [ResultRecord], external: [(String, String)]) throws -> [Series] {
-        var order: [[SeriesSample.Label]] = []
-        var samples: [[SeriesSample.Label]: [Series.Sample]] = [:]
-        for r in batch {
-            for s in SeriesMapping.samples(of: r, externalLabels: external) {
-                if samples[s.labels] == nil { order.append(s.labels) }
-                samples[s.labels, default: []].append((timestampMs: s.timestampMilliseconds, value: s.value))
-            }
-        }
-        return try order.map { labels in
-            try Series(labels: labels.map { ($0.name, $0.value) }, samples: samples[labels]!)
-        }
     }
 
     // MARK: - Bookkeeping

@@ -105,6 +105,11 @@ struct DeliveryTests {
             }
         }
         #expect(last.keys.contains { $0.contains("__name__=probe_rtt_seconds") && $0.contains("agent=test") })
+        // Exact label sets, sorted by name: metric name, external label, monitor, protocol, target.
+        #expect(last.keys.contains("__name__=probe_rtt_seconds,agent=test,monitor=lo,protocol=icmp,target=127.0.0.3"))
+        #expect(last.keys.contains("__name__=probe_status_code,agent=test,monitor=closed,protocol=tcp-connect,target=127.0.0.11"))
+        #expect(last.keys.contains("__name__=probe_success,agent=test,monitor=closed,protocol=tcp-connect,target=127.0.0.11"))
+        #expect(!last.keys.contains { $0.contains("probe_rtt_seconds") && $0.contains("monitor=closed") }, "no RTT for refused probes")
     }
 
     @Test(.enabled(if: Tools.isRoot, "needs CAP_NET_RAW for raw ICMP"), .timeLimit(.minutes(3)))

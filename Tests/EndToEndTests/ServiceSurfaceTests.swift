@@ -136,6 +136,12 @@ struct ServiceSurfaceTests {
         #expect(agent.stop() == 0)
     }
 
+    @Test("the example scrape config in config/ is valid for promtool")
+    func exampleScrapeConfig() throws {
+        let out = try Tools.run(["promtool", "check", "config", Tools.root.appendingPathComponent("config/prometheus-scrape.yml").path])
+        #expect(out.status == 0, "\(out.stdout)\(out.stderr)")
+    }
+
     struct PromQuery: Decodable {
         struct D: Decodable { struct S: Decodable { var metric: [String: String] }; var result: [S] }
         var data: D
