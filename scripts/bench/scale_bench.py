@@ -149,8 +149,13 @@ def scrape_metrics(port):
         return dict(bytes=None, seconds=None, note=f"n/a ({short})")
 
 
+HISTOGRAMS = True  # metrics.per_target_histograms; --no-histograms turns it off
+
+
 def agent_config(n, d, receiver, http_port):
     text = agent_bench.config(n) + f"spill:\n  dir: {d}/spill\nhttp:\n  listen: 127.0.0.1:{http_port}\n"
+    if not HISTOGRAMS:
+        text += "metrics:\n  per_target_histograms: false\n"
     if receiver:
         text += f"remote_write:\n  url: {receiver.url}/api/v1/write\n"
     return text
@@ -406,8 +411,11 @@ def main():
     ap.add_argument("--json", default="bench-out/scale.json")
     ap.add_argument("--no-fping", action="store_true")
     ap.add_argument("--no-floor", action="store_true")
+    ap.add_argument("--no-histograms", action="store_true", help="metrics.per_target_histograms: false")
     ap.add_argument("--receiver", choices=["vm", "prometheus", "none"], default="vm")
     a = ap.parse_args()
+    global HISTOGRAMS
+    HISTOGRAMS = not a.no_histograms
     sizes = [int(n) for n in a.targets.split(",")]
     if not sizes or min(sizes) < 1 or max(sizes) > 1_000_000 or not 0 < a.warmup <= 600 or not 3 <= a.window <= 3600:
         ap.error("targets 1..1,000,000, warm-up (0, 600] s, window [3, 3600] s")
@@ -441,7 +449,7 @@ def main():
 
     receiver = results[0]["agent"]["receiver"] if results else None
     report = dict(date=time.strftime("%Y-%m-%d %H:%M:%S %z"), machine=machine(), command=" ".join(sys.argv),
-                  cadence_s=CADENCE_S, warmup_s=a.warmup, window_s=a.window, receiver=receiver or "none",
+                  cadence_s=CADENCE_S, per_target_histograms=HISTOGRAMS, warmup_s=a.warmup, window_s=a.window, receiver=receiver or "none",
                   empty_agent=empty, results=results, json=a.json,
                   notes="lateness: whole run (status written at start and stop only); "
                         "agent and floor probes in window = N x window / 3 s; fping: its own window counts")
