@@ -37,6 +37,7 @@ final class ConfigReloader: @unchecked Sendable {
     func requestReload(reason: String) { queue.async { self.load(reason: reason) } }
 
     private func load(reason: String) {
+        ServiceNotifier.shared.reloading() // the loop sends READY=1 once it applied the outcome
         stamp = FileStamp(path: path)
         do {
             let config = try AgentConfig.load(contentsOf: path)

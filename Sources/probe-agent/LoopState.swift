@@ -30,6 +30,7 @@ final class LoopState {
     private let status: StatusWriter?
     private let statusInterval: UInt64
     private var nextStatusAt: UInt64 = 0
+    private var service: ServiceHeartbeat // systemd: READY=1, WATCHDOG=1 (ServiceHeartbeat.swift)
     let startedAt = Date()
 
     init(engine: Engine, configPath: String, config: AgentConfig, statusFile: String?, statusInterval: Duration,
@@ -50,6 +51,7 @@ final class LoopState {
         }
         let now = monotonicNanos()
         schedule = Schedule(config: config, now: now)
+        service = ServiceHeartbeat(config: config, now: now)
         ledger = ResultLedger(config: config)
         labelsByMonitor = Self.labels(config)
         nextStatusAt = now
@@ -75,10 +77,9 @@ final class LoopState {
             }
             now = monotonicNanos()
             for batch in schedule.poll(now: now) { enqueue(batch) }
-            if !pending.isEmpty {
-                let n = engine.submit(pending)
-                pending.removeFirst(n)
-            }
+            let submitted = pending.isEmpty ? 0 : engine.submit(pending)
+            pending.removeFirst(submitted)
+            service.beat(now: now, submitted: submitted)
             for r in engine.poll(timeoutMilliseconds: waitMilliseconds(now: monotonicNanos())) { count(r) }
             handOver()
         }
@@ -89,6 +90,7 @@ final class LoopState {
         var until = nextStatusAt
         if let d = schedule.nextDeadline() { until = min(until, d) }
         if !pending.isEmpty { until = min(until, now + 5_000_000) }
+        until = min(until, service.nextPingAt)
         guard until > now else { return 0 }
         return Int32(min(1000, (until - now + 999_999) / 1_000_000))
     }
@@ -182,6 +184,7 @@ final class LoopState {
             reloads.lastError = text
             reloads.lastAt = Date()
             log.error("config reload (\(outcome.reason)) failed, keeping the running config: \(text)")
+            service.reloadFailed(text)
             return
         }
         let report = schedule.apply(new, now: monotonicNanos())
@@ -205,6 +208,7 @@ final class LoopState {
         reloads.lastError = nil
         reloads.lastAt = Date()
         reloads.last = report
+        service.reloaded(config: new)
         log.notice("config reloaded (\(outcome.reason)): \(report.unchanged.count) unchanged, \(report.changed.count) changed, \(report.added.count) added, \(report.removed.count) removed monitors")
     }
 
