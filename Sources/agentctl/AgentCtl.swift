@@ -10,6 +10,6 @@ struct AgentCtl: ParsableCommand {
               probe          one-off ICMP / TCP probes via the agent's engine, like fping.
               config check   validate config files; every error as file:line:column.
             """,
-        subcommands: [ProbeCommand.self, ConfigCommand.self]
+        subcommands: [ProbeCommand.self, ConfigCommand.self, DoctorCommand.self]
     )
 }
