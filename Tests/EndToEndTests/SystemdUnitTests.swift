@@ -76,7 +76,7 @@ struct SystemdUnitTests {
         #expect(values("StateDirectory") == ["probe-agent"])  // spill.dir default /var/lib/probe-agent/spill
         #expect(values("RuntimeDirectory") == ["probe-agent"]) // admin.socket default /run/probe-agent/admin.sock
         #expect(values("WatchdogSec").count == 1)
-        // io_uring is not in @system-service: without these three the engine cannot start.
+        // The engine cannot start without io_uring: named explicitly, not left to @system-service.
         let syscalls = Set(values("SystemCallFilter").flatMap { $0.split(separator: " ").map(String.init) })
         #expect(syscalls.isSuperset(of: ["@system-service", "io_uring_setup", "io_uring_enter", "io_uring_register"]))
         #expect(!syscalls.contains { $0.hasPrefix("~") }, "a deny list would also block capset, which the drop needs")
