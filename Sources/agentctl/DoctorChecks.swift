@@ -54,7 +54,7 @@ enum DoctorChecks {
         if HostChecks.processHasCapNetRaw {
             return .ok(name, "this process (uid \(getuid())) has CAP_NET_RAW")
         }
-        let me = CommandLine.arguments.first ?? "agentctl"
+        let me = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? "agentctl"
         return .warn(name, "this process (uid \(getuid())) lacks CAP_NET_RAW: `agentctl probe` falls back to "
             + "the ICMP datagram socket and cannot send TCP SYN probes",
             hint: "run as root, or: sudo setcap cap_net_raw+ep \(me)")

@@ -5,12 +5,13 @@ import ProbeAgentCore
 ///
 /// Owned by ``LoopState`` and used only on the loop thread. The watchdog pings come from the
 /// loop itself on purpose: if the loop wedges (a stuck engine call, a livelock), the pings stop
-/// and systemd restarts the agent, while a healthy helper thread could not tell. Not under
+/// and systemd restarts the agent, where a helper thread would go on pinging for it. Not under
 /// systemd, ``beat(now:submitted:)`` costs two comparisons that always fail.
 struct ServiceHeartbeat {
     /// CLOCK_MONOTONIC ns of the next WATCHDOG=1; `UInt64.max` when systemd does not watch, so
     /// the loop never wakes up for it.
     private(set) var nextPingAt: UInt64 = .max
+    private let pingInterval: UInt64
     private var readyPending: Bool // until the first batch went out
     private var readySent = false
     /// READY=1 is sent by then even if no probe could be submitted yet (every target
@@ -24,7 +25,8 @@ struct ServiceHeartbeat {
         readyPending = notifier.isEnabled
         readyBy = now + 1_000_000_000
         summary = Self.summary(config)
-        if let interval = notifier.watchdogInterval { nextPingAt = now + interval }
+        pingInterval = notifier.watchdogInterval ?? 0
+        if pingInterval > 0 { nextPingAt = now + pingInterval }
     }
 
     /// Called once per loop iteration, after this iteration's probes went to the engine.
@@ -50,7 +52,7 @@ struct ServiceHeartbeat {
 
     private mutating func ping(now: UInt64) {
         notifier.watchdog()
-        nextPingAt = now + (notifier.watchdogInterval ?? .max / 2)
+        nextPingAt = now + pingInterval
     }
 
     /// READY=1 with the first submitted batch; or, past `readyBy`, READY=1 saying no probe went

@@ -46,6 +46,14 @@ struct ServiceNotifyTests {
         let reloaded = try #require(systemd.next(timeout: 10) { $0.notifyFields["READY"] == "1" })
         #expect(reloaded.notifyFields["STATUS"]?.hasSuffix("config reloaded") == true, "\(reloaded)")
 
+        // A refused file: still READY=1 (the running config stays), and STATUS says why.
+        try "monitors: [oops".write(to: agent.configURL, atomically: true, encoding: .utf8)
+        agent.signal(SIGHUP)
+        let refused = try #require(systemd.next(timeout: 10) { $0.notifyFields["STATUS"]?.contains("reload failed") == true })
+        #expect(refused.notifyFields["READY"] == "1", "\(refused)")
+        #expect(refused.notifyFields["STATUS"]?.hasPrefix("probing 1 monitor, 2 targets; config reload failed, kept the running config: ") == true,
+                "\(refused)")
+
         // SIGTERM: STOPPING=1 at once, then a clean exit.
         agent.signal(SIGTERM)
         let stopping = systemd.next(timeout: 10) { $0.notifyFields["STOPPING"] == "1" }
