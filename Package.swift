@@ -9,6 +9,7 @@ import PackageDescription
 //   agentctl        the operator CLI (`agentctl probe` today).
 //   CSnappy         system library: libsnappy's C API (block compression).
 //   RemoteWrite     Prometheus remote-write 1.0 encoding: protobuf WriteRequest + snappy.
+//   AdminAPI        the admin socket's wire types (JSON), shared by probe-agent and agentctl.
 let package = Package(
     name: "ProbeAgent",
     platforms: [.macOS(.v14)],
@@ -24,6 +25,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-protobuf", from: "1.28.0"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.20.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.0.0"),
     ],
     targets: [
         .target(
@@ -42,6 +45,7 @@ let package = Package(
         ),
         .target(name: "ProbeEngine", dependencies: ["CProbe"]),
         .target(name: "SpillLog"),
+        .target(name: "AdminAPI"),
         .executableTarget(name: "spill-bench", dependencies: ["SpillLog"]),
         .systemLibrary(name: "CSnappy", providers: [.apt(["libsnappy-dev"])]),
         .target(
@@ -61,9 +65,11 @@ let package = Package(
         .executableTarget(
             name: "probe-agent",
             dependencies: [
-                "ProbeEngine", "ProbeAgentCore", "Shipper",
+                "ProbeEngine", "ProbeAgentCore", "Shipper", "AdminAPI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         .executableTarget(
@@ -71,7 +77,9 @@ let package = Package(
             dependencies: [
                 "ProbeEngine",
                 "ProbeAgentCore",
+                "AdminAPI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
         ),
         .testTarget(name: "CProbeTests", dependencies: ["CProbe"]),
@@ -88,6 +96,6 @@ let package = Package(
             ]
         ),
         // Drives the built binaries (and the namespace test network) end to end.
-        .testTarget(name: "EndToEndTests", dependencies: ["agentctl", "probe-agent", "RemoteWrite"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["agentctl", "probe-agent", "RemoteWrite", "AdminAPI"]),
     ]
 )

@@ -13,6 +13,7 @@
 ##   sandbox    non-root dynamic user, every capability set empty, no_new_privs, seccomp on
 ##   journal    the agent's lines carry syslog priorities (info = 6, warning = 4)
 ##   reload     systemctl reload → STATUS "… config reloaded"
+##   admin      agentctl status and doctor reach the admin socket in RuntimeDirectory=
 ##   watchdog   SIGSTOP the agent → systemd kills and restarts it (Result=watchdog)
 ##   stop       systemctl stop → exit 0, Result=success
 ##
@@ -34,8 +35,8 @@ esac
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo="$here/.."
-agent="$repo/.build/debug/probe-agent"
-[[ -x "$agent" ]] || fatal "$agent missing: swift build --product probe-agent"
+agent="$repo/.build/debug/probe-agent" agentctl="$repo/.build/debug/agentctl"
+[[ -x "$agent" && -x "$agentctl" ]] || fatal "$agent or $agentctl missing: swift build"
 
 stage=$(mktemp -d "${TMPDIR:-/tmp}/probe-agent-smoke.XXXXXX")
 cgroup="probe-agent-smoke-$$"
@@ -57,7 +58,7 @@ trap cleanup EXIT
 
 # --- Stage: everything the namespace needs, copied into its private /run at boot. ---
 mkdir -p "$stage/units"
-cp "$agent" "$stage/probe-agent"
+cp "$agent" "$agentctl" "$stage/"
 cat >"$stage/agent.yaml" <<'EOF'
 log_level: info
 monitors:
@@ -145,7 +146,7 @@ ok sandbox "uid $uid, no capabilities, no_new_privs, seccomp filter"
 wait_for 10 "journal" bash -c "nsenter -t $init_pid -m -p -n -u -i -- journalctl -u probe-agent.service -o export | grep -q '^MESSAGE=monitor lo-closed down'"
 priorities=$(in_ns journalctl -u probe-agent.service -o export | awk '
     /^PRIORITY=/ {p = substr($0, 10)} /^MESSAGE=/ {m = substr($0, 9)}
-    /^$/ { if (m ~ /^probing /) info = p; if (m ~ /^monitor lo-closed down/) warn = p; m = "" }
+    /^$/ { if (m ~ /^engine up: /) info = p; if (m ~ /^monitor lo-closed down/) warn = p; m = "" }
     END {print info " " warn}')
 [[ "$priorities" == "6 4" ]] || fatal "journal: priorities of info/warning lines are '$priorities'"
 ok journal "info → 6, warning → 4"
@@ -154,6 +155,12 @@ ok journal "info → 6, warning → 4"
 in_ns systemctl reload probe-agent.service
 wait_for 10 "reload" bash -c "[[ \$(nsenter -t $init_pid -m -p -n -u -i -- systemctl show -p StatusText --value probe-agent) == *'config reloaded' ]]"
 ok reload "$(prop StatusText)"
+
+# admin: the socket in RuntimeDirectory= answers agentctl (as root; its mode keeps others out)
+in_ns /run/smoke/agentctl status >/dev/null || fatal "admin: agentctl status failed"
+doctor=$(in_ns /run/smoke/agentctl doctor --config /run/smoke/agent.yaml --agent-binary /run/smoke/probe-agent || true)
+grep -q '^OK    admin socket  */run/probe-agent/admin.sock' <<<"$doctor" || fatal "admin: doctor says: $doctor"
+ok admin "agentctl status and doctor reach /run/probe-agent/admin.sock"
 
 # watchdog
 in_ns kill -STOP "$main"

@@ -36,11 +36,16 @@ public final class Shipper: @unchecked Sendable {
     private let published = Mutex(ShipperStats())
     private let stopping = Atomic<Bool>(false)
     private let finished = DispatchSemaphore(value: 0)
+    private let onModeChange: @Sendable (DeliveryMode, String) -> Void
 
     /// Opens the spill log (repairing a torn tail) and the HTTP client; throws a clear error
     /// naming the directory when the spill log cannot be opened.
-    public init(options: ShipperOptions, handoff: ResultHandoff, log: Logger) throws {
+    ///
+    /// - Parameter onModeChange: told every mode change (on the shipper thread), with its reason.
+    public init(options: ShipperOptions, handoff: ResultHandoff, log: Logger,
+                onModeChange: @escaping @Sendable (DeliveryMode, String) -> Void = { _, _ in }) throws {
         self.options = options
+        self.onModeChange = onModeChange
         self.log = log
         self.handoff = handoff
         try FileManager.default.createDirectory(atPath: options.spillDirectory, withIntermediateDirectories: true)
@@ -263,6 +268,7 @@ public final class Shipper: @unchecked Sendable {
         if let m = modes.update(storeFailing: storeFailing, backlog: spill.stats.pendingRecords, reason: reason,
                                 nowMilliseconds: Self.wallMs()) {
             log.notice("delivery mode \(m.rawValue): \(reason)")
+            onModeChange(m, reason)
         }
     }
 

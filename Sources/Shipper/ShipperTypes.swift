@@ -82,4 +82,7 @@ public struct ShipperStats: Sendable, Codable {
     public var spillTornTailBytes = 0
     public var backfillRatePerSecond = 0
     public var lastError: String?
+
+    /// All zero, mode normal.
+    public init() {}
 }

@@ -1,15 +1,26 @@
 import ArgumentParser
 
 @main
-struct AgentCtl: ParsableCommand {
+struct AgentCtl: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "agentctl",
         abstract: "Inspect and drive ProbeAgent.",
         discussion: """
-            Commands available now:
+            Talking to a running agent (over its admin socket; see --socket):
+              status         is it up and probing; engine, lateness, delivery mode.
+              queue-stats    memory queue, spill log, backfill ETA, remote write counters, lag.
+              monitors       monitors with state and success rate; --monitor ID for its targets;
+                             --graph for the depends_on tree.
+              reload         re-read the config file now; prints what changed or why it was refused.
+              events         recent events; --follow streams them.
+            Without an agent:
               probe          one-off ICMP / TCP probes via the agent's engine, like fping.
               config check   validate config files; every error as file:line:column.
+
+            Every command takes --json for scripts. Exit status of the agent commands: 0 ok, 1 the
+            agent answered with a failure, 3 the agent could not be reached.
             """,
-        subcommands: [ProbeCommand.self, ConfigCommand.self, DoctorCommand.self]
+        subcommands: [StatusCommand.self, QueueStatsCommand.self, MonitorsCommand.self, ReloadCommand.self,
+                      EventsCommand.self, ProbeCommand.self, ConfigCommand.self, DoctorCommand.self]
     )
 }

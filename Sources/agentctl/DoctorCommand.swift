@@ -1,3 +1,4 @@
+import AdminAPI
 import ArgumentParser
 import Foundation
 import ProbeAgentCore
@@ -45,8 +46,10 @@ struct DoctorCommand: ParsableCommand {
     func run() throws {
         let configPath = config ?? Self.defaultConfig()
         let (configRow, cfg) = DoctorChecks.config(configPath)
-        let socketPath = socket ?? ProcessInfo.processInfo.environment["PROBE_AGENT_SOCKET"]
-            ?? cfg?.admin.socketPath ?? AdminConfig().socketPath
+        // The precedence the agent commands use (AgentConnection.socketPath), with the config
+        // doctor loaded anyway.
+        let env = ProcessInfo.processInfo.environment[AdminPaths.socketEnvironment].flatMap { $0.isEmpty ? nil : $0 }
+        let socketPath = socket ?? env ?? cfg?.admin.socketPath ?? AdminPaths.defaultSocket
         let findings = [
             configRow,
             DoctorChecks.agentBinaryCapability(agentBinary ?? Self.defaultAgentBinary()),

@@ -1,3 +1,4 @@
+import AdminAPI
 import Foundation
 import Logging
 import ProbeAgentCore
@@ -15,26 +16,40 @@ final class AgentLoop: Sendable {
         var reloads: [ReloadOutcome] = []
         var stop = false
         var resolved: ResolvedNames?
+        /// Callers waiting for a ``LoopSnapshot`` (HTTP and admin handlers).
+        var snapshotWaiters: [@Sendable (LoopSnapshot?) -> Void] = []
     }
 
-    private let mailbox = Mutex(Requests())
+    private struct Mailbox {
+        var requests = Requests()
+        /// Set when the loop has exited: later requests are answered at once, with nil.
+        var closed = false
+    }
+
+    private let mailbox = Mutex(Mailbox())
     private let waker: Mutex<Engine.Waker?> = Mutex(nil)
     private let stopped = DispatchSemaphore(value: 0)
+    /// CLOCK_MONOTONIC ns of the loop's latest turn; /health reports a loop that stopped turning.
+    let lastTurn = Atomic<UInt64>(0)
+    /// Probing has started: the first batch went to the engine.
+    let probing = Atomic<Bool>(false)
 
     /// Starts the loop thread, which takes sole ownership of `engine` (opened by the caller on
     /// the main thread, see ``EngineHandover``); returns once the loop is set up.
     static func start(engine: EngineHandover, configPath: String, config: AgentConfig, statusFile: String?,
-                      statusInterval: Duration, shipper: Shipper?, handoff: ResultHandoff, log: Logger) -> AgentLoop {
+                      statusInterval: Duration, shipper: Shipper?, handoff: ResultHandoff, events: EventHub,
+                      log: Logger) -> AgentLoop {
         let loop = AgentLoop()
         let started = DispatchSemaphore(value: 0)
         let thread = Thread {
             let delivery = shipper.map { s in (handoff: handoff, stats: { @Sendable in s.stats }, stop: { @Sendable in s.stop() }) }
             let state = LoopState(engine: engine.take(), configPath: configPath, config: config, statusFile: statusFile,
-                                  statusInterval: statusInterval, shipper: delivery, log: log, control: loop)
+                                  statusInterval: statusInterval, shipper: delivery, events: events, log: log, control: loop)
             loop.waker.withLock { $0 = state.engine.waker }
             started.signal()
             state.run()
             loop.waker.withLock { $0 = nil }
+            loop.close()
             loop.stopped.signal()
         }
         thread.name = "probe-loop"
@@ -44,29 +59,56 @@ final class AgentLoop: Sendable {
     }
 
     func deliver(_ reload: ReloadOutcome) {
-        mailbox.withLock { $0.reloads.append(reload) }
+        let refused = mailbox.withLock { m -> Bool in
+            if !m.closed { m.requests.reloads.append(reload) }
+            return m.closed
+        }
+        if refused { reload.reply?(ReloadReply(ok: false, error: "the agent is stopping")) }
         wake()
     }
 
     func requestStop() {
-        mailbox.withLock { $0.stop = true }
+        mailbox.withLock { $0.requests.stop = true }
         wake()
     }
 
     func deliver(_ names: ResolvedNames) {
-        mailbox.withLock { $0.resolved = names }
+        mailbox.withLock { $0.requests.resolved = names }
         wake()
+    }
+
+    /// The loop's state as of its next turn (within a second, usually at once); nil once the
+    /// loop has stopped. Never blocks the loop: it hands out copy-on-write values.
+    func snapshot() async -> LoopSnapshot? {
+        await withCheckedContinuation { (c: CheckedContinuation<LoopSnapshot?, Never>) in
+            let closed = mailbox.withLock { m -> Bool in
+                if !m.closed { m.requests.snapshotWaiters.append { c.resume(returning: $0) } }
+                return m.closed
+            }
+            if closed { c.resume(returning: nil) } else { wake() }
+        }
     }
 
     private func wake() { waker.withLock { $0?.wake() } }
 
     /// Takes every pending request (called by the loop thread).
     func takeRequests() -> Requests {
-        mailbox.withLock { r in
-            let taken = r
-            r = Requests()
+        mailbox.withLock { m in
+            let taken = m.requests
+            m.requests = Requests()
             return taken
         }
+    }
+
+    /// The loop has exited: answer whoever still waits, and every later caller, with nil.
+    private func close() {
+        let left = mailbox.withLock { m in
+            m.closed = true
+            defer { m.requests = Requests() }
+            return m.requests
+        }
+        for w in left.snapshotWaiters { w(nil) }
+        for r in left.reloads { r.reply?(ReloadReply(ok: false, error: "the agent is stopping")) }
     }
 
     func waitUntilStopped() { stopped.wait() }

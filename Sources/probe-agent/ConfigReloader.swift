@@ -1,3 +1,4 @@
+import AdminAPI
 import Foundation
 import Logging
 import ProbeAgentCore
@@ -34,19 +35,25 @@ final class ConfigReloader: @unchecked Sendable {
 
     func stop() { timer?.cancel() }
 
-    func requestReload(reason: String) { queue.async { self.load(reason: reason) } }
+    /// - Parameter reply: told what the loop did with the file (admin API reloads wait for it).
+    func requestReload(reason: String, reply: (@Sendable (ReloadReply) -> Void)? = nil) {
+        queue.async { self.load(reason: reason, reply: reply) }
+    }
 
-    private func load(reason: String) {
+    private func load(reason: String, reply: (@Sendable (ReloadReply) -> Void)? = nil) {
         ServiceNotifier.shared.reloading() // the loop sends READY=1 once it applied the outcome
         stamp = FileStamp(path: path)
+        var outcome: ReloadOutcome
         do {
             let config = try AgentConfig.load(contentsOf: path)
             var book = AddressBook(config: config) // parses every literal here, not on the loop
             _ = book.merge(AddressBook.lookUp(book.hostnames))
-            loop.deliver(.init(config: config, addresses: book, reason: reason))
+            outcome = ReloadOutcome(config: config, addresses: book, reason: reason)
         } catch {
-            loop.deliver(.init(reason: reason, failure: error.errors.map(\.description).joined(separator: "; ")))
+            outcome = ReloadOutcome(reason: reason, failure: error.errors.map(\.description).joined(separator: "; "))
         }
+        outcome.reply = reply
+        loop.deliver(outcome)
     }
 }
 
@@ -56,6 +63,8 @@ struct ReloadOutcome: Sendable {
     var addresses: AddressBook?
     var reason: String
     var failure: String?
+    /// Called by the loop once it applied or refused this outcome.
+    var reply: (@Sendable (ReloadReply) -> Void)?
 
     init(config: AgentConfig, addresses: AddressBook, reason: String) {
         self.config = config

@@ -1,3 +1,4 @@
+import AdminAPI
 import Foundation
 import Logging
 import ProbeAgentCore
@@ -31,10 +32,15 @@ final class LoopState {
     private let statusInterval: UInt64
     private var nextStatusAt: UInt64 = 0
     private var service: ServiceHeartbeat // systemd: READY=1, WATCHDOG=1 (ServiceHeartbeat.swift)
+    private let events: EventHub
+    /// Monitors whose failures are suppressed right now (to report when that changes).
+    private var suppressed: Set<String> = []
     let startedAt = Date()
 
     init(engine: Engine, configPath: String, config: AgentConfig, statusFile: String?, statusInterval: Duration,
-         shipper: (handoff: ResultHandoff, stats: @Sendable () -> ShipperStats, stop: @Sendable () -> Void)?, log: Logger, control: AgentLoop) {
+         shipper: (handoff: ResultHandoff, stats: @Sendable () -> ShipperStats, stop: @Sendable () -> Void)?, events: EventHub,
+         log: Logger, control: AgentLoop) {
+        self.events = events
         self.configPath = configPath
         self.shipper = shipper
         self.config = config
@@ -71,15 +77,24 @@ final class LoopState {
             if let names = requests.resolved { mergeResolved(names) }
             for r in requests.reloads { apply(r) }
             var now = monotonicNanos()
+            control.lastTurn.store(now, ordering: .relaxed)
+            if !requests.snapshotWaiters.isEmpty {
+                let snap = snapshot()
+                for w in requests.snapshotWaiters { w(snap) }
+            }
             if now >= nextStatusAt {
                 writeStatus()
                 nextStatusAt = now + statusInterval
             }
             now = monotonicNanos()
             for batch in schedule.poll(now: now) { enqueue(batch) }
-            let submitted = pending.isEmpty ? 0 : engine.submit(pending)
-            pending.removeFirst(submitted)
-            service.beat(now: now, submitted: submitted)
+            var submitted = 0
+            if !pending.isEmpty {
+                submitted = engine.submit(pending)
+                pending.removeFirst(submitted)
+                if submitted > 0 && !control.probing.load(ordering: .relaxed) { probingStarted() }
+            }
+            service.beat(now: now, submitted: submitted) // systemd READY=1 / WATCHDOG=1 (ServiceHeartbeat.swift)
             for r in engine.poll(timeoutMilliseconds: waitMilliseconds(now: monotonicNanos())) { count(r) }
             handOver()
         }
@@ -138,11 +153,31 @@ final class LoopState {
         }
         if let t = transition {
             if t.isDown {
-                log.warning("monitor \(t.monitorID) down: all \(t.totalTargets) targets failing")
+                events.publish(AgentEvent(kind: .monitorDown, monitor: t.monitorID, message: "monitor \(t.monitorID) down: all \(t.totalTargets) targets failing"))
             } else {
-                log.notice("monitor \(t.monitorID) up: \(t.totalTargets - t.failingTargets) of \(t.totalTargets) targets answering")
+                events.publish(AgentEvent(kind: .monitorUp, monitor: t.monitorID, message: "monitor \(t.monitorID) up: \(t.totalTargets - t.failingTargets) of \(t.totalTargets) targets answering"))
             }
+            reportSuppressionChanges()
         }
+    }
+
+    /// After a monitor went up or down (or a reload): which monitors' failures are suppressed
+    /// now, compared with before. O(monitors), and only on transitions.
+    private func reportSuppressionChanges() {
+        let now = Set(config.monitors.map(\.id).filter { ledger.isSuppressed($0) })
+        for id in now.subtracting(suppressed).sorted() {
+            events.publish(AgentEvent(kind: .monitorSuppressed, monitor: id, message: "monitor \(id) suppressed: a monitor it depends on is down"))
+        }
+        for id in suppressed.subtracting(now).sorted() where config.monitor(id: id) != nil {
+            events.publish(AgentEvent(kind: .monitorUnsuppressed, monitor: id, message: "monitor \(id) no longer suppressed"))
+        }
+        suppressed = now
+    }
+
+    private func probingStarted() {
+        control.probing.store(true, ordering: .relaxed)
+        let targets = config.monitors.reduce(0) { $0 + $1.targets.count }
+        events.publish(AgentEvent(kind: .started, message: "probing started: \(config.monitors.count) monitors, \(targets) targets"))
     }
 
     /// This iteration's results to the shipper, in one handoff.
@@ -183,7 +218,8 @@ final class LoopState {
             reloads.failed += 1
             reloads.lastError = text
             reloads.lastAt = Date()
-            log.error("config reload (\(outcome.reason)) failed, keeping the running config: \(text)")
+            events.publish(AgentEvent(kind: .reloadFailed, message: "config reload (\(outcome.reason)) failed, keeping the running config: \(text)"))
+            outcome.reply?(ReloadReply(ok: false, error: text))
             service.reloadFailed(text)
             return
         }
@@ -199,8 +235,9 @@ final class LoopState {
         }
         resolver.setNames(addresses.hostnames)
         if (new.remoteWrite == nil) != (config.remoteWrite == nil) || new.remoteWrite != config.remoteWrite
-            || new.spill != config.spill || new.queue != config.queue {
-            log.warning("remote_write, spill and queue changes take effect at the next restart")
+            || new.spill != config.spill || new.queue != config.queue || new.http != config.http
+            || new.admin != config.admin || new.metrics != config.metrics || new.logLevel != config.logLevel {
+            log.warning("remote_write, spill, queue, http, admin, metrics and log_level changes take effect at the next restart")
         }
         labelsByMonitor = Self.labels(new)
         config = new
@@ -209,11 +246,15 @@ final class LoopState {
         reloads.lastAt = Date()
         reloads.last = report
         service.reloaded(config: new)
-        log.notice("config reloaded (\(outcome.reason)): \(report.unchanged.count) unchanged, \(report.changed.count) changed, \(report.added.count) added, \(report.removed.count) removed monitors")
+        events.publish(AgentEvent(kind: .reloaded, message: "config reloaded (\(outcome.reason)): \(report.unchanged.count) unchanged, \(report.changed.count) changed, \(report.added.count) added, \(report.removed.count) removed monitors"))
+        outcome.reply?(ReloadReply(ok: true, error: nil, unchanged: report.unchanged, changed: report.changed,
+                                   added: report.added, removed: report.removed))
+        reportSuppressionChanges()
     }
 
     /// SIGTERM: no new probes; every probe in flight finishes (bounded by the longest timeout).
     private func shutDown() {
+        events.publish(AgentEvent(kind: .stopping, message: "stopping: no new probes; \(engine.inFlight) in flight will finish"))
         resolver.stop()
         let longest = config.monitors.map { $0.timeout.nanosecondsValue }.max() ?? 1_000_000_000
         let giveUp = monotonicNanos() + UInt64(longest) + 2_000_000_000
@@ -226,19 +267,20 @@ final class LoopState {
         writeStatus(synchronously: true)
     }
 
-    /// Captures copy-on-write values here (cheap) and builds + writes the JSON on the writer's
-    /// queue, so a 100k-target snapshot never stalls probing.
+    /// The loop's state now, from copy-on-write values (cheap to take here).
+    private func snapshot() -> LoopSnapshot {
+        LoopSnapshot(startedAt: startedAt, configPath: configPath, config: config, schedule: schedule, ledger: ledger,
+                     addresses: addresses, engine: engine.stats, engineInfo: engine.info, reloads: reloads,
+                     staleResults: staleResults, pendingSends: pending.count, inFlight: engine.inFlight,
+                     probing: control.probing.load(ordering: .relaxed))
+    }
+
+    /// Builds and writes the JSON on the writer's queue, so a 100k-target snapshot never stalls probing.
     private func writeStatus(synchronously: Bool = false) {
         guard let status else { return }
-        let (startedAt, configPath, config, schedule, ledger) = (startedAt, configPath, config, schedule, ledger)
-        let (addresses, stats, info, reloads) = (addresses, engine.stats, engine.info, reloads)
-        let (stale, pendingSends, inFlight) = (staleResults, pending.count, engine.inFlight)
+        let snap = snapshot()
         let delivery = shipper?.stats()
-        status.write(synchronously: synchronously, log: log) {
-            StatusSnapshot(startedAt: startedAt, configPath: configPath, config: config, schedule: schedule,
-                           ledger: ledger, addresses: addresses, engine: stats, engineInfo: info, reloads: reloads,
-                           staleResults: stale, pendingSends: pendingSends, inFlight: inFlight, delivery: delivery)
-        }
+        status.write(synchronously: synchronously, log: log) { StatusSnapshot(snap, delivery: delivery) }
     }
 }
 

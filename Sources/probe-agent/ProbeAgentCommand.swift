@@ -1,3 +1,4 @@
+import AdminAPI
 import ArgumentParser
 import Foundation
 import Logging
@@ -54,11 +55,15 @@ struct ProbeAgentCommand: ParsableCommand {
         }
         let info = engine.info
         log.info("engine up: icmp4=\(info.icmp4) icmp6=\(info.icmp6) tcp-syn=\(info.tcpSyn4 ? "raw" : "unavailable") capabilities dropped=\(info.capabilitiesDropped)")
+        umask(0o027) // files and the admin socket: nothing for "other"
+        let events = EventHub(log: log)
         let handoff = ResultHandoff()
         var shipper: Shipper?
         if let rw = cfg.remoteWrite {
             do {
-                shipper = try Shipper(options: ShipperOptions(config: cfg, remoteWrite: rw), handoff: handoff, log: log)
+                shipper = try Shipper(options: ShipperOptions(config: cfg, remoteWrite: rw), handoff: handoff, log: log) { mode, why in
+                    events.publish(AgentEvent(kind: .modeChanged, message: "delivery mode \(mode.rawValue): \(why)"))
+                }
             } catch {
                 log.critical("cannot start result delivery (spill log \(cfg.spill.directory)): \(error)")
                 throw ExitCode(3)
@@ -68,13 +73,24 @@ struct ProbeAgentCommand: ParsableCommand {
         }
         let loop = AgentLoop.start(engine: EngineHandover(engine), configPath: config, config: cfg,
                                    statusFile: statusFile, statusInterval: interval, shipper: shipper,
-                                   handoff: handoff, log: log)
+                                   handoff: handoff, events: events, log: log)
         let reloader = ConfigReloader(path: config, loop: loop)
+        let servers: Servers
+        do {
+            servers = try Servers.start(config: cfg, loop: loop, shipper: shipper, reloader: reloader, events: events, log: log)
+        } catch {
+            log.critical("cannot start: \(error)")
+            loop.requestStop()
+            loop.waitUntilStopped()
+            throw ExitCode(3)
+        }
         reloader.start()
         let signals = SignalRouter(loop: loop, reloader: reloader, log: log)
         signals.install()
         loop.waitUntilStopped()
         reloader.stop()
+        events.finish() // ends `events --follow` streams, so the admin server can close them
+        servers.stop()
         log.info("stopped")
     }
 }

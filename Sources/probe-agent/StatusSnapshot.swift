@@ -73,9 +73,10 @@ struct StatusSnapshot: Encodable, Sendable {
     var delivery: ShipperStats?
     var monitors: [Monitor]
 
-    init(startedAt: Date, configPath: String, config: AgentConfig, schedule: Schedule, ledger: ResultLedger,
-         addresses: AddressBook, engine s: Engine.Stats, engineInfo i: Engine.Info, reloads r: ReloadStatus,
-         staleResults: UInt64, pendingSends: Int, inFlight: Int, delivery: ShipperStats?) {
+    init(_ snap: LoopSnapshot, delivery: ShipperStats?) {
+        let (startedAt, configPath, config, schedule, ledger) = (snap.startedAt, snap.configPath, snap.config, snap.schedule, snap.ledger)
+        let (addresses, s, i, r) = (snap.addresses, snap.engine, snap.engineInfo, snap.reloads)
+        let (staleResults, pendingSends, inFlight) = (snap.staleResults, snap.pendingSends, snap.inFlight)
         self.startedAt = startedAt
         self.delivery = delivery
         self.configPath = configPath

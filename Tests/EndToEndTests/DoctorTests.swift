@@ -111,8 +111,8 @@ struct DoctorTests {
         }
     }
 
-    /// Stand-in for the agent's admin socket (served by the agent on main, not on this branch):
-    /// a listening AF_UNIX stream socket made by the test, for the doctor's connect(2) only.
+    /// A listening AF_UNIX stream socket made by the test stands in for the agent's admin
+    /// socket, for the doctor's connect(2) only (no agent to start).
     @Test func adminSocketReachable_standInListener() throws {
         let scratch = try Scratch()
         let listener = try UnixListener(path: scratch.socket)
@@ -161,9 +161,8 @@ struct DoctorTests {
         withExtendedLifetime(listener) {}
     }
 
-    /// With the real agent running on the same config. The agent on this branch does not serve
-    /// the admin socket yet (that lands with the admin API on main); once it does, this known
-    /// issue stops occurring and Swift Testing reports it: then drop the `withKnownIssue`.
+    /// With the real agent running on the same config: everything it needs is there, and its
+    /// admin socket answers.
     @Test(.enabled(if: Tools.isRoot, "the agent needs CAP_NET_RAW for raw ICMP"), .timeLimit(.minutes(2)))
     func besideARunningAgent() throws {
         let scratch = try Scratch()
@@ -173,9 +172,8 @@ struct DoctorTests {
         let out = try doctor(["--config", agent.configURL.path, "--json"])
         let rows = try rows(out)
         #expect(rows.first { $0.check == "config" }?.status == "OK")
-        withKnownIssue("admin socket server not on this branch yet") {
-            #expect(rows.first { $0.check == "admin socket" }?.status == "OK", "\(rows)")
-        }
+        #expect(rows.first { $0.check == "admin socket" } == Row(
+            check: "admin socket", status: "OK", detail: "\(scratch.socket): the agent accepts connections", hint: nil))
     }
 }
 

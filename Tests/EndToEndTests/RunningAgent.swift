@@ -8,6 +8,8 @@ final class RunningAgent {
     let configURL: URL
     let statusURL: URL
     let logURL: URL
+    /// The admin socket (in the temp dir unless the config names one).
+    let socketPath: String
     private(set) var process: ChildProcess!
 
     /// - Parameter hostsFile: when set, the agent runs in a private mount namespace where this
@@ -18,6 +20,15 @@ final class RunningAgent {
         configURL = dir.appendingPathComponent("agent.yaml")
         statusURL = dir.appendingPathComponent("status.json")
         logURL = dir.appendingPathComponent("agent.log")
+        // Every test agent gets its own listeners: any free TCP port, a socket in its temp dir.
+        var config = config
+        if !config.contains("\nhttp:") { config += "\nhttp:\n  listen: 127.0.0.1:0\n" }
+        if let range = config.range(of: "socket: ") {
+            socketPath = String(config[range.upperBound...].prefix { $0 != "\n" })
+        } else {
+            socketPath = dir.appendingPathComponent("admin.sock").path
+            config += "\nadmin:\n  socket: \(socketPath)\n"
+        }
         try config.write(to: configURL, atomically: true, encoding: .utf8)
         let agentArgs = [Tools.probeAgent, "--config", configURL.path, "--status-file", statusURL.path,
                          "--status-interval", statusInterval]
@@ -64,8 +75,34 @@ final class RunningAgent {
         return nil
     }
 
+    /// Replaces the config file; the test's listeners are kept as in ``init``.
     func rewriteConfig(_ text: String) throws {
+        var text = text
+        if !text.contains("\nhttp:") { text += "\nhttp:\n  listen: \(httpAddress ?? "127.0.0.1:0")\n" }
+        if !text.contains("\nadmin:") { text += "\nadmin:\n  socket: \(socketPath)\n" }
         try text.write(to: configURL, atomically: true, encoding: .utf8)
+    }
+
+    /// `host:port` of the HTTP listener, from the agent's log line (nil until it listens).
+    var httpAddress: String? {
+        guard let r = log.range(of: "on http://") else { return nil }
+        let rest = log[r.upperBound...]
+        return String(rest.prefix { !$0.isWhitespace })
+    }
+
+    /// Waits (bounded) until the agent serves HTTP and the admin socket; the HTTP address.
+    func waitForListeners(timeout: TimeInterval = 60) -> String? {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if let a = httpAddress, FileManager.default.fileExists(atPath: socketPath) { return a }
+            usleep(100_000)
+        }
+        return nil
+    }
+
+    /// `agentctl ARGS --socket <this agent's socket>`.
+    func agentctl(_ args: [String], timeout: TimeInterval = 60) throws -> Tools.Output {
+        try Tools.run([Tools.agentctl] + args + ["--socket", socketPath], timeout: timeout)
     }
 }
 

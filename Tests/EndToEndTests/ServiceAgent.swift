@@ -22,7 +22,11 @@ final class ServiceAgent {
         configURL = dir.appendingPathComponent("agent.yaml")
         statusURL = dir.appendingPathComponent("status.json")
         logURL = dir.appendingPathComponent("agent.log")
-        try config.replacingOccurrences(of: "$DIR", with: dir.path).write(to: configURL, atomically: true, encoding: .utf8)
+        // Own listeners, as RunningAgent gives them: any free TCP port, a socket in the temp dir.
+        var config = config.replacingOccurrences(of: "$DIR", with: dir.path)
+        if !config.contains("\nhttp:") { config += "\nhttp:\n  listen: 127.0.0.1:0\n" }
+        if !config.contains("\nadmin:") { config += "\nadmin:\n  socket: \(dir.appendingPathComponent("admin.sock").path)\n" }
+        try config.write(to: configURL, atomically: true, encoding: .utf8)
         let more = try beforeStart?(self) ?? []
         process = try ChildProcess(["/usr/bin/env"] + environment + more + launcher + [
             Tools.probeAgent, "--config", configURL.path, "--status-file", statusURL.path, "--status-interval", "1s",

@@ -2,13 +2,14 @@
 ##
 ## prometheus.sh — run Debian's Prometheus (2.42) as a remote-write receiver for tests.
 ##
-## Usage: Tests/support/prometheus.sh start NAME PORT
+## Usage: Tests/support/prometheus.sh start NAME PORT [SCRAPE_TARGET]
 ##        Tests/support/prometheus.sh stop NAME
 ##        Tests/support/prometheus.sh pause NAME | resume NAME
 ##
 ##   start NAME PORT  start /usr/bin/prometheus on 127.0.0.1:PORT with the remote-write
 ##                    receiver on, a fresh TSDB in a temporary directory, an out-of-order
-##                    window of 2h and no scrape jobs; wait (at most 30 s) until /-/ready
+##                    window of 2h and no scrape jobs (with SCRAPE_TARGET host:port: one job,
+##                    `probe-agent`, scraping it every 3 s); wait (at most 30 s) until /-/ready
 ##                    answers; print the base URL (http://127.0.0.1:PORT) on stdout.
 ##                    Refuses when PORT is in use or NAME is already running.
 ##   stop NAME        SIGTERM the recorded PID, SIGKILL after 10 s, delete its data. Idempotent.
@@ -28,13 +29,13 @@ source "$(dirname "${BASH_SOURCE[0]}")/receiver-common.sh"
 PROMETHEUS=${PROBEAGENT_PROMETHEUS:-/usr/bin/prometheus}
 
 start() {
-    [[ $# -eq 2 ]] || { usage; fatal "start needs NAME PORT"; }
-    local name=$1 port=$2
+    [[ $# -eq 2 || $# -eq 3 ]] || { usage; fatal "start needs NAME PORT [SCRAPE_TARGET]"; }
+    local name=$1 port=$2 scrape=${3:-}
     [[ -x "$PROMETHEUS" ]] || cannot_run "$PROMETHEUS not installed (Debian package prometheus)"
     prepare "$name" "$port"
     local dir="$STATE_ROOT/$name"
     # out_of_order_time_window lives under storage.tsdb in the config file (Prometheus >= 2.39).
-    # No scrape_configs: the tests push through remote write only.
+    # Remote-write tests push only; a SCRAPE_TARGET adds the one job that scrapes an agent.
     cat >"$dir/prometheus.yml" <<YAML
 global:
   scrape_interval: 15s
@@ -42,6 +43,17 @@ storage:
   tsdb:
     out_of_order_time_window: 2h
 YAML
+    if [[ -n "$scrape" ]]; then
+        [[ "$scrape" =~ ^127\.[0-9.]+:[0-9]+$ ]] || fatal "SCRAPE_TARGET must be a loopback host:port, got '$scrape'"
+        cat >>"$dir/prometheus.yml" <<YAML
+scrape_configs:
+  - job_name: probe-agent
+    scrape_interval: 3s
+    scrape_timeout: 3s
+    static_configs:
+      - targets: ['$scrape']
+YAML
+    fi
     launch "$name" "$port" /-/ready "$PROMETHEUS" \
         --config.file="$dir/prometheus.yml" \
         --web.listen-address="127.0.0.1:$port" \

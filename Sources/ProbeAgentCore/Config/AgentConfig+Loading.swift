@@ -4,7 +4,7 @@ import Yams
 extension AgentConfig {
     /// Top-level keys of `agent.yaml`.
     static let topLevelKeys = ["defaults", "monitors", "scheduler", "queue", "spill", "remote_write",
-                               "http", "admin", "log_level"]
+                               "http", "admin", "metrics", "log_level"]
 
     /// Parses and validates a config document.
     ///
@@ -74,6 +74,7 @@ extension AgentConfig {
         if let node = fields["remote_write"] { remoteWrite = RemoteWriteConfig.read(node, &reader) }
         if let node = fields["http"] { http.read(node, &reader) }
         if let node = fields["admin"] { admin.read(node, &reader) }
+        if let node = fields["metrics"] { metrics.read(node, &reader) }
         if let node = fields["log_level"], let text = reader.string(node, "log_level") {
             if let level = LogLevel(rawValue: text.lowercased()) {
                 logLevel = level

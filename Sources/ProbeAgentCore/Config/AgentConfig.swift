@@ -20,6 +20,8 @@ public struct AgentConfig: Sendable, Hashable {
     public var http: HTTPConfig = .init()
     /// The admin API's unix socket.
     public var admin: AdminConfig = .init()
+    /// What `/metrics` exposes.
+    public var metrics: MetricsConfig = .init()
     /// Minimum log level.
     public var logLevel: LogLevel = .info
 

@@ -107,10 +107,11 @@ extension HTTPConfig {
         }
     }
 
-    /// `host:port` with an IPv4 literal, a hostname, or a bracketed IPv6 literal, and a port 1…65535.
+    /// `host:port` with an IPv4 literal, a hostname, or a bracketed IPv6 literal, and a port
+    /// 0…65535 (0: any free port).
     static func isValidListen(_ text: String) -> Bool {
         guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]),
-              (1...65535).contains(port) else { return false }
+              (0...65535).contains(port) else { return false }
         var host = String(text[..<colon])
         if host.hasPrefix("[") && host.hasSuffix("]") {
             host = String(host.dropFirst().dropLast())
@@ -125,5 +126,32 @@ extension AdminConfig {
         guard let f = reader.fields(node, in: "admin", known: ["socket"]),
               let n = f["socket"], let value = reader.string(n, "admin.socket") else { return }
         if value.hasPrefix("/") { socketPath = value } else { reader.error(at: n, "admin.socket '\(value)' must be an absolute path") }
+    }
+}
+
+extension MetricsConfig {
+    mutating func read(_ node: Node, _ reader: inout NodeReader) {
+        guard let f = reader.fields(node, in: "metrics", known: ["per_target_histograms", "rtt_buckets"]) else { return }
+        if let n = f["per_target_histograms"], let value = reader.bool(n, "metrics.per_target_histograms") {
+            perTargetHistograms = value
+        }
+        guard let n = f["rtt_buckets"], let items = reader.stringList(n, "metrics.rtt_buckets") else { return }
+        var bounds: [Duration] = []
+        for (text, item) in items {
+            guard let d = DurationParser.parse(text), d > .zero else {
+                reader.error(at: item, "invalid bucket '\(text)' in metrics.rtt_buckets; use a positive duration such as 500us or 2.5ms")
+                return
+            }
+            if let last = bounds.last, d <= last {
+                reader.error(at: item, "metrics.rtt_buckets must be strictly increasing: \(text) follows \(DurationParser.format(last))")
+                return
+            }
+            bounds.append(d)
+        }
+        if bounds.isEmpty || bounds.count > 40 {
+            reader.error(at: n, "metrics.rtt_buckets needs 1 to 40 bounds, got \(bounds.count)")
+            return
+        }
+        rttBuckets = bounds
     }
 }

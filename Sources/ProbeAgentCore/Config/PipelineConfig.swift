@@ -94,8 +94,26 @@ public struct RemoteWriteConfig: Sendable, Hashable {
 
 /// The HTTP listener (`http:`).
 public struct HTTPConfig: Sendable, Hashable {
-    /// `host:port` (IPv6 as `[::1]:port`). Default `127.0.0.1:9469`, loopback only.
+    /// `host:port` (IPv6 as `[::1]:port`). Default `127.0.0.1:9469`, loopback only. Port 0
+    /// binds any free port (the agent logs and reports the one it got).
     public var listen: String = "127.0.0.1:9469"
+    /// Creates the defaults.
+    public init() {}
+}
+
+/// What `/metrics` exposes (`metrics:`).
+public struct MetricsConfig: Sendable, Hashable {
+    /// Upper bounds of the per-target RTT histogram buckets (`probe_round_trip_seconds`).
+    public static let defaultRTTBuckets: [Duration] = [
+        .microseconds(100), .microseconds(250), .microseconds(500), .milliseconds(1), .microseconds(2500),
+        .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100),
+        .milliseconds(250), .milliseconds(500), .seconds(1),
+    ]
+    /// One RTT histogram per target. Off for very large target counts: each histogram costs
+    /// `rttBuckets.count + 3` series per target on every scrape.
+    public var perTargetHistograms = true
+    /// Strictly increasing bucket bounds, at most 40.
+    public var rttBuckets: [Duration] = MetricsConfig.defaultRTTBuckets
     /// Creates the defaults.
     public init() {}
 }

@@ -51,10 +51,13 @@ public struct MonitorTransition: Sendable, Hashable {
 public struct ResultLedger: Sendable {
     public private(set) var records: [TargetRecord?] = []
     public private(set) var health: [String: MonitorHealth] = [:]
+    /// Per-slot RTT histograms of replies; nil when `metrics.per_target_histograms` is off.
+    public private(set) var rtt: RTTHistograms?
     private var dependencies: DependencyResolver
 
     public init(config: AgentConfig) {
         dependencies = DependencyResolver(monitors: config.monitors)
+        if config.metrics.perTargetHistograms { rtt = RTTHistograms(bounds: config.metrics.rttBuckets) }
         resetHealth(config)
     }
 
@@ -67,7 +70,10 @@ public struct ResultLedger: Sendable {
     ///   - recount: for each changed or added monitor, the slots of its entries now.
     public mutating func apply(_ config: AgentConfig, removedSlots: [Int], recount: [String: [Int]]) {
         dependencies = DependencyResolver(monitors: config.monitors)
-        for slot in removedSlots where slot < records.count { records[slot] = nil }
+        for slot in removedSlots where slot < records.count {
+            records[slot] = nil
+            rtt?.reset(slot: slot)
+        }
         let live = Set(config.monitors.map(\.id))
         for id in health.keys where !live.contains(id) { health[id] = nil }
         for m in config.monitors where health[m.id] == nil || recount[m.id] != nil {
@@ -98,6 +104,7 @@ public struct ResultLedger: Sendable {
         var r = records[slot]
         if r == nil || r!.monitorID != monitorID || r!.target != target {
             r = TargetRecord(monitorID: monitorID, target: target)
+            rtt?.reset(slot: slot)
         }
         var rec = r!
         let wasFailing = rec.lastOutcome?.isFailure ?? false
@@ -119,6 +126,7 @@ public struct ResultLedger: Sendable {
         rec.lastOutcome = outcome
         rec.lastSuppressed = suppressed
         rec.lastRTTNanoseconds = outcome == .ok ? rttNanoseconds : nil
+        if outcome == .ok, let ns = rttNanoseconds { rtt?.record(slot: slot, nanoseconds: ns) }
         rec.lastSentAtNanoseconds = sentAtNanoseconds
         records[slot] = rec
 

@@ -1,0 +1,145 @@
+import Foundation
+
+/// `GET /v1/monitors`: every monitor with its targets' last results.
+public struct MonitorsReply: Codable, Sendable {
+    public var monitors: [Monitor]
+    public init(monitors: [Monitor]) { self.monitors = monitors }
+
+    public struct Monitor: Codable, Sendable {
+        public var id: String
+        public var `protocol`: String
+        public var port: UInt16?
+        public var cadenceSeconds: Double
+        public var timeoutSeconds: Double
+        public var labels: [String: String]
+        public var dependsOn: [String]
+        /// `up`, `down` (every target failing) or `suppressed` (a monitor it depends on is down).
+        public var state: String
+        public var failingTargets: Int
+        public var sent: UInt64
+        public var ok: UInt64
+        /// ok / sent since the agent started (or the monitor last changed); nil before any result.
+        public var successRate: Double?
+        public var targets: [Target]
+
+        public init(id: String, protocol p: String, port: UInt16?, cadenceSeconds: Double, timeoutSeconds: Double,
+                    labels: [String: String], dependsOn: [String], state: String, failingTargets: Int,
+                    sent: UInt64, ok: UInt64, targets: [Target]) {
+            (self.id, self.protocol, self.port, self.cadenceSeconds, self.timeoutSeconds) = (id, p, port, cadenceSeconds, timeoutSeconds)
+            (self.labels, self.dependsOn, self.state, self.failingTargets) = (labels, dependsOn, state, failingTargets)
+            (self.sent, self.ok, self.targets) = (sent, ok, targets)
+            successRate = sent > 0 ? Double(ok) / Double(sent) : nil
+        }
+    }
+
+    public struct Target: Codable, Sendable {
+        public var target: String
+        public var address: String?
+        /// ok, timeout, refused, unreachable, error or unresolved; nil before the first result.
+        public var lastOutcome: String?
+        public var lastSuppressed: Bool
+        public var lastRTTSeconds: Double?
+        public var lastSentAt: Date?
+        public var sent: UInt64, ok: UInt64, timeouts: UInt64, errors: UInt64, suppressed: UInt64
+        public var successRate: Double?
+
+        public init(target: String, address: String?, lastOutcome: String?, lastSuppressed: Bool,
+                    lastRTTSeconds: Double?, lastSentAt: Date?, sent: UInt64, ok: UInt64, timeouts: UInt64,
+                    errors: UInt64, suppressed: UInt64) {
+            (self.target, self.address, self.lastOutcome, self.lastSuppressed) = (target, address, lastOutcome, lastSuppressed)
+            (self.lastRTTSeconds, self.lastSentAt) = (lastRTTSeconds, lastSentAt)
+            (self.sent, self.ok, self.timeouts, self.errors, self.suppressed) = (sent, ok, timeouts, errors, suppressed)
+            successRate = sent > 0 ? Double(ok) / Double(sent) : nil
+        }
+    }
+}
+
+/// `GET /v1/monitors/graph`: the `depends_on` graph (it has no cycles: the config loader refuses them).
+public struct GraphReply: Codable, Sendable {
+    public struct Node: Codable, Sendable {
+        public var id: String
+        public var dependsOn: [String]
+        public var state: String
+        public init(id: String, dependsOn: [String], state: String) { (self.id, self.dependsOn, self.state) = (id, dependsOn, state) }
+    }
+    public var nodes: [Node]
+    public init(nodes: [Node]) { self.nodes = nodes }
+}
+
+/// `POST /v1/reload`: what the reload did, or why the file was refused (the running config stays).
+public struct ReloadReply: Codable, Sendable {
+    public var ok: Bool
+    public var error: String?
+    public var unchanged: [String], changed: [String], added: [String], removed: [String]
+    public init(ok: Bool, error: String?, unchanged: [String] = [], changed: [String] = [], added: [String] = [],
+                removed: [String] = []) {
+        (self.ok, self.error, self.unchanged, self.changed, self.added, self.removed) = (ok, error, unchanged, changed, added, removed)
+    }
+}
+
+/// One thing that happened, as `/v1/events` streams it and the log records it.
+public struct AgentEvent: Codable, Sendable, Equatable {
+    public enum Kind: String, Codable, Sendable, CaseIterable {
+        case started, stopping
+        case monitorDown = "monitor_down", monitorUp = "monitor_up"
+        case monitorSuppressed = "monitor_suppressed", monitorUnsuppressed = "monitor_unsuppressed"
+        case modeChanged = "mode_changed"
+        case reloaded, reloadFailed = "reload_failed"
+    }
+    public var time: Date
+    public var kind: Kind
+    public var monitor: String?
+    public var message: String
+    public init(time: Date = Date(), kind: Kind, monitor: String? = nil, message: String) {
+        (self.time, self.kind, self.monitor, self.message) = (time, kind, monitor, message)
+    }
+}
+
+/// `GET /health` on the TCP listener.
+public struct HealthReply: Codable, Sendable {
+    /// `ok`, or `stalled` when the probing loop has not turned for several seconds (HTTP 503).
+    public var status: String
+    public var mode: String
+    public var reason: String
+    public var modeChangedAt: Date
+    public var backlog: Backlog
+
+    public struct Backlog: Codable, Sendable {
+        public var memoryResults: Int
+        public var spilledResults: Int
+        public var spilledBytes: Int
+        public var oldestAgeSeconds: Double?
+        public init(memoryResults: Int, spilledResults: Int, spilledBytes: Int, oldestAgeSeconds: Double?) {
+            (self.memoryResults, self.spilledResults, self.spilledBytes, self.oldestAgeSeconds) =
+                (memoryResults, spilledResults, spilledBytes, oldestAgeSeconds)
+        }
+    }
+
+    public init(status: String, mode: String, reason: String, modeChangedAt: Date, backlog: Backlog) {
+        (self.status, self.mode, self.reason, self.modeChangedAt, self.backlog) = (status, mode, reason, modeChangedAt, backlog)
+    }
+}
+
+/// An error answer from the admin API (any non-2xx status).
+public struct ErrorReply: Codable, Sendable {
+    public var error: String
+    public init(error: String) { self.error = error }
+}
+
+extension JSONEncoder {
+    /// The admin API's encoding: ISO-8601 dates, sorted keys.
+    public static var admin: JSONEncoder {
+        let e = JSONEncoder()
+        e.dateEncodingStrategy = .iso8601
+        e.outputFormatting = [.sortedKeys]
+        return e
+    }
+}
+
+extension JSONDecoder {
+    public static var admin: JSONDecoder {
+        let d = JSONDecoder()
+        d.dateDecodingStrategy = .iso8601
+        return d
+    }
+}

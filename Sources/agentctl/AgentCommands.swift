@@ -1,0 +1,215 @@
+import AdminAPI
+import ArgumentParser
+import Foundation
+
+private let exitCodes = """
+    Exit status: 0 success; 1 the agent answered with a failure; 3 the agent could not be reached \
+    (not running, no permission on the socket, no answer in time); 64 bad usage.
+    """
+
+/// `agentctl status`
+struct StatusCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "status", abstract: "Show whether the agent is up, probing, and healthy.", discussion: exitCodes)
+    @OptionGroup var connection: AgentConnection
+    @Flag(name: .long, help: "Print the agent's JSON.") var json = false
+
+    func run() async throws {
+        guard case .ok(let s, let data) = try await AdminClient(connection).call(AdminPaths.status, as: StatusReply.self) else {
+            throw ExitCode(AgentExit.failed)
+        }
+        if json { return printJSON(data) }
+        var t = TextTable(header: ["FIELD", "VALUE"])
+        t.add(["agent", "probe-agent \(s.version), pid \(s.pid), up \(Human.seconds(s.uptimeSeconds))"])
+        t.add(["probing", s.ready ? "yes" : "not yet"])
+        t.add(["config", "\(s.configPath) (reloads: \(s.reloads.succeeded) ok, \(s.reloads.failed) failed)"])
+        if let e = s.reloads.lastError { t.add(["last reload error", e]) }
+        t.add(["monitors", "\(s.monitors) (\(s.targets) targets)"])
+        t.add(["down", s.monitorsDown.isEmpty ? "none" : s.monitorsDown.joined(separator: ", ")])
+        t.add(["suppressed", s.monitorsSuppressed.isEmpty ? "none" : s.monitorsSuppressed.joined(separator: ", ")])
+        t.add(["engine", "icmp4 \(s.engine.icmp4), icmp6 \(s.engine.icmp6), tcp-syn \(s.engine.tcpSyn ? "raw" : "unavailable"), capabilities dropped: \(s.engine.capabilitiesDropped ? "yes" : "NO")"])
+        t.add(["probes", "\(s.engine.submitted) sent, \(s.engine.inFlight) in flight, \(s.engine.sendErrors) send errors, \(s.engine.unmatchedReplies) unmatched replies"])
+        t.add(["lateness", "p50 \(Human.seconds(s.scheduler.latenessP50Seconds)), p99 \(Human.seconds(s.scheduler.latenessP99Seconds)), max \(Human.seconds(s.scheduler.latenessMaxSeconds))"])
+        if let d = s.delivery {
+            t.add(["delivery", "\(d.mode) since \(ISO8601DateFormatter().string(from: d.modeChangedAt)): \(d.reason)"])
+        } else {
+            t.add(["delivery", "no remote_write configured"])
+        }
+        t.add(["http", s.httpListen.map { "http://\($0)/metrics" } ?? "-"])
+        t.add(["admin socket", s.adminSocket])
+        t.add(["resources", String(format: "%.1f s CPU, %@ resident", s.cpuSeconds, Human.bytes(s.residentBytes))])
+        print(t.rendered)
+    }
+}
+
+/// `agentctl queue-stats`
+struct QueueStatsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "queue-stats", abstract: "Show the way from results to the store: memory queue, spill log, backfill, remote write.",
+        discussion: exitCodes)
+    @OptionGroup var connection: AgentConnection
+    @Flag(name: .long, help: "Print the agent's JSON.") var json = false
+
+    func run() async throws {
+        guard case .ok(let q, let data) = try await AdminClient(connection).call(AdminPaths.queueStats, as: QueueStatsReply.self) else {
+            throw ExitCode(AgentExit.failed)
+        }
+        if json { return printJSON(data) }
+        guard q.remoteWriteConfigured else {
+            print("no remote_write configured: results are counted for /metrics but not shipped")
+            return
+        }
+        var t = TextTable(header: ["FIELD", "VALUE"])
+        if let d = q.delivery { t.add(["mode", "\(d.mode): \(d.reason)"]) }
+        t.add(["store", q.url ?? "-"])
+        t.add(["memory queue", "\(q.memory.depth) / \(q.memory.capacity) results, \(q.memory.overflows) overflows to disk"])
+        t.add(["spill log", "\(Human.bytes(q.spill.bytes)) in \(q.spill.segments) segments, \(q.spill.pendingResults) results pending, oldest \(Human.seconds(q.spill.oldestAgeSeconds))"])
+        t.add(["spill dropped", "\(q.spill.droppedResults) results (caps), \(q.spill.corruptRecords) corrupt records"])
+        t.add(["backfill", "\(q.backfill.ratePerSecond)/s, ETA \(Human.seconds(q.backfill.etaSeconds))"])
+        let r = q.remoteWrite
+        t.add(["remote write", "\(r.samplesSent) samples in \(r.requestsSent) requests; \(r.requestsFailed) failed, \(r.retries) retried"])
+        t.add(["set aside", "\(r.deadLetterResults) results dead-lettered (\(r.deadLetterRequests) requests), \(r.tooOldDropped) too old"])
+        t.add(["lag", Human.seconds(r.lagSeconds)])
+        t.add(["results", "\(q.resultsReceived) made, \(q.resultsShipped) shipped, \(q.resultsLost) lost"])
+        if let e = r.lastError { t.add(["last error", e]) }
+        print(t.rendered)
+    }
+}
+
+/// `agentctl monitors [--graph] [--monitor ID]`
+struct MonitorsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "monitors", abstract: "List monitors with their state, success rate and targets' last results.",
+        discussion: """
+            State: up; down (every target failing); suppressed (a monitor it depends on is down, so its \
+            failures are not outages). --graph prints the depends_on tree instead.
+
+            \(exitCodes)
+            """)
+    @OptionGroup var connection: AgentConnection
+    @Flag(name: .long, help: "Print the agent's JSON.") var json = false
+    @Flag(name: .long, help: "Print the depends_on tree.") var graph = false
+    @Option(name: .long, help: "Only this monitor, with every target.") var monitor: String?
+
+    func run() async throws {
+        let client = try AdminClient(connection)
+        if graph {
+            guard case .ok(let g, let data) = try await client.call(AdminPaths.graph, as: GraphReply.self) else { throw ExitCode(AgentExit.failed) }
+            return json ? printJSON(data) : print(DependencyTree.render(g))
+        }
+        let uri = monitor.map { AdminPaths.monitors + "?monitor=" + ($0.addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed) ?? $0) } ?? AdminPaths.monitors
+        guard case .ok(let m, let data) = try await client.call(uri, as: MonitorsReply.self) else { throw ExitCode(AgentExit.failed) }
+        if json { return printJSON(data) }
+        var t = TextTable(header: ["MONITOR", "PROTOCOL", "STATE", "TARGETS", "FAILING", "SUCCESS", "CADENCE"], numericColumns: [3, 4, 5])
+        for x in m.monitors {
+            let proto = x.port.map { "\(x.protocol):\($0)" } ?? x.protocol
+            t.add([x.id, proto, x.state, "\(x.targets.count)", "\(x.failingTargets)", Human.percent(x.successRate), Human.seconds(x.cadenceSeconds)])
+        }
+        print(t.rendered)
+        guard monitor != nil else { return }
+        var targets = TextTable(header: ["TARGET", "ADDRESS", "LAST", "RTT", "SENT", "OK", "TIMEOUTS", "ERRORS", "SUCCESS"], numericColumns: [4, 5, 6, 7, 8])
+        for x in m.monitors {
+            for tg in x.targets {
+                let last = (tg.lastOutcome ?? "-") + (tg.lastSuppressed ? " (suppressed)" : "")
+                targets.add([tg.target, tg.address ?? "unresolved", last, Human.seconds(tg.lastRTTSeconds), "\(tg.sent)", "\(tg.ok)",
+                             "\(tg.timeouts)", "\(tg.errors)", Human.percent(tg.successRate)])
+            }
+        }
+        print("")
+        print(targets.rendered)
+    }
+}
+
+/// `agentctl reload`
+struct ReloadCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "reload", abstract: "Make the agent re-read its config file now and report what changed.",
+        discussion: """
+            The agent validates the file first: a file with errors is refused, the running config \
+            keeps running, and the errors are printed (exit 1). Unchanged monitors keep their \
+            schedule and counters.
+
+            \(exitCodes)
+            """)
+    @OptionGroup var connection: AgentConnection
+    @Flag(name: .long, help: "Print the agent's JSON.") var json = false
+
+    func run() async throws {
+        let answer = try await AdminClient(connection).call(post: true, AdminPaths.reload, as: ReloadReply.self)
+        switch answer {
+        case .ok(let r, let data):
+            if json { return printJSON(data) }
+            print("reloaded: \(r.unchanged.count) unchanged, \(r.changed.count) changed, \(r.added.count) added, \(r.removed.count) removed monitors")
+            for (what, ids) in [("changed", r.changed), ("added", r.added), ("removed", r.removed)] where !ids.isEmpty {
+                print("  \(what): \(ids.joined(separator: ", "))")
+            }
+        case .refused(let r, let data):
+            if json { printJSON(data) } else {
+                printError("agentctl: reload refused, the running config stays:")
+                for e in (r.error ?? "unknown error").split(separator: ";") { printError("  " + e.trimmingCharacters(in: CharacterSet.whitespaces)) }
+            }
+            throw ExitCode(AgentExit.failed)
+        }
+    }
+}
+
+/// `agentctl events [--follow]`
+struct EventsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "events", abstract: "Show recent events: monitors going up, down or suppressed, delivery mode changes, reloads.",
+        discussion: """
+            Without --follow: the agent's last 512 events. With --follow: the last 20, then each new \
+            event as it happens, until interrupted or the agent stops. --json prints one JSON object \
+            per line.
+
+            \(exitCodes)
+            """)
+    @OptionGroup var connection: AgentConnection
+    @Flag(name: .long, help: "One JSON object per line.") var json = false
+    @Flag(name: .shortAndLong, help: "Keep printing new events.") var follow = false
+
+    func run() async throws {
+        let client = try AdminClient(connection)
+        if follow {
+            try await client.stream(AdminPaths.events + "?follow=1") { line in
+                if json { print(String(decoding: line, as: UTF8.self)) } else if let e = try? JSONDecoder.admin.decode(AgentEvent.self, from: line) {
+                    print(Self.format(e))
+                }
+                fflush(nil) // each event as it comes, also into a pipe
+            }
+            return
+        }
+        guard case .ok(let list, _) = try await client.call(AdminPaths.events, as: [AgentEvent].self) else { throw ExitCode(AgentExit.failed) }
+        for e in list {
+            if json {
+                print(String(decoding: try JSONEncoder.admin.encode(e), as: UTF8.self))
+            } else {
+                print(Self.format(e))
+            }
+        }
+    }
+
+    static func format(_ e: AgentEvent) -> String {
+        "\(ISO8601DateFormatter().string(from: e.time))  \(e.kind.rawValue.padding(toLength: 20, withPad: " ", startingAt: 0))  \(e.message)"
+    }
+}
+
+/// The depends_on graph as an indented tree: roots first, each child under every parent.
+enum DependencyTree {
+    static func render(_ g: GraphReply) -> String {
+        let state = Dictionary(uniqueKeysWithValues: g.nodes.map { ($0.id, $0.state) })
+        var children: [String: [String]] = [:]
+        for n in g.nodes { for p in n.dependsOn { children[p, default: []].append(n.id) } }
+        var lines: [String] = []
+        func walk(_ id: String, _ prefix: String, _ last: Bool, _ root: Bool) {
+            let branch = root ? "" : (last ? "└── " : "├── ")
+            lines.append(prefix + branch + "\(id) [\(state[id] ?? "?")]")
+            let kids = children[id] ?? []
+            for (i, k) in kids.enumerated() {
+                walk(k, root ? "" : prefix + (last ? "    " : "│   "), i == kids.count - 1, false)
+            }
+        }
+        for n in g.nodes where n.dependsOn.isEmpty { walk(n.id, "", true, true) }
+        return lines.joined(separator: "\n")
+    }
+}

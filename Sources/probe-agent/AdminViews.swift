@@ -1,0 +1,100 @@
+import AdminAPI
+import Foundation
+import ProbeAgentCore
+import ProbeEngine
+import Shipper
+
+/// Turns a loop snapshot (and the shipper's counters) into the admin API's replies.
+enum AdminViews {
+    static func status(_ s: LoopSnapshot, delivery: ShipperStats?, httpListen: String?, adminSocket: String) -> StatusReply {
+        let l = s.schedule.lateness
+        let e = s.engine
+        return StatusReply(
+            version: AgentVersion.current, pid: getpid(), startedAt: s.startedAt,
+            uptimeSeconds: s.takenAt.timeIntervalSince(s.startedAt), configPath: s.configPath,
+            httpListen: httpListen, adminSocket: adminSocket, ready: s.probing,
+            monitors: s.config.monitors.count, targets: s.targetCount,
+            monitorsDown: s.monitorsDown, monitorsSuppressed: s.monitorsSuppressed,
+            engine: .init(icmp4: s.engineInfo.icmp4, icmp6: s.engineInfo.icmp6, tcpSyn: s.engineInfo.tcpSyn4,
+                          capabilitiesDropped: s.engineInfo.capabilitiesDropped, inFlight: s.inFlight,
+                          submitted: e.submitted, completed: e.completed, sendErrors: e.send_errors,
+                          unmatchedReplies: e.unmatched_foreign + e.unmatched_stale + e.unmatched_malformed),
+            scheduler: .init(entries: s.targetCount, fired: s.schedule.stats.fired, pendingSends: s.pendingSends,
+                             latenessP50Seconds: Double(l.quantile(0.5)) / 1e9, latenessP99Seconds: Double(l.quantile(0.99)) / 1e9,
+                             latenessMaxSeconds: Double(l.max) / 1e9),
+            reloads: .init(succeeded: s.reloads.succeeded, failed: s.reloads.failed, lastAt: s.reloads.lastAt,
+                           lastError: s.reloads.lastError),
+            delivery: delivery.map(summary), cpuSeconds: ProcessUsage.cpuSeconds(), residentBytes: ProcessUsage.residentBytes())
+    }
+
+    static func summary(_ d: ShipperStats) -> DeliverySummary {
+        DeliverySummary(mode: d.mode.rawValue, reason: d.modeReason, modeChangedAt: d.modeChangedAt)
+    }
+
+    static func queueStats(_ d: ShipperStats?, config: AgentConfig) -> QueueStatsReply {
+        let d = d ?? ShipperStats()
+        let configured = config.remoteWrite != nil
+        let rate = configured ? config.remoteWrite!.backfillRate : 0
+        let eta: Double? = d.spillPendingRecords > 0 && rate > 0 ? Double(d.spillPendingRecords) / Double(rate) : nil
+        let highest: Date? = d.highestSentTimestampMs > 0 ? Date(timeIntervalSince1970: Double(d.highestSentTimestampMs) / 1000) : nil
+        return QueueStatsReply(
+            remoteWriteConfigured: configured, url: config.remoteWrite?.url, delivery: configured ? summary(d) : nil,
+            memory: .init(depth: d.memQueueDepth, capacity: configured ? d.memQueueCap : config.queue.memItemsCap,
+                          overflows: d.memQueueOverflows),
+            spill: .init(directory: configured ? config.spill.directory : nil, bytes: d.spillBytes, segments: d.spillSegments,
+                         pendingResults: d.spillPendingRecords, oldestAgeSeconds: d.spillOldestPendingAgeSeconds,
+                         droppedResults: d.spillDroppedRecords, corruptRecords: d.spillCorruptRecords),
+            backfill: .init(ratePerSecond: rate, etaSeconds: eta),
+            remoteWrite: .init(samplesSent: d.samplesSent, requestsSent: d.requestsSent, requestsFailed: d.requestsFailed,
+                               retries: d.retries, deadLetterRequests: d.deadLetterRequests,
+                               deadLetterResults: d.deadLetterResults, tooOldDropped: d.tooOldResultsDropped,
+                               highestSentTimestamp: highest, lagSeconds: highest.map { max(0, Date().timeIntervalSince($0)) },
+                               lastError: d.lastError),
+            resultsReceived: d.resultsReceived, resultsShipped: d.resultsShipped, resultsLost: d.resultsLost)
+    }
+
+    static func monitors(_ s: LoopSnapshot, only id: String?) -> MonitorsReply {
+        var byMonitor: [String: [MonitorsReply.Target]] = [:]
+        let live = id.map { Array(zip(s.schedule.cookies(monitorID: $0), s.schedule.entries(monitorID: $0))) }
+            ?? s.schedule.entriesWithCookies.map { ($0.cookie, $0.entry) }
+        for (cookie, e) in live {
+            let rec = cookie.slot < s.ledger.records.count ? s.ledger.records[cookie.slot] : nil
+            let r = rec.flatMap { $0.monitorID == e.monitorID && $0.target == e.target ? $0 : nil }
+            byMonitor[e.monitorID, default: []].append(MonitorsReply.Target(
+                target: e.target, address: s.addresses.address(for: e.target)?.description,
+                lastOutcome: r?.lastOutcome?.rawValue, lastSuppressed: r?.lastSuppressed ?? false,
+                lastRTTSeconds: r?.lastRTTNanoseconds.map { Double($0) / 1e9 },
+                lastSentAt: r?.lastSentAtNanoseconds.map { Date(timeIntervalSince1970: Double($0) / 1e9) },
+                sent: r?.sent ?? 0, ok: r?.ok ?? 0, timeouts: r?.timeouts ?? 0,
+                errors: (r?.refused ?? 0) + (r?.unreachable ?? 0) + (r?.errors ?? 0) + (r?.unresolved ?? 0),
+                suppressed: r?.suppressed ?? 0))
+        }
+        let list = s.config.monitors.filter { id == nil || $0.id == id }.map { m in
+            let targets = (byMonitor[m.id] ?? []).sorted { a, b in
+                (m.targets.firstIndex(of: a.target) ?? 0) < (m.targets.firstIndex(of: b.target) ?? 0)
+            }
+            return MonitorsReply.Monitor(
+                id: m.id, protocol: m.probeProtocol.rawValue, port: m.port,
+                cadenceSeconds: Double(m.cadence.nanosecondsValue) / 1e9, timeoutSeconds: Double(m.timeout.nanosecondsValue) / 1e9,
+                labels: m.labels, dependsOn: m.dependsOn, state: s.state(of: m.id),
+                failingTargets: s.ledger.health[m.id]?.failingTargets ?? 0,
+                sent: targets.reduce(0) { $0 + $1.sent }, ok: targets.reduce(0) { $0 + $1.ok }, targets: targets)
+        }
+        return MonitorsReply(monitors: list)
+    }
+
+    static func graph(_ s: LoopSnapshot) -> GraphReply {
+        GraphReply(nodes: s.config.monitors.map { GraphReply.Node(id: $0.id, dependsOn: $0.dependsOn, state: s.state(of: $0.id)) })
+    }
+
+    static func health(loopAlive: Bool, delivery: ShipperStats?, remoteWrite: Bool) -> HealthReply {
+        let d = delivery ?? ShipperStats()
+        return HealthReply(
+            status: loopAlive ? "ok" : "stalled", mode: d.mode.rawValue,
+            reason: loopAlive ? (remoteWrite ? d.modeReason : "no remote_write configured: results are not shipped")
+                              : "the probing loop has not turned for more than 5 s",
+            modeChangedAt: d.modeChangedAt,
+            backlog: .init(memoryResults: d.memQueueDepth, spilledResults: d.spillPendingRecords,
+                           spilledBytes: d.spillBytes, oldestAgeSeconds: d.spillOldestPendingAgeSeconds))
+    }
+}

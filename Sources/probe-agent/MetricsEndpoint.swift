@@ -1,0 +1,59 @@
+import AdminAPI
+import Foundation
+import Hummingbird
+import NIOCore
+import ProbeAgentCore
+import Shipper
+
+/// The TCP listener: `/metrics`, `/health`, `/-/ready`. Read-only: nothing here changes state.
+enum MetricsEndpoint {
+    static func router(loop: AgentLoop, shipper: Shipper?, config: AgentConfig) -> Router<BasicRequestContext> {
+        let router = Router()
+        let remoteWrite = config.remoteWrite != nil
+        router.get("/metrics") { _, _ -> Response in
+            guard let snap = await loop.snapshot() else { return text(.serviceUnavailable, "the agent is stopping\n") }
+            let delivery = shipper?.stats
+            var head = ExpositionWriter()
+            SelfMetrics.render(snap, delivery: delivery, remoteWrite: remoteWrite, into: &head)
+            let first = head.take()
+            let body = ResponseBody { writer in
+                try await writer.write(ByteBuffer(bytes: first))
+                // Per-target series stream out in ~1 MiB chunks: a 100k-target page is never whole in memory.
+                var targets = TargetMetricsRenderer(ledger: snap.ledger, config: snap.config)
+                while let chunk = targets.nextChunk() { try await writer.write(ByteBuffer(bytes: chunk)) }
+                try await writer.finish(nil)
+            }
+            return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"], body: body)
+        }
+        router.get("/health") { _, _ -> Response in
+            let alive = loopAlive(loop)
+            let reply = AdminViews.health(loopAlive: alive, delivery: shipper?.stats, remoteWrite: remoteWrite)
+            return json(alive ? .ok : .serviceUnavailable, reply)
+        }
+        router.get("/-/ready") { _, _ -> Response in
+            loop.probing.load(ordering: .relaxed) && loopAlive(loop)
+                ? text(.ok, "ready: probing\n") : text(.serviceUnavailable, "not ready: probing has not started\n")
+        }
+        router.get("/") { _, _ -> Response in
+            text(.ok, "probe-agent \(AgentVersion.current)\n/metrics  Prometheus metrics\n/health   JSON health\n/-/ready  readiness\n")
+        }
+        return router
+    }
+
+    /// The loop turns at least once a second when healthy (it never sleeps longer).
+    static func loopAlive(_ loop: AgentLoop) -> Bool {
+        let last = loop.lastTurn.load(ordering: .relaxed)
+        return last > 0 && monotonicNanos() &- last < 5_000_000_000
+    }
+
+    static func text(_ status: HTTPResponse.Status, _ s: String) -> Response {
+        Response(status: status, headers: [.contentType: "text/plain; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: s)))
+    }
+
+    static func json(_ status: HTTPResponse.Status, _ value: some Encodable) -> Response {
+        let data = (try? JSONEncoder.admin.encode(value)) ?? Data(#"{"error":"encoding failed"}"#.utf8)
+        var buffer = ByteBuffer(bytes: data)
+        buffer.writeString("\n")
+        return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: buffer))
+    }
+}

@@ -1,0 +1,128 @@
+import AdminAPI
+import Foundation
+import ProbeAgentCore
+import ProbeEngine
+import Shipper
+
+/// The agent's own series for `/metrics` (`probeagent_*` plus the standard `process_*`):
+/// build info, scheduler, engine, queue, spill log, shipper, delivery mode, config reloads.
+enum SelfMetrics {
+    static func render(_ snap: LoopSnapshot, delivery: ShipperStats?, remoteWrite: Bool, into w: inout ExpositionWriter) {
+        w.header("probeagent_build_info", .gauge, "Always 1; the labels name the build.")
+        w.sample("probeagent_build_info", [("version", AgentVersion.current)], 1)
+        w.header("process_start_time_seconds", .gauge, "Start time of the process since the Unix epoch.")
+        w.sample("process_start_time_seconds", [], snap.startedAt.timeIntervalSince1970.rounded())
+        w.header("process_cpu_seconds_total", .counter, "User and system CPU time spent.")
+        w.sample("process_cpu_seconds_total", [], ProcessUsage.cpuSeconds())
+        w.header("process_resident_memory_bytes", .gauge, "Resident memory size.")
+        w.sample("process_resident_memory_bytes", [], Double(ProcessUsage.residentBytes()))
+
+        scheduler(snap, &w)
+        engine(snap, &w)
+        config(snap, &w)
+        if let d = delivery { self.delivery(d, &w) }
+        w.header("probeagent_remote_write_enabled", .gauge, "1 when a remote_write receiver is configured.")
+        w.sample("probeagent_remote_write_enabled", [], remoteWrite ? 1 : 0)
+    }
+
+    private static func scheduler(_ snap: LoopSnapshot, _ w: inout ExpositionWriter) {
+        let s = snap.schedule.stats
+        w.header("probeagent_monitors", .gauge, "Monitors in the running config.")
+        w.sample("probeagent_monitors", [], Double(snap.config.monitors.count))
+        w.header("probeagent_targets", .gauge, "Targets over all monitors.")
+        w.sample("probeagent_targets", [], Double(snap.targetCount))
+        w.header("probeagent_monitor_down", .gauge, "1 while every target of the monitor fails.")
+        for m in snap.config.monitors { w.sample("probeagent_monitor_down", [("monitor", m.id)], snap.ledger.health[m.id]?.isDown ?? false ? 1 : 0) }
+        w.header("probeagent_monitor_suppressed", .gauge, "1 while a monitor this one depends on is down.")
+        for m in snap.config.monitors { w.sample("probeagent_monitor_suppressed", [("monitor", m.id)], snap.ledger.isSuppressed(m.id) ? 1 : 0) }
+        counter(&w, "probeagent_scheduler_probes_fired_total", "Probes the scheduler made due.", s.fired)
+        counter(&w, "probeagent_scheduler_skipped_in_flight_total", "Firings skipped because the previous probe of the target was still in flight.", s.skippedInFlight)
+        counter(&w, "probeagent_scheduler_deferred_total", "Probes deferred to a later tick by scheduler.max_probes_per_second.", s.deferredByRateCap)
+        counter(&w, "probeagent_scheduler_missed_periods_total", "Cadence periods skipped because the loop fell behind by more than one period.", s.missedPeriods)
+        counter(&w, "probeagent_scheduler_stale_results_total", "Results for entries a reload had removed or replaced.", s.staleResults + snap.staleResults)
+        w.header("probeagent_scheduler_pending_sends", .gauge, "Due probes waiting for room in the engine (back-pressure).")
+        w.sample("probeagent_scheduler_pending_sends", [], Double(snap.pendingSends))
+        let l = snap.schedule.lateness
+        w.header("probeagent_scheduler_lateness_seconds", .histogram, "Actual minus scheduled fire time of each probe (loop slip).")
+        var cumulative: UInt64 = 0
+        for (i, bound) in LatenessHistogram.bounds.enumerated() {
+            cumulative += l.counts[i]
+            w.sample("probeagent_scheduler_lateness_seconds_bucket", [("le", ExpositionWriter.bound(Double(bound) / 1e9))], Double(cumulative))
+        }
+        w.sample("probeagent_scheduler_lateness_seconds_bucket", [("le", "+Inf")], Double(l.count))
+        w.sample("probeagent_scheduler_lateness_seconds_sum", [], Double(l.sum) / 1e9)
+        w.sample("probeagent_scheduler_lateness_seconds_count", [], Double(l.count))
+        w.header("probeagent_resolver_failing_names", .gauge, "Hostnames whose latest lookup failed (the last good address is kept).")
+        w.sample("probeagent_resolver_failing_names", [], Double(snap.addresses.failures.count))
+    }
+
+    private static func engine(_ snap: LoopSnapshot, _ w: inout ExpositionWriter) {
+        let e = snap.engine
+        w.header("probeagent_engine_in_flight", .gauge, "Probes sent and not yet answered or timed out.")
+        w.sample("probeagent_engine_in_flight", [], Double(snap.inFlight))
+        counter(&w, "probeagent_engine_probes_submitted_total", "Probes accepted by the engine.", e.submitted)
+        counter(&w, "probeagent_engine_results_total", "Results the engine produced (one per probe).", e.completed)
+        counter(&w, "probeagent_engine_send_errors_total", "Probes the kernel refused to send.", e.send_errors)
+        counter(&w, "probeagent_engine_replies_matched_total", "Replies matched to a probe in flight.", e.replies_matched)
+        w.header("probeagent_engine_unmatched_replies_total", .counter, "Packets that matched no probe in flight, by reason; never attributed to a probe.")
+        w.sample("probeagent_engine_unmatched_replies_total", [("reason", "foreign")], Double(e.unmatched_foreign))
+        w.sample("probeagent_engine_unmatched_replies_total", [("reason", "stale")], Double(e.unmatched_stale))
+        w.sample("probeagent_engine_unmatched_replies_total", [("reason", "malformed")], Double(e.unmatched_malformed))
+        counter(&w, "probeagent_engine_backpressure_total", "Submissions the engine could not take at once (retried on the next turn).", e.backpressure)
+        counter(&w, "probeagent_engine_user_clock_results_total", "Results timed with the user-space clock instead of kernel timestamps.", e.user_clock_results)
+        w.header("probeagent_capabilities_dropped", .gauge, "1 when every capability was dropped after the sockets were opened.")
+        w.sample("probeagent_capabilities_dropped", [], snap.engineInfo.capabilitiesDropped ? 1 : 0)
+    }
+
+    private static func config(_ snap: LoopSnapshot, _ w: inout ExpositionWriter) {
+        w.header("probeagent_config_reloads_total", .counter, "Config reloads by result.")
+        w.sample("probeagent_config_reloads_total", [("result", "success")], Double(snap.reloads.succeeded))
+        w.sample("probeagent_config_reloads_total", [("result", "failure")], Double(snap.reloads.failed))
+        w.header("probeagent_config_last_reload_successful", .gauge, "0 when the latest reload was refused (the previous config keeps running).")
+        w.sample("probeagent_config_last_reload_successful", [], snap.reloads.lastError == nil ? 1 : 0)
+        w.header("probeagent_config_last_reload_timestamp_seconds", .gauge, "Time of the latest reload attempt (0: none yet).")
+        w.sample("probeagent_config_last_reload_timestamp_seconds", [], snap.reloads.lastAt?.timeIntervalSince1970 ?? 0)
+    }
+
+    private static func delivery(_ d: ShipperStats, _ w: inout ExpositionWriter) {
+        w.header("probeagent_delivery_mode", .gauge, "1 for the current delivery mode: normal, degraded (store unreachable, spilling) or recovery (draining the backlog).")
+        for m in DeliveryMode.allCases { w.sample("probeagent_delivery_mode", [("mode", m.rawValue)], d.mode == m ? 1 : 0) }
+        w.header("probeagent_delivery_mode_changed_timestamp_seconds", .gauge, "Time of the latest delivery mode change.")
+        w.sample("probeagent_delivery_mode_changed_timestamp_seconds", [], d.modeChangedAt.timeIntervalSince1970)
+        counter(&w, "probeagent_results_total", "Results handed to delivery.", d.resultsReceived)
+        counter(&w, "probeagent_results_shipped_total", "Results the store accepted.", d.resultsShipped)
+        counter(&w, "probeagent_results_lost_total", "Results that could be neither queued nor written to disk.", d.resultsLost)
+        gauge(&w, "probeagent_queue_depth", "Results in the memory queue.", d.memQueueDepth)
+        gauge(&w, "probeagent_queue_capacity", "Memory queue capacity (queue.mem_items_cap).", d.memQueueCap)
+        counter(&w, "probeagent_queue_overflows_total", "Times the memory queue was full and results went to the spill log (not lost).", d.memQueueOverflows)
+        gauge(&w, "probeagent_spill_bytes", "Bytes in the spill log's segments.", d.spillBytes)
+        gauge(&w, "probeagent_spill_segments", "Segment files in the spill log.", d.spillSegments)
+        gauge(&w, "probeagent_spill_pending_results", "Results on disk waiting to be shipped.", d.spillPendingRecords)
+        w.header("probeagent_spill_oldest_age_seconds", .gauge, "Age of the oldest result waiting on disk (0 when none).")
+        w.sample("probeagent_spill_oldest_age_seconds", [], d.spillOldestPendingAgeSeconds ?? 0)
+        counter(&w, "probeagent_spill_dropped_results_total", "Results dropped by spill.max_bytes or spill.max_age.", UInt64(d.spillDroppedRecords))
+        counter(&w, "probeagent_spill_corrupt_records_total", "Spill records skipped because their CRC or framing was bad.", UInt64(d.spillCorruptRecords))
+        counter(&w, "probeagent_spill_write_errors_total", "Failed writes to the spill log.", d.spillWriteErrors)
+        counter(&w, "probeagent_remote_write_samples_sent_total", "Samples the store accepted.", d.samplesSent)
+        counter(&w, "probeagent_remote_write_requests_total", "Remote-write requests the store accepted.", d.requestsSent)
+        counter(&w, "probeagent_remote_write_requests_failed_total", "Remote-write requests that failed (retried unless dead-lettered).", d.requestsFailed)
+        counter(&w, "probeagent_remote_write_retries_total", "Retries after 5xx, 429 or network errors.", d.retries)
+        counter(&w, "probeagent_remote_write_dead_letter_results_total", "Results set aside because the store rejected their request as malformed.", d.deadLetterResults)
+        counter(&w, "probeagent_remote_write_too_old_results_total", "Results the store refused as too old (given up, counted).", d.tooOldResultsDropped)
+        w.header("probeagent_remote_write_highest_sent_timestamp_seconds", .gauge, "Newest sample timestamp the store accepted.")
+        w.sample("probeagent_remote_write_highest_sent_timestamp_seconds", [], Double(d.highestSentTimestampMs) / 1000)
+        w.header("probeagent_remote_write_lag_seconds", .gauge, "Now minus the newest sample timestamp the store accepted (0 before the first).")
+        let lag = d.highestSentTimestampMs > 0 ? max(0, Date().timeIntervalSince1970 - Double(d.highestSentTimestampMs) / 1000) : 0
+        w.sample("probeagent_remote_write_lag_seconds", [], lag)
+    }
+
+    private static func counter(_ w: inout ExpositionWriter, _ name: String, _ help: String, _ v: UInt64) {
+        w.header(name, .counter, help)
+        w.sample(name, [], Double(v))
+    }
+
+    private static func gauge(_ w: inout ExpositionWriter, _ name: String, _ help: String, _ v: Int) {
+        w.header(name, .gauge, help)
+        w.sample(name, [], Double(v))
+    }
+}
