@@ -33,6 +33,8 @@ DEBIAN_PACKAGES=(
     curl              # receiver harness readiness checks
     openssl           # test certificates for remote_write over mTLS
     python3           # test helpers: fake remote-write store, TCP listener
+    systemd           # systemd-analyze: verify and score config/probe-agent.service in tests
+    libcap2-bin       # setcap/getcap: file capabilities (README, agentctl doctor tests)
 )
 
 mode=install

@@ -158,6 +158,15 @@ uint32_t cprobe_engine_in_flight(const cprobe_engine *e);
 int cprobe_have_cap_net_raw(void);   /* 1 if CAP_NET_RAW is permitted, 0 otherwise */
 int cprobe_caps_all_dropped(void);   /* 1 if effective, permitted and ambient sets are empty */
 
+/* Host checks for `agentctl doctor` (host_checks.c). */
+/* 0 when io_uring works as the engine needs it (ring, buffer ring, multishot recvmsg); else a
+   negative errno and a sentence naming the failed step in errbuf. */
+int cprobe_probe_io_uring(char *errbuf, size_t errlen);
+/* 1 if the file's capabilities permit CAP_NET_RAW, 0 if not (or none), negative errno on error. */
+int cprobe_file_has_cap_net_raw(const char *path);
+/* 1 if CAP_NET_RAW is in the bounding set (it can be gained at all), 0 otherwise. */
+int cprobe_cap_net_raw_in_bounding_set(void);
+
 /* Human names. */
 const char *cprobe_status_name(uint8_t status);
 const char *cprobe_kind_name(uint8_t kind);

@@ -21,6 +21,6 @@ struct AgentCtl: AsyncParsableCommand {
             agent answered with a failure, 3 the agent could not be reached.
             """,
         subcommands: [StatusCommand.self, QueueStatsCommand.self, MonitorsCommand.self, ReloadCommand.self,
-                      EventsCommand.self, ProbeCommand.self, ConfigCommand.self]
+                      EventsCommand.self, ProbeCommand.self, ConfigCommand.self, DoctorCommand.self]
     )
 }

@@ -41,6 +41,7 @@ final class ConfigReloader: @unchecked Sendable {
     }
 
     private func load(reason: String, reply: (@Sendable (ReloadReply) -> Void)? = nil) {
+        ServiceNotifier.shared.reloading() // the loop sends READY=1 once it applied the outcome
         stamp = FileStamp(path: path)
         var outcome: ReloadOutcome
         do {

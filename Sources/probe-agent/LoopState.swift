@@ -31,6 +31,7 @@ final class LoopState {
     private let status: StatusWriter?
     private let statusInterval: UInt64
     private var nextStatusAt: UInt64 = 0
+    private var service: ServiceHeartbeat // systemd: READY=1, WATCHDOG=1 (ServiceHeartbeat.swift)
     private let events: EventHub
     /// Monitors whose failures are suppressed right now (to report when that changes).
     private var suppressed: Set<String> = []
@@ -56,6 +57,7 @@ final class LoopState {
         }
         let now = monotonicNanos()
         schedule = Schedule(config: config, now: now)
+        service = ServiceHeartbeat(config: config, now: now)
         ledger = ResultLedger(config: config)
         labelsByMonitor = Self.labels(config)
         nextStatusAt = now
@@ -86,11 +88,13 @@ final class LoopState {
             }
             now = monotonicNanos()
             for batch in schedule.poll(now: now) { enqueue(batch) }
+            var submitted = 0
             if !pending.isEmpty {
-                let n = engine.submit(pending)
-                pending.removeFirst(n)
-                if n > 0 && !control.probing.load(ordering: .relaxed) { probingStarted() }
+                submitted = engine.submit(pending)
+                pending.removeFirst(submitted)
+                if submitted > 0 && !control.probing.load(ordering: .relaxed) { probingStarted() }
             }
+            service.beat(now: now, submitted: submitted) // systemd READY=1 / WATCHDOG=1 (ServiceHeartbeat.swift)
             for r in engine.poll(timeoutMilliseconds: waitMilliseconds(now: monotonicNanos())) { count(r) }
             handOver()
         }
@@ -101,6 +105,7 @@ final class LoopState {
         var until = nextStatusAt
         if let d = schedule.nextDeadline() { until = min(until, d) }
         if !pending.isEmpty { until = min(until, now + 5_000_000) }
+        until = min(until, service.nextPingAt)
         guard until > now else { return 0 }
         return Int32(min(1000, (until - now + 999_999) / 1_000_000))
     }
@@ -215,6 +220,7 @@ final class LoopState {
             reloads.lastAt = Date()
             events.publish(AgentEvent(kind: .reloadFailed, message: "config reload (\(outcome.reason)) failed, keeping the running config: \(text)"))
             outcome.reply?(ReloadReply(ok: false, error: text))
+            service.reloadFailed(text)
             return
         }
         let report = schedule.apply(new, now: monotonicNanos())
@@ -239,6 +245,7 @@ final class LoopState {
         reloads.lastError = nil
         reloads.lastAt = Date()
         reloads.last = report
+        service.reloaded(config: new)
         events.publish(AgentEvent(kind: .reloaded, message: "config reloaded (\(outcome.reason)): \(report.unchanged.count) unchanged, \(report.changed.count) changed, \(report.added.count) added, \(report.removed.count) removed monitors"))
         outcome.reply?(ReloadReply(ok: true, error: nil, unchanged: report.unchanged, changed: report.changed,
                                    added: report.added, removed: report.removed))

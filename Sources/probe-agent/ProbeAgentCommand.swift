@@ -42,11 +42,8 @@ struct ProbeAgentCommand: ParsableCommand {
         guard let interval = DurationParser.parse(statusInterval), interval > .zero else {
             throw ValidationError("--status-interval '\(statusInterval)' is not a duration (e.g. 10s)")
         }
-        LoggingSystem.bootstrap { label in
-            var h = StreamLogHandler.standardError(label: label)
-            h.logLevel = cfg.logLevel.swiftLogLevel
-            return h
-        }
+        // One line per event on stderr; `<N>`-prefixed for journald under systemd (LineLogHandler.swift).
+        LoggingSystem.bootstrap(LineLogHandler.factory(level: cfg.logLevel.swiftLogLevel))
         let log = Logger(label: "probe-agent")
         // First, before any other thread starts: sockets open, then every capability dropped.
         let engine: Engine

@@ -25,6 +25,7 @@ final class SignalRouter {
                 if sig == SIGHUP {
                     reloader.requestReload(reason: name)
                 } else {
+                    ServiceNotifier.shared.stopping()
                     log.notice("\(name): stopping; probes in flight will finish")
                     loop.requestStop()
                 }
