@@ -38,8 +38,9 @@ const char *cprobe_strerror_hint(int err)
         return "no ICMP socket could be opened: grant CAP_NET_RAW (`sudo setcap cap_net_raw+ep "
                "<binary>`) or widen net.ipv4.ping_group_range to include your group";
     case -ENOSYS:
-        return "io_uring is not available: the kernel is older than 5.19 or io_uring is disabled "
-               "(check /proc/sys/kernel/io_uring_disabled; it must be 0)";
+        return "io_uring is not available: the kernel is older than 6.0, io_uring is disabled "
+               "(check /proc/sys/kernel/io_uring_disabled; it must be 0), or a seccomp filter "
+               "(systemd SystemCallFilter=, a container runtime) blocks io_uring_setup";
     case -ENOMEM:
         return "io_uring could not lock memory for its rings: raise RLIMIT_MEMLOCK (ulimit -l) or "
                "lower max_in_flight";

@@ -71,24 +71,17 @@ struct AdminClient {
             return "probe-agent is not running: no admin socket at \(path) (start it: systemctl start probe-agent; or point --socket / $\(AdminPaths.socketEnvironment) at its admin.socket)"
         }
         guard (st.st_mode & S_IFMT) == S_IFSOCK else { return "\(path) is not a socket (check --socket / admin.socket)" }
-        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { return "cannot create a socket: \(String(cString: strerror(errno)))" }
-        defer { close(fd) }
-        var addr = sockaddr_un()
-        addr.sun_family = sa_family_t(AF_UNIX)
-        guard path.utf8.count < MemoryLayout.size(ofValue: addr.sun_path) else { return "socket path \(path) is too long" }
-        withUnsafeMutableBytes(of: &addr.sun_path) { raw in for (i, b) in path.utf8.enumerated() { raw[i] = b } }
-        let rc = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        }
-        if rc == 0 { return nil }
-        switch errno {
+        let code = UnixSocket.connectError(path: path)
+        if code == 0 { return nil }
+        switch code {
         case EACCES, EPERM:
             return "permission denied on \(path): run as root or as a member of the socket's group (\(groupName(st.st_gid)))"
         case ECONNREFUSED:
             return "probe-agent is not running: nothing listens on \(path) (a stale socket left by an agent that stopped)"
+        case EAGAIN:
+            return "probe-agent on \(path) is not accepting connections (its backlog is full: busy or stuck)"
         default:
-            return "cannot connect to \(path): \(String(cString: strerror(errno)))"
+            return "cannot connect to \(path): \(String(cString: strerror(code)))"
         }
     }
 

@@ -13,6 +13,9 @@ struct AgentCtl: AsyncParsableCommand {
                              --graph for the depends_on tree.
               reload         re-read the config file now; prints what changed or why it was refused.
               events         recent events; --follow streams them.
+            Checking a host:
+              doctor         CAP_NET_RAW, io_uring, kernel, ping_group_range, config, admin socket;
+                             each problem with a fix hint.
             Without an agent:
               probe          one-off ICMP / TCP probes via the agent's engine, like fping.
               config check   validate config files; every error as file:line:column.
