@@ -16,8 +16,14 @@ public enum WriteRequestEncoder {
         try Snappy.compress(try protobuf(series))
     }
 
-    /// The uncompressed protobuf bytes of the WriteRequest for `series`.
+    /// The uncompressed protobuf bytes of the WriteRequest for `series` (see ``WireWriter``).
     public static func protobuf(_ series: [Series]) throws -> Data {
+        Data(WireWriter.encode(series))
+    }
+
+    /// The same bytes through SwiftProtobuf's generated code: the reference ``protobuf(_:)`` is
+    /// tested against (much slower on the shipper's hot path, see ``WireWriter``).
+    public static func referenceProtobuf(_ series: [Series]) throws -> Data {
         var request = RWWriteRequest()
         request.timeseries.reserveCapacity(series.count)
         for s in series {

@@ -27,6 +27,28 @@ struct EncodingTests {
         #expect(decoded[1].samples[2].value.isNaN)
     }
 
+    @Test("the hand-written wire writer emits SwiftProtobuf's exact bytes")
+    func wireWriterMatchesSwiftProtobuf() throws {
+        let long = String(repeating: "x", count: 300) // a length that needs a two-byte varint
+        let values: [Double] = [0, -0.0, 1, -1, 0.000123, .infinity, -.infinity, .nan, .greatestFiniteMagnitude, 5e-324]
+        let stamps: [Int64] = [0, 1, -1, 127, 128, 16_383, 16_384, Self.t0, .max, .min]
+        var series: [Series] = []
+        for (i, v) in values.enumerated() {
+            series.append(try Series(name: "m\(i)", labels: [("target", "127.0.0.\(i)"), ("long", long), ("u", "zürich ✓")],
+                                     samples: [(stamps[i], v), (stamps[i] == .max ? .max : stamps[i] + 1, v)]))
+        }
+        series.append(try Series(sortedLabels: [("__name__", "probe_success"), ("monitor", "lo"), ("target", "::1")],
+                                 samples: (0..<200).map { (Self.t0 + Int64($0) * 3000, Double($0 % 2)) }))
+        #expect(try WriteRequestEncoder.protobuf(series) == WriteRequestEncoder.referenceProtobuf(series))
+        #expect(try WriteRequestEncoder.protobuf([]) == WriteRequestEncoder.referenceProtobuf([]))
+        #expect(try WriteRequestEncoder.decode(WriteRequestEncoder.encode(series)) == series)
+        for v: UInt64 in [0, 1, 127, 128, 16_383, 16_384, .max] {
+            var reference = 0, x = v
+            repeat { reference += 1; x >>= 7 } while x > 0
+            #expect(WireWriter.varintSize(v) == reference, "varint size of \(v)")
+        }
+    }
+
     @Test("labels are sorted by name, __name__ first; samples by time")
     func sorting() throws {
         let s = try Series(
