@@ -7,21 +7,21 @@ struct AgentCtl: AsyncParsableCommand {
         abstract: "Inspect and drive ProbeAgent.",
         discussion: """
             Talking to a running agent (over its admin socket; see --socket):
-              status         is it up and probing; engine, lateness, delivery mode.
-              queue-stats    memory queue, spill log, backfill ETA, remote write counters, lag.
-              monitors       monitors with state and success rate; --monitor ID for its targets;
-                             --graph for the depends_on tree.
-              reload         re-read the config file now; prints what changed or why it was refused.
-              events         recent events; --follow streams them.
+              status         up? probing? engine, lateness, delivery mode
+              queue-stats    memory queue, spill log, backfill ETA, remote write, lag
+              monitors       state and success rate per monitor;
+                             --monitor ID: its targets; --graph: depends_on tree
+              reload         re-read the config now: what changed, or why not
+              events         recent events; --follow streams them
             Checking a host:
-              doctor         CAP_NET_RAW, io_uring, kernel, ping_group_range, config, admin socket;
-                             each problem with a fix hint.
+              doctor         CAP_NET_RAW, io_uring, kernel, ping_group_range,
+                             config, admin socket; each problem with a fix hint
             Without an agent:
-              probe          one-off ICMP / TCP probes via the agent's engine, like fping.
-              config check   validate config files; every error as file:line:column.
+              probe          one-off ICMP / TCP probes, like fping
+              config check   validate config files (errors as file:line:column)
 
-            Every command takes --json for scripts. Exit status of the agent commands: 0 ok, 1 the
-            agent answered with a failure, 3 the agent could not be reached.
+            Every command takes --json. Exit status of the agent commands:
+            0 ok, 1 the agent answered with a failure, 3 it could not be reached.
             """,
         subcommands: [StatusCommand.self, QueueStatsCommand.self, MonitorsCommand.self, ReloadCommand.self,
                       EventsCommand.self, ProbeCommand.self, ConfigCommand.self, DoctorCommand.self]
