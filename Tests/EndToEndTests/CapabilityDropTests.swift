@@ -24,7 +24,7 @@ struct CapabilityDropTests {
     @Test(.enabled(if: Tools.isRoot, "starts the agent as root to see that it gives the capabilities up"),
           .timeLimit(.minutes(2)))
     func everyThreadHasEmptyCapabilitySetsWhileICMPProbesSucceed() throws {
-        let agent = try ServiceAgent(config: Self.config)
+        let agent = try RunningAgent(config: Self.config)
         let probed = agent.waitForStatus(timeout: 20) { s in
             s.monitor("icmp")?.targets.allSatisfy { ($0.record?.ok ?? 0) >= 2 } == true
         }
@@ -50,7 +50,7 @@ struct CapabilityDropTests {
     @Test(.enabled(if: Tools.isRoot, "needs root to start the agent as another user with an ambient capability"),
           .timeLimit(.minutes(2)))
     func asTheUnitRunsItUnprivilegedUserWithAmbientCapNetRaw() throws {
-        let agent = try ServiceAgent(config: Self.config, launcher: [
+        let agent = try RunningAgent(config: Self.config, launcher: [
             "/usr/bin/prlimit", "--memlock=4194304:4194304",
             "/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
             "--inh-caps=+net_raw", "--ambient-caps=+net_raw", "--bounding-set=-all,+net_raw", "--no-new-privs",

@@ -19,7 +19,7 @@ struct JournalLogTests {
     /// Starts the agent with $JOURNAL_STREAM set by `stream` (given the log file's device and
     /// inode), waits for it to probe, stops it, and returns the log lines.
     private func run(stream: @escaping (stat) -> String) throws -> (lines: [String], exit: Int32?) {
-        let agent = try ServiceAgent(config: Self.config) { agent in
+        let agent = try RunningAgent(config: Self.config) { agent in
             _ = FileManager.default.createFile(atPath: agent.logURL.path, contents: nil) // the child reopens this inode
             var st = stat()
             guard stat(agent.logURL.path, &st) == 0 else { throw POSIXError(.ENOENT) }

@@ -3,6 +3,9 @@ import Testing
 
 /// A real `probe-agent` process started by a test, with its own temp dir for the config and
 /// the status file; stopped by PID (SIGTERM, then SIGKILL after a bound) and cleaned up.
+/// It can also be started as systemd would start it: extra environment ($NOTIFY_SOCKET,
+/// $WATCHDOG_USEC, $JOURNAL_STREAM …) and a launcher (prlimit, setpriv …), through
+/// `/usr/bin/env`, which execs, so the PID stays the agent's.
 final class RunningAgent {
     let dir: URL
     let configURL: URL
@@ -12,16 +15,23 @@ final class RunningAgent {
     let socketPath: String
     private(set) var process: ChildProcess!
 
-    /// - Parameter hostsFile: when set, the agent runs in a private mount namespace where this
-    ///   file is bind-mounted over /etc/hosts (so a test can move a name between addresses).
-    init(config: String, statusInterval: String = "1s", hostsFile: URL? = nil) throws {
+    /// - Parameters:
+    ///   - config: the YAML; `$DIR` stands for the agent's temp dir.
+    ///   - hostsFile: when set, the agent runs in a private mount namespace where this file is
+    ///     bind-mounted over /etc/hosts (so a test can move a name between addresses).
+    ///   - environment: extra variables, as `NAME=value`.
+    ///   - launcher: a command that execs its arguments, placed before the agent.
+    ///   - beforeStart: runs once the paths exist and before the agent starts (e.g. to create
+    ///     the log file and read its inode for $JOURNAL_STREAM); returns more variables.
+    init(config: String, statusInterval: String = "1s", hostsFile: URL? = nil, environment: [String] = [],
+         launcher: [String] = [], beforeStart: ((RunningAgent) throws -> [String])? = nil) throws {
         dir = FileManager.default.temporaryDirectory.appendingPathComponent("probe-agent-test-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         configURL = dir.appendingPathComponent("agent.yaml")
         statusURL = dir.appendingPathComponent("status.json")
         logURL = dir.appendingPathComponent("agent.log")
         // Every test agent gets its own listeners: any free TCP port, a socket in its temp dir.
-        var config = config
+        var config = config.replacingOccurrences(of: "$DIR", with: dir.path)
         if !config.contains("\nhttp:") { config += "\nhttp:\n  listen: 127.0.0.1:0\n" }
         if let range = config.range(of: "socket: ") {
             socketPath = String(config[range.upperBound...].prefix { $0 != "\n" })
@@ -30,8 +40,10 @@ final class RunningAgent {
             config += "\nadmin:\n  socket: \(socketPath)\n"
         }
         try config.write(to: configURL, atomically: true, encoding: .utf8)
-        let agentArgs = [Tools.probeAgent, "--config", configURL.path, "--status-file", statusURL.path,
+        var agentArgs = [Tools.probeAgent, "--config", configURL.path, "--status-file", statusURL.path,
                          "--status-interval", statusInterval]
+        let more = try beforeStart?(self) ?? []
+        if !(environment + more + launcher).isEmpty { agentArgs = ["/usr/bin/env"] + environment + more + launcher + agentArgs }
         if let hostsFile {
             // exec keeps the PID, so stopping by PID still reaches the agent itself.
             process = try ChildProcess(["/usr/bin/unshare", "--mount", "--propagation", "private", "/bin/sh", "-c",
@@ -47,7 +59,18 @@ final class RunningAgent {
         try? FileManager.default.removeItem(at: dir)
     }
 
+    var pid: pid_t { process.pid }
     var log: String { (try? String(contentsOf: logURL, encoding: .utf8)) ?? "" }
+
+    /// Polls the log until it contains `text`; false if it never did within `timeout`.
+    func waitForLog(_ text: String, timeout: TimeInterval) -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if log.contains(text) { return true }
+            usleep(100_000)
+        }
+        return false
+    }
 
     func signal(_ sig: Int32) { process.signal(sig) }
 

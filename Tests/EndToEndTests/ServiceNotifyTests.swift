@@ -23,7 +23,7 @@ struct ServiceNotifyTests {
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
         let systemd = try NotifyListener(path: dir.appendingPathComponent("notify.sock").path)
-        let agent = try ServiceAgent(config: Self.config, environment: [
+        let agent = try RunningAgent(config: Self.config, environment: [
             "NOTIFY_SOCKET=\(systemd.address)", "WATCHDOG_USEC=1000000",
         ])
 
@@ -76,7 +76,7 @@ struct ServiceNotifyTests {
                 targets: [127.0.0.1]
             """
         let systemd = try NotifyListener(abstract: "probe-agent-test-\(UUID().uuidString)")
-        let agent = try ServiceAgent(config: cfg, environment: [
+        let agent = try RunningAgent(config: cfg, environment: [
             "NOTIFY_SOCKET=\(systemd.address)", "WATCHDOG_USEC=400000", "WATCHDOG_PID=1",
         ])
         let ready = try #require(systemd.next(timeout: 20) { $0.notifyFields["READY"] == "1" }, "log:\n\(agent.log)")
@@ -91,7 +91,7 @@ struct ServiceNotifyTests {
           .timeLimit(.minutes(2)))
     func aNotifySocketNobodyListensOnIsLoggedOnceAndProbingGoesOn() throws {
         let missing = FileManager.default.temporaryDirectory.appendingPathComponent("no-such-\(UUID().uuidString).sock").path
-        let agent = try ServiceAgent(config: Self.config, environment: ["NOTIFY_SOCKET=\(missing)", "WATCHDOG_USEC=200000"])
+        let agent = try RunningAgent(config: Self.config, environment: ["NOTIFY_SOCKET=\(missing)", "WATCHDOG_USEC=200000"])
         let probing = agent.waitForStatus(timeout: 15) { $0.sent("closed") >= 4 }
         #expect(probing != nil, "log:\n\(agent.log)")
         #expect(agent.stop() == 0)
