@@ -85,4 +85,14 @@ public struct ShipperStats: Sendable, Codable {
 
     /// All zero, mode normal.
     public init() {}
+
+    /// The newest sample timestamp the store accepted; nil before the first.
+    public var highestSentTimestamp: Date? {
+        highestSentTimestampMs > 0 ? Date(timeIntervalSince1970: Double(highestSentTimestampMs) / 1000) : nil
+    }
+
+    /// How far the store is behind `now`: now minus ``highestSentTimestamp`` (never negative).
+    public func lagSeconds(now: Date = Date()) -> Double? {
+        highestSentTimestamp.map { max(0, now.timeIntervalSince($0)) }
+    }
 }

@@ -36,7 +36,7 @@ enum AdminViews {
         let configured = config.remoteWrite != nil
         let rate = configured ? config.remoteWrite!.backfillRate : 0
         let eta: Double? = d.spillPendingRecords > 0 && rate > 0 ? Double(d.spillPendingRecords) / Double(rate) : nil
-        let highest: Date? = d.highestSentTimestampMs > 0 ? Date(timeIntervalSince1970: Double(d.highestSentTimestampMs) / 1000) : nil
+        let highest = d.highestSentTimestamp
         return QueueStatsReply(
             remoteWriteConfigured: configured, url: config.remoteWrite?.url, delivery: configured ? summary(d) : nil,
             memory: .init(depth: d.memQueueDepth, capacity: configured ? d.memQueueCap : config.queue.memItemsCap,
@@ -48,7 +48,7 @@ enum AdminViews {
             remoteWrite: .init(samplesSent: d.samplesSent, requestsSent: d.requestsSent, requestsFailed: d.requestsFailed,
                                retries: d.retries, deadLetterRequests: d.deadLetterRequests,
                                deadLetterResults: d.deadLetterResults, tooOldDropped: d.tooOldResultsDropped,
-                               highestSentTimestamp: highest, lagSeconds: highest.map { max(0, Date().timeIntervalSince($0)) },
+                               highestSentTimestamp: highest, lagSeconds: d.lagSeconds(),
                                lastError: d.lastError),
             resultsReceived: d.resultsReceived, resultsShipped: d.resultsShipped, resultsLost: d.resultsLost)
     }
@@ -58,8 +58,7 @@ enum AdminViews {
         let live = id.map { Array(zip(s.schedule.cookies(monitorID: $0), s.schedule.entries(monitorID: $0))) }
             ?? s.schedule.entriesWithCookies.map { ($0.cookie, $0.entry) }
         for (cookie, e) in live {
-            let rec = cookie.slot < s.ledger.records.count ? s.ledger.records[cookie.slot] : nil
-            let r = rec.flatMap { $0.monitorID == e.monitorID && $0.target == e.target ? $0 : nil }
+            let r = s.ledger.record(slot: cookie.slot, monitorID: e.monitorID, target: e.target)
             byMonitor[e.monitorID, default: []].append(MonitorsReply.Target(
                 target: e.target, address: s.addresses.address(for: e.target)?.description,
                 lastOutcome: r?.lastOutcome?.rawValue, lastSuppressed: r?.lastSuppressed ?? false,

@@ -112,7 +112,7 @@ enum SelfMetrics {
         w.header("probeagent_remote_write_highest_sent_timestamp_seconds", .gauge, "Newest sample timestamp the store accepted.")
         w.sample("probeagent_remote_write_highest_sent_timestamp_seconds", [], Double(d.highestSentTimestampMs) / 1000)
         w.header("probeagent_remote_write_lag_seconds", .gauge, "Now minus the newest sample timestamp the store accepted (0 before the first).")
-        let lag = d.highestSentTimestampMs > 0 ? max(0, Date().timeIntervalSince1970 - Double(d.highestSentTimestampMs) / 1000) : 0
+        let lag = d.lagSeconds() ?? 0
         w.sample("probeagent_remote_write_lag_seconds", [], lag)
     }
 

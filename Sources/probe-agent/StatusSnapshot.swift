@@ -104,8 +104,7 @@ struct StatusSnapshot: Encodable, Sendable {
         resolverFailures = addresses.failures
         var byMonitor: [String: [Target]] = [:]
         for (cookie, e) in live {
-            let rec = cookie.slot < ledger.records.count ? ledger.records[cookie.slot] : nil
-            let current = rec.flatMap { $0.monitorID == e.monitorID && $0.target == e.target ? $0 : nil }
+            let current = ledger.record(slot: cookie.slot, monitorID: e.monitorID, target: e.target)
             byMonitor[e.monitorID, default: []].append(
                 Target(target: e.target, address: addresses.address(for: e.target)?.description, record: current))
         }

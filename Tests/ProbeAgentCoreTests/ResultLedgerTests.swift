@@ -27,6 +27,16 @@ struct ResultLedgerTests {
         #expect(r.lastOutcome == .ok && r.lastRTTNanoseconds == 5)
     }
 
+    @Test func aSlotsRecordIsOnlyFoundForTheEntryItBelongsTo() throws {
+        var l = ResultLedger(config: try Self.config())
+        _ = l.record(slot: 1, monitorID: "parent", target: "127.0.0.2", outcome: .ok, rttNanoseconds: 5, sentAtNanoseconds: 1)
+        #expect(l.record(slot: 1, monitorID: "parent", target: "127.0.0.2")?.ok == 1)
+        #expect(l.record(slot: 1, monitorID: "parent", target: "127.0.0.1") == nil)
+        #expect(l.record(slot: 1, monitorID: "child", target: "127.0.0.2") == nil)
+        #expect(l.record(slot: 0, monitorID: "parent", target: "127.0.0.1") == nil)
+        #expect(l.record(slot: 99, monitorID: "parent", target: "127.0.0.2") == nil)
+    }
+
     @Test func childFailuresAreSuppressedOnlyWhileTheParentIsDown() throws {
         var l = ResultLedger(config: try Self.config())
         // Parent half down: not down yet, child failure counts as an outage.

@@ -144,6 +144,13 @@ public struct ResultLedger: Sendable {
         return (suppressed, transition)
     }
 
+    /// The record of `slot` if it still belongs to (monitorID, target): a slot a reload gave to
+    /// another entry has no record for this one yet.
+    public func record(slot: Int, monitorID: String, target: String) -> TargetRecord? {
+        guard slot < records.count, let r = records[slot], r.monitorID == monitorID, r.target == target else { return nil }
+        return r
+    }
+
     /// Whether `monitorID`'s failures are suppressed right now.
     public func isSuppressed(_ monitorID: String) -> Bool { dependencies.isSuppressed(monitorID, health: health) }
 }
