@@ -1,3 +1,4 @@
+import AdminAPI
 import Foundation
 
 /// Gets the admin socket's path ready before binding, and tidies it after.
@@ -35,17 +36,9 @@ enum AdminSocketFile {
 
     static func remove(_ path: String) { unlink(path) }
 
+    /// Someone accepts on `path` (a full backlog counts: a busy agent is still an agent).
     private static func answers(_ path: String) -> Bool {
-        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { return false }
-        defer { close(fd) }
-        var addr = sockaddr_un()
-        addr.sun_family = sa_family_t(AF_UNIX)
-        withUnsafeMutableBytes(of: &addr.sun_path) { raw in
-            for (i, b) in path.utf8.enumerated() { raw[i] = b }
-        }
-        return withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) == 0 }
-        }
+        let e = UnixSocket.connectError(path: path)
+        return e == 0 || e == EAGAIN
     }
 }
