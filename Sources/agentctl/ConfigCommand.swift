@@ -88,7 +88,7 @@ struct ConfigCheckCommand: ParsableCommand {
             let config = try AgentConfig.load(contentsOf: path)
             return ConfigCheckResult(file: path, outcome: .valid(
                 monitors: config.monitors.count,
-                targets: config.monitors.reduce(0) { $0 + $1.targets.count }))
+                targets: config.targetCount))
         } catch {
             // The loader reports a file it cannot read (or decode) as one error at 0:0.
             if error.errors.count == 1, let only = error.errors.first, only.line == 0,

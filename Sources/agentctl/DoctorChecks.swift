@@ -17,7 +17,7 @@ enum DoctorChecks {
         }
         do {
             let cfg = try AgentConfig.load(contentsOf: path)
-            let targets = cfg.monitors.reduce(0) { $0 + $1.targets.count }
+            let targets = cfg.targetCount
             return (.ok("config", "\(path): \(cfg.monitors.count) monitors, \(targets) targets"), cfg)
         } catch {
             return (.fail("config", error.errors.map(\.description).joined(separator: "\n"),

@@ -23,7 +23,7 @@ struct LoopSnapshot: Sendable {
     var inFlight: Int
     var probing: Bool
 
-    var targetCount: Int { config.monitors.reduce(0) { $0 + $1.targets.count } }
+    var targetCount: Int { config.targetCount }
     var monitorsDown: [String] { config.monitors.filter { ledger.health[$0.id]?.isDown ?? false }.map(\.id) }
     var monitorsSuppressed: [String] { config.monitors.filter { ledger.isSuppressed($0.id) }.map(\.id) }
 

@@ -63,7 +63,7 @@ final class LoopState {
         nextStatusAt = now
         resolver.setNames(addresses.hostnames)
         resolver.start(interval: config.scheduler.resolveInterval) { [control] in control.deliver($0) }
-        let targets = config.monitors.reduce(0) { $0 + $1.targets.count }
+        let targets = config.targetCount
         log.info("probing \(config.monitors.count) monitors, \(targets) targets (tick \(DurationParser.format(config.scheduler.tick)))")
         if config.remoteWrite == nil {
             log.notice("no remote_write configured: results are counted here (status file) but not shipped")
@@ -176,7 +176,7 @@ final class LoopState {
 
     private func probingStarted() {
         control.probing.store(true, ordering: .relaxed)
-        let targets = config.monitors.reduce(0) { $0 + $1.targets.count }
+        let targets = config.targetCount
         events.publish(AgentEvent(kind: .started, message: "probing started: \(config.monitors.count) monitors, \(targets) targets"))
     }
 

@@ -68,7 +68,7 @@ struct ServiceHeartbeat {
     }
 
     private static func summary(_ config: AgentConfig) -> String {
-        let targets = config.monitors.reduce(0) { $0 + $1.targets.count }
+        let targets = config.targetCount
         return "\(config.monitors.count) monitor\(config.monitors.count == 1 ? "" : "s"), \(targets) target\(targets == 1 ? "" : "s")"
     }
 }

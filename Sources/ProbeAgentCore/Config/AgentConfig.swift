@@ -28,6 +28,9 @@ public struct AgentConfig: Sendable, Hashable {
     /// An empty configuration with every default.
     public init() {}
 
+    /// Targets over all monitors (one schedule entry each).
+    public var targetCount: Int { monitors.reduce(0) { $0 + $1.targets.count } }
+
     /// The monitor with the given id, if any.
     public func monitor(id: String) -> MonitorConfig? { monitors.first { $0.id == id } }
 }
