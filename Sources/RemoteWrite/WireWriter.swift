@@ -7,8 +7,13 @@
 /// CPU and a third of the whole process. The message is four fixed shapes, so sizes are
 /// computed arithmetically and every byte is written once. SwiftProtobuf stays the decoder
 /// (`WriteRequestEncoder.decode`) and the reference the tests compare against.
-struct WireWriter {
+struct WireWriter: Sendable {
     private(set) var bytes: [UInt8] = []
+
+    init(reservingCapacity capacity: Int = 0) { bytes.reserveCapacity(capacity) }
+
+    /// Appends bytes that are already wire format (a ``LabelLayout``'s encoded labels).
+    mutating func raw(_ encoded: [UInt8]) { bytes.append(contentsOf: encoded) }
 
     // Field tags: (field number << 3) | wire type (0 varint, 1 fixed64, 2 length-delimited).
     private static let timeseriesTag: UInt8 = 0x0A // WriteRequest.timeseries = 1, LEN
@@ -20,43 +25,57 @@ struct WireWriter {
     private static let timestampTag: UInt8 = 0x10  // Sample.timestamp = 2, VARINT
 
     static func encode(_ series: [Series]) -> [UInt8] {
-        var w = WireWriter()
-        w.bytes.reserveCapacity(series.count * 160)
+        var w = WireWriter(reservingCapacity: series.count * 160)
         for s in series { w.timeSeries(s) }
         return w.bytes
     }
 
     private mutating func timeSeries(_ s: Series) {
         var size = 0
-        for (name, value) in s.labels {
-            let l = Self.labelSize(name.utf8.count, value.utf8.count)
-            size += 1 + Self.varintSize(UInt64(l)) + l
-        }
-        for sample in s.samples {
-            let l = Self.sampleSize(sample)
-            size += 1 + Self.varintSize(UInt64(l)) + l
-        }
+        for (name, value) in s.labels { size += Self.labelEntrySize(name, value) }
+        for sample in s.samples { size += Self.sampleEntrySize(sample) }
+        beginTimeSeries(size: size)
+        for (name, value) in s.labels { label(name, value) }
+        for sample in s.samples { self.sample(sample) }
+    }
+
+    /// The tag and length of a `TimeSeries` whose fields take `size` bytes.
+    mutating func beginTimeSeries(size: Int) {
         bytes.append(Self.timeseriesTag)
         varint(UInt64(size))
-        for (name, value) in s.labels {
-            bytes.append(Self.labelTag)
-            varint(UInt64(Self.labelSize(name.utf8.count, value.utf8.count)))
-            string(Self.nameTag, name)
-            string(Self.valueTag, value)
+    }
+
+    /// One `TimeSeries.labels` entry (its tag, length and `Label` message).
+    mutating func label(_ name: String, _ value: String) {
+        bytes.append(Self.labelTag)
+        varint(UInt64(Self.labelSize(name.utf8.count, value.utf8.count)))
+        string(Self.nameTag, name)
+        string(Self.valueTag, value)
+    }
+
+    /// One `TimeSeries.samples` entry (its tag, length and `Sample` message).
+    mutating func sample(_ sample: Series.Sample) {
+        bytes.append(Self.sampleTag)
+        varint(UInt64(Self.sampleSize(sample)))
+        // proto3: fields holding their default value are not written.
+        if sample.value.bitPattern != 0 {
+            bytes.append(Self.doubleTag)
+            withUnsafeBytes(of: sample.value.bitPattern.littleEndian) { bytes.append(contentsOf: $0) }
         }
-        for sample in s.samples {
-            bytes.append(Self.sampleTag)
-            varint(UInt64(Self.sampleSize(sample)))
-            // proto3: fields holding their default value are not written.
-            if sample.value.bitPattern != 0 {
-                bytes.append(Self.doubleTag)
-                withUnsafeBytes(of: sample.value.bitPattern.littleEndian) { bytes.append(contentsOf: $0) }
-            }
-            if sample.timestampMs != 0 {
-                bytes.append(Self.timestampTag)
-                varint(UInt64(bitPattern: sample.timestampMs))
-            }
+        if sample.timestampMs != 0 {
+            bytes.append(Self.timestampTag)
+            varint(UInt64(bitPattern: sample.timestampMs))
         }
+    }
+
+    static func labelEntrySize(_ name: String, _ value: String) -> Int {
+        let l = labelSize(name.utf8.count, value.utf8.count)
+        return 1 + varintSize(UInt64(l)) + l
+    }
+
+    static func sampleEntrySize(_ sample: Series.Sample) -> Int {
+        let l = sampleSize(sample)
+        return 1 + varintSize(UInt64(l)) + l
     }
 
     private mutating func string(_ tag: UInt8, _ s: String) {

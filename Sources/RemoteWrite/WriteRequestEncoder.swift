@@ -16,6 +16,11 @@ public enum WriteRequestEncoder {
         try Snappy.compress(try protobuf(series))
     }
 
+    /// The request body for protobuf bytes written by ``RequestWriter``.
+    public static func body(protobuf: [UInt8]) throws -> Data {
+        try Snappy.compress(Data(protobuf))
+    }
+
     /// The uncompressed protobuf bytes of the WriteRequest for `series` (see ``WireWriter``).
     public static func protobuf(_ series: [Series]) throws -> Data {
         Data(WireWriter.encode(series))

@@ -31,9 +31,13 @@ public final class Shipper: @unchecked Sendable {
     private var nextTryAt: UInt64 = 0
     private var queueSince: UInt64?
     private var backfillTokens: Double = 0
+    /// Live results written behind the backlog while the store is healthy: read back on top of
+    /// `backfill_rate`, so the backlog shrinks at that rate whatever the live rate (at 100k
+    /// targets live results alone come at 33k/s, more than the default rate).
+    private var liveCredit: Double = 0
     private var lastRefill: UInt64
     private var counters = ShipperStats()
-    private var seriesBuilder: SeriesBuilder
+    private var requestBuilder: RequestBuilder
     private let published = Mutex(ShipperStats())
     private let stopping = Atomic<Bool>(false)
     private let finished = DispatchSemaphore(value: 0)
@@ -47,7 +51,7 @@ public final class Shipper: @unchecked Sendable {
                 onModeChange: @escaping @Sendable (DeliveryMode, String) -> Void = { _, _ in }) throws {
         self.options = options
         self.onModeChange = onModeChange
-        seriesBuilder = SeriesBuilder(external: options.externalLabels)
+        requestBuilder = RequestBuilder(external: options.externalLabels)
         self.log = log
         self.handoff = handoff
         try FileManager.default.createDirectory(atPath: options.spillDirectory, withIntermediateDirectories: true)
@@ -106,7 +110,9 @@ public final class Shipper: @unchecked Sendable {
     private func route(_ records: [ResultRecord]) {
         counters.resultsReceived += UInt64(records.count)
         if !options.freshFirst && (storeFailing || spill.stats.pendingRecords > 0) {
-            toDisk(queue.drain() + records)
+            let behind = queue.drain() + records
+            if !storeFailing { liveCredit = min(Double(options.memItemsCap), liveCredit + Double(behind.count)) }
+            toDisk(behind)
             return
         }
         for (i, r) in records.enumerated() where !queue.push(r) {
@@ -143,8 +149,18 @@ public final class Shipper: @unchecked Sendable {
             if flushDue(now) { sendFromQueue() }
         }
         // The backlog's head is also the retry probe while the store is failing (a small read).
-        if fromDisk && now >= nextTryAt { sendFromDisk() }
+        // Several requests per round while the budget lasts, bounded in time so new results are
+        // taken in at least every 50 ms.
+        guard fromDisk else { return }
+        let until = now + 50_000_000
+        for _ in 0..<64 {
+            guard Self.monoNs() >= nextTryAt, sendFromDisk(), !storeFailing, diskBudget >= 1, Self.monoNs() < until else { break }
+        }
     }
+
+    /// Results the backlog may release now: the backfill tokens plus the live results queued
+    /// behind it.
+    private var diskBudget: Double { backfillTokens + liveCredit }
 
     private func flushDue(_ now: UInt64) -> Bool {
         guard !queue.isEmpty else { return false }
@@ -162,23 +178,31 @@ public final class Shipper: @unchecked Sendable {
         }
     }
 
-    /// A bounded read from the backlog (the backfill rate), committed only once delivered.
-    private func sendFromDisk() {
-        let budget = min(options.resultsPerRequest, Int(storeFailing ? 1 : max(1, backfillTokens)))
+    /// A bounded read from the backlog (see ``diskBudget``), committed only once delivered.
+    /// - Returns: true when records were read and are done with.
+    @discardableResult
+    private func sendFromDisk() -> Bool {
+        let budget = min(options.resultsPerRequest, Int(storeFailing ? 1 : max(1, diskBudget)))
         let records: [SpillRecord]
-        do { records = try spill.read(max: budget) } catch { note(error, "spill read"); return }
-        guard let last = records.last else { return }
+        do { records = try spill.read(max: budget) } catch { note(error, "spill read"); return false }
+        guard let last = records.last else { return false }
         var batch: [ResultRecord] = []
         batch.reserveCapacity(records.count)
         for r in records {
             if let decoded = try? ResultRecord(decoding: r.payload) { batch.append(decoded) } else { counters.undecodableSpillRecords += 1 }
         }
-        backfillTokens -= Double(records.count)
+        let fromLive = min(liveCredit, Double(records.count))
+        liveCredit -= fromLive
+        backfillTokens -= Double(records.count) - fromLive
         if batch.isEmpty || ship(batch) {
-            do { try spill.commit(through: last.position) } catch { note(error, "spill commit") }
-        } else {
-            spill.rewind() // read the same records again on the next try
+            do { try spill.commit(through: last.position) } catch { note(error, "spill commit"); return false }
+            if spill.stats.pendingRecords == 0 { liveCredit = 0 }
+            return true
         }
+        spill.rewind() // read the same records again on the next try
+        liveCredit += fromLive
+        backfillTokens += Double(records.count) - fromLive
+        return false
     }
 
     // MARK: - Sending
@@ -188,14 +212,16 @@ public final class Shipper: @unchecked Sendable {
     private func ship(_ batch: [ResultRecord]) -> Bool {
         let body: Data
         do {
-            body = try WriteRequestEncoder.encode(seriesBuilder.series(batch))
+            body = try WriteRequestEncoder.body(protobuf: requestBuilder.protobuf(batch))
         } catch {
             deadLetter.put(body: nil, why: "cannot encode: \(error)", records: batch, log: log)
             counters.deadLetterRequests += 1
             counters.deadLetterResults += UInt64(batch.count)
             return true
         }
+        let sentAt = Self.monoNs()
         let answer = store.post(body)
+        counters.requestDurations.record(Self.monoNs() - sentAt)
         counters.requestsSent += 1
         let verdict = StoreResponse.classify(status: answer.status, body: answer.body, retryAfter: answer.retryAfter)
         switch verdict {

@@ -70,6 +70,8 @@ public struct ShipperStats: Sendable, Codable {
     /// Results lost because they could be neither queued nor written to disk.
     public var resultsLost: UInt64 = 0
     public var highestSentTimestampMs: Int64 = 0
+    /// Send-to-answer time of every remote-write request.
+    public var requestDurations = DurationHistogram()
     public var memQueueDepth = 0
     public var memQueueCap = 0
     public var memQueueOverflows: UInt64 = 0

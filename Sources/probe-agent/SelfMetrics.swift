@@ -42,16 +42,7 @@ enum SelfMetrics {
         counter(&w, "probeagent_scheduler_stale_results_total", "Results for entries a reload had removed or replaced.", s.staleResults + snap.staleResults)
         w.header("probeagent_scheduler_pending_sends", .gauge, "Due probes waiting for room in the engine (back-pressure).")
         w.sample("probeagent_scheduler_pending_sends", [], Double(snap.pendingSends))
-        let l = snap.schedule.lateness
-        w.header("probeagent_scheduler_lateness_seconds", .histogram, "Actual minus scheduled fire time of each probe (loop slip).")
-        var cumulative: UInt64 = 0
-        for (i, bound) in LatenessHistogram.bounds.enumerated() {
-            cumulative += l.counts[i]
-            w.sample("probeagent_scheduler_lateness_seconds_bucket", [("le", ExpositionWriter.bound(Double(bound) / 1e9))], Double(cumulative))
-        }
-        w.sample("probeagent_scheduler_lateness_seconds_bucket", [("le", "+Inf")], Double(l.count))
-        w.sample("probeagent_scheduler_lateness_seconds_sum", [], Double(l.sum) / 1e9)
-        w.sample("probeagent_scheduler_lateness_seconds_count", [], Double(l.count))
+        histogram(&w, "probeagent_scheduler_lateness_seconds", "Actual minus scheduled fire time of each probe (loop slip).", snap.schedule.lateness)
         w.header("probeagent_resolver_failing_names", .gauge, "Hostnames whose latest lookup failed (the last good address is kept).")
         w.sample("probeagent_resolver_failing_names", [], Double(snap.addresses.failures.count))
     }
@@ -114,6 +105,19 @@ enum SelfMetrics {
         w.header("probeagent_remote_write_lag_seconds", .gauge, "Now minus the newest sample timestamp the store accepted (0 before the first).")
         let lag = d.lagSeconds() ?? 0
         w.sample("probeagent_remote_write_lag_seconds", [], lag)
+        histogram(&w, "probeagent_remote_write_request_duration_seconds", "Time from sending a remote-write request to the store's answer (any answer).", d.requestDurations)
+    }
+
+    private static func histogram(_ w: inout ExpositionWriter, _ name: String, _ help: String, _ h: DurationHistogram) {
+        w.header(name, .histogram, help)
+        var cumulative: UInt64 = 0
+        for (i, bound) in DurationHistogram.bounds.enumerated() {
+            cumulative += h.counts[i]
+            w.sample(name + "_bucket", [("le", ExpositionWriter.bound(Double(bound) / 1e9))], Double(cumulative))
+        }
+        w.sample(name + "_bucket", [("le", "+Inf")], Double(h.count))
+        w.sample(name + "_sum", [], Double(h.sum) / 1e9)
+        w.sample(name + "_count", [], Double(h.count))
     }
 
     private static func counter(_ w: inout ExpositionWriter, _ name: String, _ help: String, _ v: UInt64) {

@@ -148,11 +148,11 @@ import Testing
     }
 
     @Test func latenessHistogramQuantiles() {
-        var histogram = LatenessHistogram()
+        var histogram = DurationHistogram()
         for value in 1...100 as ClosedRange<UInt64> { histogram.record(value * msNanos) }
         #expect(histogram.count == 100 && histogram.max == 100 * msNanos)
         #expect(histogram.quantile(0.5) == 50 * msNanos)
         #expect(histogram.quantile(0.99) == 100 * msNanos)
-        #expect(LatenessHistogram().quantile(0.5) == 0)
+        #expect(DurationHistogram().quantile(0.5) == 0)
     }
 }

@@ -243,6 +243,7 @@ def summarize_agent(n, window, final, code, cpu, receiver_cpu, rss0, rss1, hwm, 
     lat = final["scheduler"]["lateness"]
     within_10ms = sum(c for b, c in zip(lat["bucketUpperBoundsSeconds"], lat["bucketCounts"]) if b <= 0.010)
     delivery = final.get("delivery") or {}
+    req = delivery.get("requestDurations")
     return dict(
         targets=n, exit=code, load_1m_at_start_and_window_end=loads, probes_in_window=probes,
         cpu_us_per_probe=cpu * 1e6 / probes, cpu_share_of_one_core=cpu / window,
@@ -261,12 +262,26 @@ def summarize_agent(n, window, final, code, cpu, receiver_cpu, rss0, rss1, hwm, 
                                                "requestsFailed", "retries", "memQueueOverflows", "spillPendingRecords",
                                                "resultsLost", "deadLetterResults", "tooOldResultsDropped",
                                                "modeHistory", "lastError")},
+        request_p50_ms=quantile_ms(req, lat["bucketUpperBoundsSeconds"], 0.5) if req else None,
+        request_p99_ms=quantile_ms(req, lat["bucketUpperBoundsSeconds"], 0.99) if req else None,
         receiver_stored=stored, metrics_scrape=metrics,
         # made = shipped + left on disk + every counted drop; anything else went missing
         results_unaccounted=made - sum(delivery.get(k) or 0 for k in (
             "resultsShipped", "spillPendingRecords", "resultsLost", "deadLetterResults", "tooOldResultsDropped"))
         if delivery else None,
     )
+
+
+def quantile_ms(hist, bounds_s, q):
+    """Upper-bound estimate of quantile q of the agent's DurationHistogram (status JSON), in ms."""
+    if not hist["count"]:
+        return None
+    rank, seen = max(1, int(q * hist["count"] + 0.999999)), 0
+    for i, n in enumerate(hist["counts"]):
+        seen += n
+        if seen >= rank:
+            return min(bounds_s[i] * 1e3 if i < len(bounds_s) else float("inf"), hist["max"] / 1e6)
+    return hist["max"] / 1e6
 
 
 def fping_blocks(path, n, want, timeout=10):
@@ -380,7 +395,7 @@ def print_tables(report):
               f"{fmt(a['sent_within_10ms_pct'], '.2f'):>9} {fmt(a['loss_pct'], '.3f'):>7} {str(a['exit']):>5}")
     print("\nDelivery (results; at stop) and /metrics")
     print(f"{'targets':>8} {'made':>10} {'shipped':>10} {'on disk':>8} {'lost':>6} {'missing':>8} {'in store':>10} "
-          f"{'series':>8} {'modes':>18} {'GET /metrics':>20}")
+          f"{'series':>8} {'requests':>9} {'req p50/p99 ms':>15} {'modes':>18} {'GET /metrics':>20}")
     for r in rows:
         a, dl = r["agent"], r["agent"]["delivery"]
         stored, ms = a["receiver_stored"] or {}, a["metrics_scrape"]
@@ -389,7 +404,9 @@ def print_tables(report):
         print(f"{a['targets']:>8} {a['results_made']:>10} {fmt(dl['resultsShipped'], 'd'):>10} "
               f"{fmt(dl['spillPendingRecords'], 'd'):>8} {fmt(dl['resultsLost'], 'd'):>6} "
               f"{fmt(a['results_unaccounted'], 'd'):>8} "
-              f"{fmt(stored.get('samples'), 'd'):>10} {fmt(stored.get('series'), 'd'):>8} {modes:>18} {scrape:>20}")
+              f"{fmt(stored.get('samples'), 'd'):>10} {fmt(stored.get('series'), 'd'):>8} "
+              f"{fmt(dl['requestsSent'], 'd'):>9} {fmt(a['request_p50_ms'], '.1f') + '/' + fmt(a['request_p99_ms'], '.1f'):>15} "
+              f"{modes:>18} {scrape:>20}")
     print("\nCPU µs per probe on the same targets (loss %, rate as % of the 3 s grid)")
     print(f"{'targets':>8} {'probe-agent':>12} {'fping':>22} {'raw floor':>22} {'agent/fping':>12} {'agent/floor':>12}")
     for r in rows:

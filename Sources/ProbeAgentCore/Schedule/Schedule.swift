@@ -35,7 +35,7 @@ public struct Schedule: Sendable {
     var pendingHead = 0
 
     /// Lateness of every probe handed out (actual − scheduled), in nanoseconds.
-    public internal(set) var lateness = LatenessHistogram()
+    public internal(set) var lateness = DurationHistogram()
     /// Counters: fired, skipped, deferred, missed, stale.
     public internal(set) var stats = ScheduleStats()
 

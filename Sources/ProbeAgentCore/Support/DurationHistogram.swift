@@ -1,8 +1,9 @@
-/// A fixed-bucket histogram of scheduling lateness (actual − scheduled fire time), in nanoseconds.
+/// A fixed-bucket histogram of durations in nanoseconds: the scheduler's lateness (actual −
+/// scheduled fire time), the shipper's remote-write request times.
 ///
 /// Bucket bounds follow Prometheus conventions (cumulative `le` buckets when exported), from
 /// 100 µs to 10 s; the last bucket is +Inf. Recording is O(buckets) with no allocation.
-public struct LatenessHistogram: Sendable, Hashable {
+public struct DurationHistogram: Sendable, Hashable, Codable {
     /// Upper bounds, in nanoseconds, of every bucket but the +Inf one.
     public static let bounds: [UInt64] = [
         100_000, 250_000, 500_000, 1_000_000, 2_500_000, 5_000_000, 10_000_000, 25_000_000,
@@ -10,7 +11,7 @@ public struct LatenessHistogram: Sendable, Hashable {
     ]
 
     /// Non-cumulative counts per bucket; the last one counts values above every bound.
-    public private(set) var counts = [UInt64](repeating: 0, count: LatenessHistogram.bounds.count + 1)
+    public private(set) var counts = [UInt64](repeating: 0, count: DurationHistogram.bounds.count + 1)
     /// Number of values recorded.
     public private(set) var count: UInt64 = 0
     /// Sum of all values, in nanoseconds.
@@ -21,7 +22,7 @@ public struct LatenessHistogram: Sendable, Hashable {
     /// An empty histogram.
     public init() {}
 
-    /// Records one lateness value.
+    /// Records one duration.
     public mutating func record(_ nanoseconds: UInt64) {
         let bucket = Self.bounds.firstIndex { nanoseconds <= $0 } ?? Self.bounds.count
         counts[bucket] += 1
