@@ -39,11 +39,16 @@ public struct StatusReply: Codable, Sendable {
     public struct Scheduler: Codable, Sendable {
         public var entries: Int, fired: UInt64, pendingSends: Int
         public var latenessP50Seconds: Double, latenessP99Seconds: Double, latenessMaxSeconds: Double
+        /// The lateness histogram since start: per-bucket (not cumulative) counts, the last one
+        /// above every bound — so a client can take the difference of two replies for a window.
+        public var latenessBucketUpperBoundsSeconds: [Double], latenessBucketCounts: [UInt64]
         public init(entries: Int, fired: UInt64, pendingSends: Int, latenessP50Seconds: Double,
-                    latenessP99Seconds: Double, latenessMaxSeconds: Double) {
+                    latenessP99Seconds: Double, latenessMaxSeconds: Double,
+                    latenessBucketUpperBoundsSeconds: [Double], latenessBucketCounts: [UInt64]) {
             (self.entries, self.fired, self.pendingSends) = (entries, fired, pendingSends)
             (self.latenessP50Seconds, self.latenessP99Seconds, self.latenessMaxSeconds) =
                 (latenessP50Seconds, latenessP99Seconds, latenessMaxSeconds)
+            (self.latenessBucketUpperBoundsSeconds, self.latenessBucketCounts) = (latenessBucketUpperBoundsSeconds, latenessBucketCounts)
         }
     }
 
@@ -125,15 +130,18 @@ public struct QueueStatsReply: Codable, Sendable {
 
     public struct RemoteWrite: Codable, Sendable {
         public var samplesSent: UInt64, requestsSent: UInt64, requestsFailed: UInt64, retries: UInt64
+        /// Requests sent and not answered yet.
+        public var requestsInFlight: Int
         public var deadLetterRequests: UInt64, deadLetterResults: UInt64, tooOldDropped: UInt64
         /// Newest sample timestamp the store accepted, and how far behind now it is.
         public var highestSentTimestamp: Date?
         public var lagSeconds: Double?
         public var lastError: String?
         public init(samplesSent: UInt64, requestsSent: UInt64, requestsFailed: UInt64, retries: UInt64,
-                    deadLetterRequests: UInt64, deadLetterResults: UInt64, tooOldDropped: UInt64,
+                    requestsInFlight: Int, deadLetterRequests: UInt64, deadLetterResults: UInt64, tooOldDropped: UInt64,
                     highestSentTimestamp: Date?, lagSeconds: Double?, lastError: String?) {
             (self.samplesSent, self.requestsSent, self.requestsFailed, self.retries) = (samplesSent, requestsSent, requestsFailed, retries)
+            self.requestsInFlight = requestsInFlight
             (self.deadLetterRequests, self.deadLetterResults, self.tooOldDropped) = (deadLetterRequests, deadLetterResults, tooOldDropped)
             (self.highestSentTimestamp, self.lagSeconds, self.lastError) = (highestSentTimestamp, lagSeconds, lastError)
         }

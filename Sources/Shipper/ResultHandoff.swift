@@ -18,6 +18,9 @@ public final class ResultHandoff: Sendable {
         ready.signal()
     }
 
+    /// Ends a wait in ``take(waitingUpTo:)`` early (a request the shipper sent has its answer).
+    public func wake() { ready.signal() }
+
     /// Everything handed over so far, waiting up to `timeout` for something to arrive.
     public func take(waitingUpTo timeout: Duration) -> [ResultRecord] {
         var taken = pending.withLock { p in

@@ -38,6 +38,8 @@ public final class Shipper: @unchecked Sendable {
     private var lastRefill: UInt64
     private var counters = ShipperStats()
     private var requestBuilder: RequestBuilder
+    private var inFlight = InFlightRequests()
+    private let answers = StoreAnswers()
     private let published = Mutex(ShipperStats())
     private let stopping = Atomic<Bool>(false)
     private let finished = DispatchSemaphore(value: 0)
@@ -100,6 +102,7 @@ public final class Shipper: @unchecked Sendable {
 
     private func step() {
         let incoming = handoff.take(waitingUpTo: .milliseconds(20))
+        collectAnswers()
         if !incoming.isEmpty { route(incoming) }
         deliver()
         do { try spill.maintain(nowNanos: Int64(Self.wallMs()) * 1_000_000) } catch { note(error, "spill maintenance") }
@@ -109,7 +112,8 @@ public final class Shipper: @unchecked Sendable {
     /// New results: to the memory queue while nothing waits on disk, else behind the backlog.
     private func route(_ records: [ResultRecord]) {
         counters.resultsReceived += UInt64(records.count)
-        if !options.freshFirst && (storeFailing || spill.stats.pendingRecords > 0) {
+        if !options.freshFirst && (storeFailing || spill.stats.pendingRecords > 0 || inFlight.hasFailures) {
+            settle() // a failed request's batch must reach the disk before anything newer
             let behind = queue.drain() + records
             if !storeFailing { liveCredit = min(Double(options.memItemsCap), liveCredit + Double(behind.count)) }
             toDisk(behind)
@@ -117,6 +121,7 @@ public final class Shipper: @unchecked Sendable {
         }
         for (i, r) in records.enumerated() where !queue.push(r) {
             counters.memQueueOverflows += 1
+            if !options.freshFirst { settle() }
             toDisk((options.freshFirst ? [] : queue.drain()) + records[i...])
             return
         }
@@ -146,7 +151,9 @@ public final class Shipper: @unchecked Sendable {
         refillBackfill(now)
         let fromDisk = spill.stats.pendingRecords > 0
         if options.freshFirst || !fromDisk {
-            if flushDue(now) { sendFromQueue() }
+            // While the store is failing, one request at a time is the retry probe.
+            let limit = storeFailing ? 1 : options.requestsInFlight
+            while inFlight.count < limit, !inFlight.hasFailures, flushDue(Self.monoNs()), sendFromQueue() {}
         }
         // The backlog's head is also the retry probe while the store is failing (a small read).
         // Several requests per round while the budget lasts, bounded in time so new results are
@@ -169,12 +176,47 @@ public final class Shipper: @unchecked Sendable {
         return now - since >= UInt64(options.flushInterval.nanosecondsValue)
     }
 
-    private func sendFromQueue() {
-        let batch = queue.pop(max: options.resultsPerRequest)
+    /// Sends the oldest queued results whose series are not on their way already.
+    /// - Returns: false when nothing could be sent.
+    private func sendFromQueue() -> Bool {
+        var keys: [Int] = []
+        let batch = queue.pop(max: options.resultsPerRequest) { r in
+            let key = InFlightRequests.seriesKey(r)
+            guard inFlight.isFree(key) else { return false }
+            keys.append(key)
+            return true
+        }
         queueSince = queue.isEmpty ? nil : Self.monoNs()
-        if !ship(batch) {
-            // Failed: the batch and everything queued behind it go to disk, in order.
-            toDisk(batch + (options.freshFirst ? [] : queue.drain()))
+        guard !batch.isEmpty else { return false }
+        guard let body = encode(batch) else { return true }
+        let id = inFlight.add(batch: batch, body: body, series: keys, sentAt: Self.monoNs())
+        store.send(body) { [answers, handoff] answer in
+            answers.put(id, answer)
+            handoff.wake()
+        }
+        return true
+    }
+
+    /// Handles the answers that came in; once every request is answered, failed batches go to
+    /// disk in the order they were sent (and, keeping series in order, what queued behind them).
+    private func collectAnswers() {
+        for (id, answer) in answers.take() {
+            guard let request = inFlight.finish(id) else { continue }
+            counters.requestDurations.record(Self.monoNs() - request.sentAt)
+            if !handle(answer, request.batch, request.body) { inFlight.setAside(id, request.batch) }
+        }
+        if inFlight.isEmpty && inFlight.hasFailures {
+            toDisk(inFlight.takeFailures() + (options.freshFirst ? [] : queue.drain()))
+        }
+    }
+
+    /// Waits until every request in flight is answered (each within `remote_write.timeout`).
+    private func settle() {
+        var rounds = 0
+        while !inFlight.isEmpty && rounds < 1_000_000 {
+            answers.wait(milliseconds: 100)
+            collectAnswers()
+            rounds += 1
         }
     }
 
@@ -210,18 +252,28 @@ public final class Shipper: @unchecked Sendable {
     /// Sends records; true when they are done with (delivered, dead-lettered, or given up as
     /// too old), false when the store must be retried later.
     private func ship(_ batch: [ResultRecord]) -> Bool {
-        let body: Data
+        guard let body = encode(batch) else { return true }
+        let sentAt = Self.monoNs()
+        let answer = store.post(body)
+        counters.requestDurations.record(Self.monoNs() - sentAt)
+        return handle(answer, batch, body)
+    }
+
+    /// The request body, or nil when the batch cannot be encoded (then it is dead-lettered).
+    private func encode(_ batch: [ResultRecord]) -> Data? {
         do {
-            body = try WriteRequestEncoder.body(protobuf: requestBuilder.protobuf(batch))
+            return try WriteRequestEncoder.body(protobuf: requestBuilder.protobuf(batch))
         } catch {
             deadLetter.put(body: nil, why: "cannot encode: \(error)", records: batch, log: log)
             counters.deadLetterRequests += 1
             counters.deadLetterResults += UInt64(batch.count)
-            return true
+            return nil
         }
-        let sentAt = Self.monoNs()
-        let answer = store.post(body)
-        counters.requestDurations.record(Self.monoNs() - sentAt)
+    }
+
+    /// What the store's answer means for a batch: true when it is done with (delivered,
+    /// dead-lettered, or given up as too old), false when it must be retried later.
+    private func handle(_ answer: StoreClient.Answer, _ batch: [ResultRecord], _ body: Data) -> Bool {
         counters.requestsSent += 1
         let verdict = StoreResponse.classify(status: answer.status, body: answer.body, retryAfter: answer.retryAfter)
         switch verdict {
@@ -293,6 +345,7 @@ public final class Shipper: @unchecked Sendable {
     private func publish() {
         let s = spill.stats
         counters.memQueueDepth = queue.count
+        counters.requestsInFlight = inFlight.count
         counters.spillBytes = s.bytesOnDisk
         counters.spillSegments = s.segments
         counters.spillPendingRecords = s.pendingRecords
@@ -311,6 +364,7 @@ public final class Shipper: @unchecked Sendable {
 
     /// SIGTERM: whatever is still in memory goes to disk, fsync'd; the next start ships it.
     private func shutDown() {
+        settle()
         let rest = handoff.take(waitingUpTo: .zero)
         if !rest.isEmpty { counters.resultsReceived += UInt64(rest.count) }
         let pending = queue.drain() + rest

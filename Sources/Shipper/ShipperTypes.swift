@@ -9,6 +9,7 @@ public struct ShipperOptions: Sendable {
     public var headers: [(String, String)] = []
     public var externalLabels: [(String, String)] = []
     public var samplesPerRequest = 2_000
+    public var requestsInFlight = 4
     public var flushInterval: Duration = .seconds(1)
     public var timeout: Duration = .seconds(10)
     public var backfillRate = 20_000
@@ -35,6 +36,7 @@ public struct ShipperOptions: Sendable {
         }
         externalLabels = rw.externalLabels.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
         samplesPerRequest = rw.samplesPerRequest
+        requestsInFlight = rw.requestsInFlight
         flushInterval = rw.flushInterval
         timeout = rw.timeout
         backfillRate = rw.backfillRate
@@ -70,6 +72,8 @@ public struct ShipperStats: Sendable, Codable {
     /// Results lost because they could be neither queued nor written to disk.
     public var resultsLost: UInt64 = 0
     public var highestSentTimestampMs: Int64 = 0
+    /// Remote-write requests sent and not answered yet.
+    public var requestsInFlight = 0
     /// Send-to-answer time of every remote-write request.
     public var requestDurations = DurationHistogram()
     public var memQueueDepth = 0

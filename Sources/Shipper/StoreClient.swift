@@ -5,11 +5,12 @@ import NIOHTTP1
 import NIOSSL
 import ProbeAgentCore
 import RemoteWrite
+import Synchronization
 
-/// One remote-write POST at a time, from the shipper's own thread (it blocks on the future:
-/// never call it from an event loop or the cooperative pool).
+/// Remote-write POSTs for the shipper: ``send(_:done:)`` with a callback, or ``post(_:)``, which
+/// blocks the calling thread (the shipper's own; never an event loop or the cooperative pool).
 final class StoreClient {
-    struct Answer {
+    struct Answer: Sendable {
         var status: Int?
         var body: String
         var retryAfter: String?
@@ -56,16 +57,37 @@ final class StoreClient {
 
     /// POSTs an encoded WriteRequest and waits (bounded by the request timeout) for the answer.
     func post(_ body: Data) -> Answer {
+        let answer = Mutex<Answer?>(nil)
+        let done = DispatchSemaphore(value: 0)
+        send(body) { a in
+            answer.withLock { $0 = a }
+            done.signal()
+        }
+        done.wait()
+        return answer.withLock { $0! }
+    }
+
+    /// POSTs an encoded WriteRequest; `done` gets the answer on an event loop thread (bounded by
+    /// the request timeout). Several may be in flight.
+    func send(_ body: Data, done: @escaping @Sendable (Answer) -> Void) {
+        let request: HTTPClient.Request
         do {
-            var request = try HTTPClient.Request(url: options.url, method: .POST, headers: headers)
-            request.body = .data(body)
-            let deadline = NIODeadline.now() + .nanoseconds(options.timeout.nanosecondsValue)
-            let response = try client.execute(request: request, deadline: deadline).wait()
-            let text = response.body.map { String(buffer: $0) } ?? ""
-            return Answer(status: Int(response.status.code), body: String(text.prefix(512)),
-                          retryAfter: response.headers.first(name: "Retry-After"))
+            var r = try HTTPClient.Request(url: options.url, method: .POST, headers: headers)
+            r.body = .data(body)
+            request = r
         } catch {
-            return Answer(status: nil, body: "", retryAfter: nil, error: "\(error)")
+            return done(Answer(status: nil, body: "", retryAfter: nil, error: "\(error)"))
+        }
+        let deadline = NIODeadline.now() + .nanoseconds(options.timeout.nanosecondsValue)
+        client.execute(request: request, deadline: deadline).whenComplete { result in
+            switch result {
+            case .success(let response):
+                let text = response.body.map { String(buffer: $0) } ?? ""
+                done(Answer(status: Int(response.status.code), body: String(text.prefix(512)),
+                            retryAfter: response.headers.first(name: "Retry-After")))
+            case .failure(let error):
+                done(Answer(status: nil, body: "", retryAfter: nil, error: "\(error)"))
+            }
         }
     }
 }

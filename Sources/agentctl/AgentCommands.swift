@@ -67,7 +67,7 @@ struct QueueStatsCommand: AsyncParsableCommand {
         t.add(["spill dropped", "\(q.spill.droppedResults) results (caps), \(q.spill.corruptRecords) corrupt records"])
         t.add(["backfill", "\(q.backfill.ratePerSecond)/s, ETA \(Human.seconds(q.backfill.etaSeconds))"])
         let r = q.remoteWrite
-        t.add(["remote write", "\(r.samplesSent) samples in \(r.requestsSent) requests; \(r.requestsFailed) failed, \(r.retries) retried"])
+        t.add(["remote write", "\(r.samplesSent) samples in \(r.requestsSent) requests; \(r.requestsFailed) failed, \(r.retries) retried; \(r.requestsInFlight) in flight"])
         t.add(["set aside", "\(r.deadLetterResults) results dead-lettered (\(r.deadLetterRequests) requests), \(r.tooOldDropped) too old"])
         t.add(["lag", Human.seconds(r.lagSeconds)])
         t.add(["results", "\(q.resultsReceived) made, \(q.resultsShipped) shipped, \(q.resultsLost) lost"])

@@ -96,6 +96,7 @@ enum SelfMetrics {
         counter(&w, "probeagent_spill_write_errors_total", "Failed writes to the spill log.", d.spillWriteErrors)
         counter(&w, "probeagent_remote_write_samples_sent_total", "Samples the store accepted.", d.samplesSent)
         counter(&w, "probeagent_remote_write_requests_total", "Remote-write requests the store accepted.", d.requestsSent)
+        gauge(&w, "probeagent_remote_write_requests_in_flight", "Remote-write requests sent and not answered yet (remote_write.requests_in_flight at most).", d.requestsInFlight)
         counter(&w, "probeagent_remote_write_requests_failed_total", "Remote-write requests that failed (retried unless dead-lettered).", d.requestsFailed)
         counter(&w, "probeagent_remote_write_retries_total", "Retries after 5xx, 429 or network errors.", d.retries)
         counter(&w, "probeagent_remote_write_dead_letter_results_total", "Results set aside because the store rejected their request as malformed.", d.deadLetterResults)

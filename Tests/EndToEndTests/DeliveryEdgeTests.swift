@@ -36,6 +36,42 @@ struct DeliveryEdgeTests {
         #expect(d.spillPendingRecords + d.resultsLost == made, "made \(made), on disk \(d.spillPendingRecords), lost \(d.resultsLost)")
     }
 
+    @Test(.enabled(if: Tools.isRoot, "needs CAP_NET_RAW for raw ICMP"), .timeLimit(.minutes(3)))
+    func severalRequestsInFlightKeepEverySeriesInOrder() throws {
+        let store = try FakeStore()
+        try store.setMode("hang:0.3") // every answer takes 300 ms
+        let spill = try DeliveryTests.tempDir("spill")
+        defer { try? FileManager.default.removeItem(at: spill) }
+        // 55 results/s in requests of 5: ~11 requests/s, so with 300 ms each the agent needs
+        // about 3 on their way at once to keep up.
+        let cfg = DeliveryTests.config(store: store.url, spill: spill)
+            .replacingOccurrences(of: "  samples_per_request: 60", with: "  samples_per_request: 15\n  requests_in_flight: 4")
+            .replacingOccurrences(of: "cadence: 1s\n    targets: [127.0.0.1", with: "cadence: 200ms\n    targets: [127.0.0.1")
+        let agent = try RunningAgent(config: cfg)
+        #expect(agent.waitForStatus(timeout: 40) { ($0.delivery?.resultsShipped ?? 0) >= 150 } != nil, "log:\n\(agent.log)")
+        #expect(agent.stop() == 0)
+        let stats = try store.stats()
+        #expect((2...4).contains(stats.maxInFlight ?? 0), "requests at once: \(stats.maxInFlight ?? 0), allowed 4")
+        // In the order the store received them, every series' samples only move forward.
+        var newest: [String: Int64] = [:]
+        let requests = try store.requests()
+        for request in requests {
+            for series in request.series {
+                let key = series.labels.map { "\($0.0)=\($0.1)" }.joined(separator: ",")
+                for sample in series.samples {
+                    #expect(sample.timestampMs > newest[key] ?? .min, "\(key) went back in time")
+                    newest[key] = sample.timestampMs
+                }
+            }
+        }
+        // Every request was answered 204 after its wait: made = delivered + on disk.
+        let delivered = requests.flatMap(\.series).filter { $0.name == "probe_success" }.reduce(0) { $0 + $1.samples.count }
+        let s = try agent.status()
+        let made = s.monitors.flatMap(\.targets).reduce(0) { $0 + ($1.record?.sent ?? 0) }
+        #expect(delivered + (s.delivery?.spillPendingRecords ?? -1) == made, "made \(made), delivered \(delivered)")
+        #expect(s.delivery?.tooOldResultsDropped == 0 && s.delivery?.deadLetterResults == 0)
+    }
+
     @Test(.enabled(if: Tools.isRoot, "needs CAP_NET_RAW for raw ICMP"), .timeLimit(.minutes(4)))
     func freshFirstShipsLiveResultsWhileTheBacklogDrains() throws {
         let store = try FakeStore()

@@ -42,7 +42,12 @@ final class FakeStore {
         _ = try Self.fetch(req)
     }
 
-    struct Stats: Decodable { var requests: Int; var mode: String }
+    struct Stats: Decodable {
+        var requests: Int
+        var mode: String
+        var maxInFlight: Int? = nil
+        enum CodingKeys: String, CodingKey { case requests, mode, maxInFlight = "max_in_flight" }
+    }
 
     func stats() throws -> Stats {
         if tls { // no client certificate in the test process: count the saved requests instead

@@ -62,6 +62,7 @@ import Testing
               tls: {ca_file: /ca.pem, cert_file: /c.pem, key_file: /k.pem}
               external_labels: {dc: lab}
               samples_per_request: 500
+              requests_in_flight: 8
               flush_interval: 2s
             http: {listen: "[::1]:9100"}
             admin: {socket: /tmp/admin.sock}
@@ -77,7 +78,7 @@ import Testing
         let rw = try #require(config.remoteWrite)
         #expect(rw.bearerToken == "tok" && rw.headers == ["X-A": "b"] && rw.externalLabels == ["dc": "lab"])
         #expect(rw.tls == .init(caFile: "/ca.pem", certFile: "/c.pem", keyFile: "/k.pem"))
-        #expect(rw.samplesPerRequest == 500 && rw.flushInterval == .seconds(2))
+        #expect(rw.samplesPerRequest == 500 && rw.requestsInFlight == 8 && rw.flushInterval == .seconds(2))
         #expect(config.http.listen == "[::1]:9100")
         #expect(config.admin.socketPath == "/tmp/admin.sock")
         #expect(config.logLevel == .debug)

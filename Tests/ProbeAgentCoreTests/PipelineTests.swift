@@ -92,6 +92,17 @@ struct PipelineTests {
         #expect(m.reason == "backlog drained" && m.changedAtMilliseconds == 5)
     }
 
+    @Test func memoryQueuePopsWhileThePredicateTakesAndKeepsTheRest() {
+        var q = MemoryQueue<Int>(capacity: 8)
+        for i in [1, 2, 7, 3] { _ = q.push(i) }
+        let small = q.pop(max: 10) { $0 < 5 }
+        #expect(small == [1, 2])
+        #expect(q.count == 2)
+        let none = q.pop(max: 10) { $0 < 5 }
+        #expect(none.isEmpty && q.count == 2)
+        #expect(q.drain() == [7, 3])
+    }
+
     @Test func memoryQueueIsABoundedFIFO() {
         var q = MemoryQueue<Int>(capacity: 4)
         for i in 0..<4 { let pushed = q.push(i); #expect(pushed) }

@@ -7,7 +7,8 @@ Usage: fake-store.py PORT DIR [CERT KEY CLIENT_CA]
                           (N counts from 1) with its headers in DIR/req-N.json
   POST /control?mode=M    set the mode: ok | 400 | 429:SECONDS | 500 | too-old | too-old:N
                           (the next N requests, then ok) | hang:SECONDS
-  GET  /stats             {"requests": N, "mode": M}
+  GET  /stats             {"requests": N, "mode": M, "in_flight": K, "max_in_flight": MAX}
+                          (requests being answered now / at most at once so far)
 Listens on 127.0.0.1 only; exits by itself after 30 minutes.
 """
 import json, os, ssl, sys, threading, time
@@ -15,7 +16,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
 
 PORT, DIR = int(sys.argv[1]), sys.argv[2]
-state = {"mode": "ok", "requests": 0}
+state = {"mode": "ok", "requests": 0, "in_flight": 0, "max_in_flight": 0}
 lock = threading.Lock()
 
 
@@ -49,7 +50,16 @@ class Handler(BaseHTTPRequestHandler):
             return self.reply(404)
         with lock:
             state["requests"] += 1
+            state["in_flight"] += 1
+            state["max_in_flight"] = max(state["max_in_flight"], state["in_flight"])
             n, mode = state["requests"], state["mode"]
+        try:
+            self.answer(n, mode, body)
+        finally:
+            with lock:
+                state["in_flight"] -= 1
+
+    def answer(self, n, mode, body):
         with open(os.path.join(DIR, f"req-{n}.bin"), "wb") as f:
             f.write(body)
         with open(os.path.join(DIR, f"req-{n}.json"), "w") as f:

@@ -8,10 +8,12 @@ checked first), one after the other so they never share the CPUs:
          starts on loopback (VictoriaMetrics, else Prometheus), a spill dir and an http
          listener. After the first status write (config loaded), WARMUP s, then a WINDOW s
          window: CPU (user+sys, /proc/PID/stat) per probe, receiver CPU per probe, RSS growth
-         in the window; then GET /metrics (timed; n/a until the agent serves it) and SIGTERM.
-         From the final status file (written at start and stop only: each write encodes every
-         target): lateness quantiles and share <= 10 ms (histogram over the whole run),
-         results made / shipped / left on disk, loss; from the receiver: series and samples.
+         in the window, lateness in the window (the difference of the lateness histogram that
+         GET /v1/status on the admin socket returns at window start and end: p50/p99/highest
+         bucket and share <= 10 ms); then GET /metrics (timed) and SIGTERM. From the final
+         status file (written at start and stop only: each write encodes every target):
+         lateness over the whole run incl. start-up, results made / shipped / left on disk,
+         remote-write requests and their durations, loss; from the receiver: series and samples.
   empty  the same config shape with one target: its RSS after WARMUP is the base of
          "RSS per target" = (RSS at the end of N's window - empty RSS) / N; also its idle CPU.
   fping  fping -l -p 3000 at N <= 10,000 only (its 16-bit sequence space refuses more); the
@@ -153,7 +155,8 @@ HISTOGRAMS = True  # metrics.per_target_histograms; --no-histograms turns it off
 
 
 def agent_config(n, d, receiver, http_port):
-    text = agent_bench.config(n) + f"spill:\n  dir: {d}/spill\nhttp:\n  listen: 127.0.0.1:{http_port}\n"
+    text = agent_bench.config(n) + (f"spill:\n  dir: {d}/spill\nhttp:\n  listen: 127.0.0.1:{http_port}\n"
+                                    f"admin:\n  socket: {d}/admin.sock\n")
     if not HISTOGRAMS:
         text += "metrics:\n  per_target_histograms: false\n"
     if receiver:
@@ -175,6 +178,46 @@ def start_agent(agent, n, d, receiver):
             raise SystemExit(f"bench-scale: agent did not start at {n} targets:\n{tail(d)}")
         time.sleep(0.1)
     return p, st, port
+
+
+def admin_lateness(d):
+    """The agent's lateness histogram so far (per-bucket counts, bounds in s) from GET /v1/status
+    on its admin socket: two of them make the window's histogram."""
+    import http.client
+
+    class UnixConnection(http.client.HTTPConnection):
+        def connect(self):
+            self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            self.sock.settimeout(30)
+            self.sock.connect(os.path.join(d, "admin.sock"))
+
+    c = UnixConnection("localhost", timeout=30)
+    try:
+        c.request("GET", "/v1/status")
+        s = json.loads(c.getresponse().read())["scheduler"]
+    finally:
+        c.close()
+    return s["latenessBucketUpperBoundsSeconds"], s["latenessBucketCounts"]
+
+
+def window_lateness(before, after):
+    """p50/p99/max (upper bucket bounds, ms) and share within 10 ms of the probes fired between
+    two admin_lateness() readings."""
+    bounds, counts = after[0], [b - a for a, b in zip(before[1], after[1])]
+    total = sum(counts)
+    if not total:
+        return None
+
+    def q(p):
+        rank, seen = max(1, int(p * total + 0.999999)), 0
+        for i, c in enumerate(counts):
+            seen += c
+            if seen >= rank:
+                return bounds[i] * 1e3 if i < len(bounds) else float("inf")
+    top = max(i for i, c in enumerate(counts) if c)
+    return dict(count=total, p50_ms=q(0.5), p99_ms=q(0.99),
+                max_bucket_ms=bounds[top] * 1e3 if top < len(bounds) else float("inf"),
+                within_10ms_pct=100.0 * sum(c for b, c in zip(bounds, counts) if b <= 0.010) / total)
 
 
 def tail(d, lines=20):
@@ -215,10 +258,12 @@ def run_agent(agent, n, warmup, window, receiver_kind):
             load0 = load()
             try:
                 time.sleep(warmup)
+                lat0 = admin_lateness(d)
                 c0, rss0 = agent_bench.cpu_seconds(p.pid), proc_status_kb(p.pid, "VmRSS")
                 r0 = receiver and receiver.cpu_seconds()
                 time.sleep(window)
                 c1, r1 = agent_bench.cpu_seconds(p.pid), receiver and receiver.cpu_seconds()
+                in_window = window_lateness(lat0, admin_lateness(d))
                 rss1, hwm = proc_status_kb(p.pid, "VmRSS"), proc_status_kb(p.pid, "VmHWM")
                 load1 = load()
                 metrics = scrape_metrics(port)
@@ -229,13 +274,14 @@ def run_agent(agent, n, warmup, window, receiver_kind):
             final = agent_bench.status(st)
             stored = receiver.counts(final["delivery"]["resultsShipped"]) if receiver else None
             return summarize_agent(n, window, final, code, c1 - c0, receiver and (r1 - r0), rss0, rss1, hwm,
-                                   metrics, receiver, stored, (load0, load1))
+                                   metrics, receiver, stored, (load0, load1), in_window)
         finally:
             shutil.rmtree(d, ignore_errors=True)
     return with_receiver(receiver_kind, go)
 
 
-def summarize_agent(n, window, final, code, cpu, receiver_cpu, rss0, rss1, hwm, metrics, receiver, stored, loads):
+def summarize_agent(n, window, final, code, cpu, receiver_cpu, rss0, rss1, hwm, metrics, receiver, stored, loads,
+                    in_window):
     probes = n * window / CADENCE_S
     records = [t["record"] for m in final["monitors"] for t in m["targets"] if t["record"]]
     made = sum(r["sent"] for r in records)
@@ -250,6 +296,7 @@ def summarize_agent(n, window, final, code, cpu, receiver_cpu, rss0, rss1, hwm, 
         receiver=receiver and receiver.kind,
         receiver_cpu_us_per_probe=receiver_cpu * 1e6 / probes if receiver else None,
         rss_kb_window_start=rss0, rss_kb_window_end=rss1, rss_peak_kb=hwm,
+        lateness_in_window=in_window,
         lateness_count=lat["count"], lateness_p50_ms=lat["p50Seconds"] * 1e3,
         lateness_p99_ms=lat["p99Seconds"] * 1e3, lateness_max_ms=lat["maxSeconds"] * 1e3,
         sent_within_10ms_pct=100.0 * within_10ms / lat["count"] if lat["count"] else None,
@@ -382,17 +429,20 @@ def print_tables(report):
           f"{m['nproc']} cores, {m['cpu']}, Linux {m['kernel']}, {report['date']}; "
           f"warm-up {report['warmup_s']:g} s, window {report['window_s']:g} s")
     e = report["empty_agent"]
-    print(f"\nCost, memory, lateness (whole run). Empty agent: RSS {e['rss_kb'] / 1024:.1f} MiB, "
+    print(f"\nCost, memory, lateness (window; 'run' = whole run incl. start-up). Empty agent: RSS {e['rss_kb'] / 1024:.1f} MiB, "
           f"{e['cpu_share_of_one_core'] * 100:.2f}% of a core")
     print(f"{'targets':>8} {'µs/probe':>9} {'core %':>7} {'recv µs/probe':>14} {'peak MiB':>9} {'B/target':>9} "
-          f"{'RSS Δwindow KiB':>16} {'lateness p50/p99/max ms':>24} {'≤10 ms %':>9} {'loss %':>7} {'exit':>5}")
+          f"{'RSS Δwindow KiB':>16} {'lateness p50/p99/max ms':>24} {'≤10 ms %':>9} {'run p99 ms':>11} "
+          f"{'run ≤10 ms %':>13} {'loss %':>7} {'exit':>5}")
     for r in rows:
         a = r["agent"]
-        lat = f"{a['lateness_p50_ms']:.1f}/{a['lateness_p99_ms']:.1f}/{a['lateness_max_ms']:.1f}"
+        w = a["lateness_in_window"] or {}
+        lat = f"{fmt(w.get('p50_ms'))}/{fmt(w.get('p99_ms'))}/{fmt(w.get('max_bucket_ms'))}"
         print(f"{a['targets']:>8} {a['cpu_us_per_probe']:>9.2f} {a['cpu_share_of_one_core'] * 100:>6.1f}% "
               f"{fmt(a['receiver_cpu_us_per_probe'], '.2f'):>14} {a['rss_peak_kb'] / 1024:>9.1f} "
               f"{a['rss_bytes_per_target']:>9.0f} {a['rss_kb_window_end'] - a['rss_kb_window_start']:>16} {lat:>24} "
-              f"{fmt(a['sent_within_10ms_pct'], '.2f'):>9} {fmt(a['loss_pct'], '.3f'):>7} {str(a['exit']):>5}")
+              f"{fmt(w.get('within_10ms_pct'), '.2f'):>9} {a['lateness_p99_ms']:>11.1f} "
+              f"{fmt(a['sent_within_10ms_pct'], '.2f'):>13} {fmt(a['loss_pct'], '.3f'):>7} {str(a['exit']):>5}")
     print("\nDelivery (results; at stop) and /metrics")
     print(f"{'targets':>8} {'made':>10} {'shipped':>10} {'on disk':>8} {'lost':>6} {'missing':>8} {'in store':>10} "
           f"{'series':>8} {'requests':>9} {'req p50/p99 ms':>15} {'modes':>18} {'GET /metrics':>20}")

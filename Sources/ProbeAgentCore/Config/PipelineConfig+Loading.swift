@@ -44,7 +44,8 @@ extension SpillConfig {
 
 extension RemoteWriteConfig {
     static let keys = ["url", "headers", "basic_auth", "bearer_token", "tls", "external_labels",
-                       "samples_per_request", "flush_interval", "timeout", "backfill_rate", "fresh_first"]
+                       "samples_per_request", "requests_in_flight", "flush_interval", "timeout", "backfill_rate",
+                       "fresh_first"]
 
     static func read(_ node: Node, _ reader: inout NodeReader) -> RemoteWriteConfig? {
         guard let f = reader.fields(node, in: "remote_write", known: keys),
@@ -79,6 +80,9 @@ extension RemoteWriteConfig {
         }
         if let n = f["samples_per_request"], let value = reader.int(n, "remote_write.samples_per_request", in: 1...1_000_000) {
             config.samplesPerRequest = value
+        }
+        if let n = f["requests_in_flight"], let value = reader.int(n, "remote_write.requests_in_flight", in: 1...64) {
+            config.requestsInFlight = value
         }
         if let n = f["flush_interval"], let value = reader.duration(n, "remote_write.flush_interval") {
             config.flushInterval = value

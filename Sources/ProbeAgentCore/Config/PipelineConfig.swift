@@ -48,6 +48,9 @@ public struct RemoteWriteConfig: Sendable, Hashable {
     public var externalLabels: [String: String] = [:]
     /// Most samples in one request. Default 2,000.
     public var samplesPerRequest: Int = 2_000
+    /// Most requests on their way to the store at once (a series is only ever in one of them, so
+    /// its samples stay in order). Default 4.
+    public var requestsInFlight: Int = 4
     /// Longest a sample waits for a request to fill. Default 1 s.
     public var flushInterval: Duration = .seconds(1)
     /// How long one request may take before it counts as failed (and is retried).

@@ -31,11 +31,16 @@ public struct MemoryQueue<Element>: Sendable where Element: Sendable {
     }
 
     /// Removes and returns up to `max` elements, oldest first.
-    public mutating func pop(max: Int) -> [Element] {
+    public mutating func pop(max: Int) -> [Element] { pop(max: max) { _ in true } }
+
+    /// Removes and returns up to `max` elements, oldest first, stopping before the first one
+    /// `take` refuses (which stays at the head).
+    public mutating func pop(max: Int, while take: (Element) -> Bool) -> [Element] {
         let n = min(max, count)
         var out: [Element] = []
         out.reserveCapacity(n)
         for _ in 0..<n {
+            guard take(ring[head]!) else { break }
             out.append(ring[head]!)
             ring[head] = nil
             head = (head + 1) % capacity
