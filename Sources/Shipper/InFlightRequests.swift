@@ -1,5 +1,6 @@
 import Foundation
 import ProbeAgentCore
+import SpillLog
 import Synchronization
 
 /// The remote-write requests on their way to the store, and the rule that keeps every series
@@ -80,4 +81,13 @@ final class StoreAnswers: Sendable {
 
     /// Waits until an answer arrives or `milliseconds` pass.
     func wait(milliseconds: Int) { _ = arrived.wait(timeout: .now() + .milliseconds(milliseconds)) }
+}
+
+/// A chunk of the backlog sent as several requests of which some failed: read again from
+/// `first`, the same `count` records, only the lanes not yet accepted are resent (a resent
+/// sample older than its series' newest would be refused as out of order).
+struct RetryChunk {
+    let first: SpillPosition
+    let count: Int
+    let acceptedLanes: Set<Int>
 }

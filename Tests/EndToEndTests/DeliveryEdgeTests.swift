@@ -72,6 +72,44 @@ struct DeliveryEdgeTests {
         #expect(s.delivery?.tooOldResultsDropped == 0 && s.delivery?.deadLetterResults == 0)
     }
 
+    @Test(.enabled(if: Tools.isRoot, "needs CAP_NET_RAW for raw ICMP"), .timeLimit(.minutes(3)))
+    func backlogDrainsInParallelRequestsAndResendsOnlyWhatFailed() throws {
+        let store = try FakeStore()
+        try store.setMode("500")
+        let spill = try DeliveryTests.tempDir("spill")
+        defer { try? FileManager.default.removeItem(at: spill) }
+        let cfg = DeliveryTests.config(store: store.url, spill: spill)
+            .replacingOccurrences(of: "  samples_per_request: 60", with: "  samples_per_request: 15\n  requests_in_flight: 4")
+            .replacingOccurrences(of: "cadence: 1s\n    targets: [127.0.0.1", with: "cadence: 200ms\n    targets: [127.0.0.1")
+        let agent = try RunningAgent(config: cfg)
+        #expect(agent.waitForStatus(timeout: 40) { ($0.delivery?.spillPendingRecords ?? 0) >= 150 } != nil, "log:\n\(agent.log)")
+        // Every second request fails: chunks of the backlog go out as up to four requests, some
+        // of which fail and must be resent alone.
+        try store.setMode("flaky:2")
+        #expect(agent.waitForStatus(timeout: 60) { ($0.delivery?.resultsShipped ?? 0) >= 40 } != nil, "log:\n\(agent.log)")
+        try store.setMode("ok")
+        #expect(agent.waitForStatus(timeout: 60) { $0.delivery?.spillPendingRecords == 0 } != nil, "backlog drained; log:\n\(agent.log)")
+        #expect(agent.stop() == 0)
+        // Among the accepted requests, in the order the store got them: each series only moves
+        // forward and no sample arrives twice.
+        let requests = try store.requests()
+        let modes = requests.map(\.mode)
+        let firstAccepted = try #require(modes.firstIndex(of: "ok"))
+        #expect(modes[firstAccepted...].contains("500"), "some requests failed while the backlog drained")
+        var newest: [String: Int64] = [:]
+        for request in requests where request.mode == "ok" {
+            for series in request.series {
+                let key = series.labels.map { "\($0.0)=\($0.1)" }.joined(separator: ",")
+                for sample in series.samples {
+                    #expect(sample.timestampMs > newest[key] ?? .min, "\(key): \(sample.timestampMs) after \(newest[key] ?? 0)")
+                    newest[key] = sample.timestampMs
+                }
+            }
+        }
+        let l = try DeliveryTests.ledger(try agent.status(), store)
+        #expect(l.delivered + l.pending == l.made && l.tooOld == 0 && l.deadLetter == 0, "\(l)")
+    }
+
     @Test(.enabled(if: Tools.isRoot, "needs CAP_NET_RAW for raw ICMP"), .timeLimit(.minutes(4)))
     func freshFirstShipsLiveResultsWhileTheBacklogDrains() throws {
         let store = try FakeStore()

@@ -6,7 +6,8 @@ Usage: fake-store.py PORT DIR [CERT KEY CLIENT_CA]
   POST /api/v1/write      answered per the current mode; every body is saved as DIR/req-N.bin
                           (N counts from 1) with its headers in DIR/req-N.json
   POST /control?mode=M    set the mode: ok | 400 | 429:SECONDS | 500 | too-old | too-old:N
-                          (the next N requests, then ok) | hang:SECONDS
+                          (the next N requests, then ok) | hang:SECONDS | flaky:N (every
+                          Nth request 500, the rest ok; saved with the answer it got)
   GET  /stats             {"requests": N, "mode": M, "in_flight": K, "max_in_flight": MAX}
                           (requests being answered now / at most at once so far)
 Listens on 127.0.0.1 only; exits by itself after 30 minutes.
@@ -60,6 +61,8 @@ class Handler(BaseHTTPRequestHandler):
                 state["in_flight"] -= 1
 
     def answer(self, n, mode, body):
+        if mode.startswith("flaky:"):  # every Nth request fails; saved as the answer it got
+            mode = "500" if n % int(mode.partition(":")[2]) == 0 else "ok"
         with open(os.path.join(DIR, f"req-{n}.bin"), "wb") as f:
             f.write(body)
         with open(os.path.join(DIR, f"req-{n}.json"), "w") as f:
