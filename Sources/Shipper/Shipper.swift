@@ -82,14 +82,10 @@ public final class Shipper: @unchecked Sendable {
     public var stats: ShipperStats { published.withLock { $0 } }
 
     /// Starts the shipper thread.
-    public func start() {
+    /// - Parameter onThread: run first on the new thread (the agent lowers its priority).
+    public func start(onThread setUp: @escaping @Sendable () -> Void = {}) {
         let t = Thread { [self] in
-            // Below the probing loop: when they compete for a core, sends stay on schedule and
-            // delivery (which has queues to absorb it) waits. Lowering needs no privilege; on
-            // Linux, PRIO_PROCESS with id 0 is the calling thread only (setpriority(2), NOTES).
-            if setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 10) != 0 {
-                log.debug("shipper thread keeps normal priority: \(String(cString: strerror(errno)))")
-            }
+            setUp()
             while !stopping.load(ordering: .acquiring) { step() }
             shutDown()
             finished.signal()

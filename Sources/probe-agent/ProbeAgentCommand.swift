@@ -69,8 +69,9 @@ struct ProbeAgentCommand: ParsableCommand {
                 throw ExitCode(3)
             }
             log.info("shipping results to \(rw.url); spill log in \(cfg.spill.directory)")
-            shipper?.start() // before the loop, so a stop can always reach a running shipper
+            shipper?.start(onThread: ThreadPriority.lowerCallingThread) // before the loop, so a stop can always reach a running shipper
         }
+        ThreadPriority.lowerEventLoops()
         let loop = AgentLoop.start(engine: EngineHandover(engine), configPath: config, config: cfg,
                                    statusFile: statusFile, statusInterval: interval, shipper: shipper,
                                    handoff: handoff, events: events, log: log)
