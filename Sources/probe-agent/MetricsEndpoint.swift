@@ -19,7 +19,7 @@ enum MetricsEndpoint {
             let body = ResponseBody { writer in
                 try await writer.write(ByteBuffer(bytes: first))
                 // Per-target series stream out in ~1 MiB chunks: a 100k-target page is never whole in memory.
-                var targets = TargetMetricsRenderer(ledger: snap.ledger, config: snap.config)
+                var targets = TargetMetricsRenderer(ledger: snap.ledger, schedule: snap.schedule, config: snap.config)
                 while let chunk = targets.nextChunk() { try await writer.write(ByteBuffer(bytes: chunk)) }
                 try await writer.finish(nil)
             }
