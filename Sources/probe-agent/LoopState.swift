@@ -68,6 +68,7 @@ final class LoopState {
         if config.remoteWrite == nil {
             log.notice("no remote_write configured: results are counted here (status file) but not shipped")
         }
+        FreedMemory.release() // what parsing the config and building the tables left behind
     }
 
     func run() {
@@ -92,6 +93,8 @@ final class LoopState {
             if !pending.isEmpty {
                 submitted = engine.submit(pending)
                 pending.removeFirst(submitted)
+                // Once a burst (start-up, a stall) has drained, let its buffer go (a tick is ~350).
+                if pending.isEmpty && pending.capacity > 16_384 { pending = [] }
                 if submitted > 0 && !control.probing.load(ordering: .relaxed) { probingStarted() }
             }
             service.beat(now: now, submitted: submitted) // systemd READY=1 / WATCHDOG=1 (ServiceHeartbeat.swift)
@@ -250,6 +253,7 @@ final class LoopState {
         outcome.reply?(ReloadReply(ok: true, error: nil, unchanged: report.unchanged, changed: report.changed,
                                    added: report.added, removed: report.removed))
         reportSuppressionChanges()
+        FreedMemory.release() // the replaced config and tables (FreedMemory.swift)
     }
 
     /// SIGTERM: no new probes; every probe in flight finishes (bounded by the longest timeout).

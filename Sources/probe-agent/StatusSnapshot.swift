@@ -128,21 +128,25 @@ final class StatusWriter: Sendable {
     func write(synchronously: Bool, log: Logger, _ build: @escaping @Sendable () -> StatusSnapshot) {
         let path = self.path
         let work: @Sendable () -> Void = {
-            let snapshot = build()
-            let enc = JSONEncoder()
-            enc.outputFormatting = [.sortedKeys]
-            enc.dateEncodingStrategy = .iso8601
-            do {
-                let data = try enc.encode(snapshot)
-                let tmp = path + ".tmp"
-                try data.write(to: URL(fileURLWithPath: tmp))
-                guard rename(tmp, path) == 0 else {
-                    throw CocoaError(.fileWriteUnknown, userInfo: [NSLocalizedDescriptionKey: String(cString: strerror(errno))])
-                }
-            } catch {
-                log.error("cannot write status file \(path): \(error)")
-            }
+            Self.encode(build(), to: path, log: log)
+            FreedMemory.release() // the encoder's temporary tree of every target, freed just now
         }
         if synchronously { queue.sync(execute: work) } else { queue.async(execute: work) }
+    }
+
+    private static func encode(_ snapshot: StatusSnapshot, to path: String, log: Logger) {
+        let enc = JSONEncoder()
+        enc.outputFormatting = [.sortedKeys]
+        enc.dateEncodingStrategy = .iso8601
+        do {
+            let data = try enc.encode(snapshot)
+            let tmp = path + ".tmp"
+            try data.write(to: URL(fileURLWithPath: tmp))
+            guard rename(tmp, path) == 0 else {
+                throw CocoaError(.fileWriteUnknown, userInfo: [NSLocalizedDescriptionKey: String(cString: strerror(errno))])
+            }
+        } catch {
+            log.error("cannot write status file \(path): \(error)")
+        }
     }
 }
