@@ -99,6 +99,9 @@ public final class Engine {
         requests.removeAll(keepingCapacity: true)
         requests.append(contentsOf: batch.lazy.map(\.cValue))
         let n = requests.withUnsafeBufferPointer { cprobe_submit(handle, $0.baseAddress, $0.count) }
+        // A burst (start-up, a stalled loop) may have grown the buffer to a whole cadence of
+        // probes; keep a tick's worth and more, not that (48 bytes a request, for good).
+        if requests.capacity > 16_384 { requests = [] }
         return max(0, Int(n))
     }
 

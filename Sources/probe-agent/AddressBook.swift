@@ -9,11 +9,16 @@ struct ResolvedNames: Sendable {
     var failures: [String: String]
 }
 
-/// The address each target string probes: literals parsed once, hostnames from the resolver.
+/// The address each target probes: literals parsed once, hostnames from the resolver.
 /// A failed lookup keeps the last good address (and is reported); a name never resolved has
 /// none, and its probes count as `unresolved` without stopping anything else.
+///
+/// Literals are kept per monitor in target order (an array, 32 bytes a target), not in a
+/// dictionary keyed by the target string (~105 bytes a target at 100k, most of it the
+/// dictionary's spare capacity). Hostnames, usually few, are keyed by name.
 struct AddressBook: Sendable {
-    private(set) var literals: [String: IPAddress] = [:]
+    /// Per monitor id, by target index: the parsed literal, nil for a hostname.
+    private(set) var literals: [String: [IPAddress?]] = [:]
     private(set) var resolved: [String: IPAddress] = [:]
     private(set) var failures: [String: String] = [:]
     private(set) var hostnames: [String] = []
@@ -24,16 +29,23 @@ struct AddressBook: Sendable {
         var names = Set<String>()
         literals = [:]
         for m in config.monitors {
-            for t in m.targets {
-                if let ip = IPAddress(t) { literals[t] = ip } else { names.insert(t) }
-            }
+            let parsed = m.targets.map(IPAddress.init)
+            for (t, ip) in zip(m.targets, parsed) where ip == nil { names.insert(t) }
+            literals[m.id] = parsed
         }
         hostnames = names.sorted()
         resolved = resolved.filter { names.contains($0.key) }
         failures = failures.filter { names.contains($0.key) }
     }
 
-    func address(for target: String) -> IPAddress? { literals[target] ?? resolved[target] }
+    /// The address of one entry's target: its literal, else its hostname's latest lookup.
+    func address(monitorID: String, targetIndex: Int, target: String) -> IPAddress? {
+        if let list = literals[monitorID], targetIndex < list.count, let ip = list[targetIndex] { return ip }
+        return resolved[target]
+    }
+
+    /// A hostname's latest good address.
+    func address(forHostname name: String) -> IPAddress? { resolved[name] }
 
     /// For a book built from a new config: hostnames whose fresh lookup failed keep the address
     /// the running book had for them (last good wins over nothing).

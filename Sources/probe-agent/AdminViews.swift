@@ -60,9 +60,10 @@ enum AdminViews {
         let live = id.map { Array(zip(s.schedule.cookies(monitorID: $0), s.schedule.entries(monitorID: $0))) }
             ?? s.schedule.entriesWithCookies.map { ($0.cookie, $0.entry) }
         for (cookie, e) in live {
-            let r = s.ledger.record(slot: cookie.slot, monitorID: e.monitorID, target: e.target)
+            let r = s.ledger.record(for: cookie, monitorID: e.monitorID, target: e.target)
+            let address = s.addresses.address(monitorID: e.monitorID, targetIndex: e.targetIndex, target: e.target)
             byMonitor[e.monitorID, default: []].append(MonitorsReply.Target(
-                target: e.target, address: s.addresses.address(for: e.target)?.description,
+                target: e.target, address: address?.description,
                 lastOutcome: r?.lastOutcome?.rawValue, lastSuppressed: r?.lastSuppressed ?? false,
                 lastRTTSeconds: r?.lastRTTNanoseconds.map { Double($0) / 1e9 },
                 lastSentAt: r?.lastSentAtNanoseconds.map { Date(timeIntervalSince1970: Double($0) / 1e9) },

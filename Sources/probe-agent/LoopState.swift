@@ -68,6 +68,7 @@ final class LoopState {
         if config.remoteWrite == nil {
             log.notice("no remote_write configured: results are counted here (status file) but not shipped")
         }
+        FreedMemory.release() // what parsing the config and building the tables left behind
     }
 
     func run() {
@@ -92,6 +93,8 @@ final class LoopState {
             if !pending.isEmpty {
                 submitted = engine.submit(pending)
                 pending.removeFirst(submitted)
+                // Once a burst (start-up, a stall) has drained, let its buffer go (a tick is ~350).
+                if pending.isEmpty && pending.capacity > 16_384 { pending = [] }
                 if submitted > 0 && !control.probing.load(ordering: .relaxed) { probingStarted() }
             }
             service.beat(now: now, submitted: submitted) // systemd READY=1 / WATCHDOG=1 (ServiceHeartbeat.swift)
@@ -118,7 +121,7 @@ final class LoopState {
         }
         pending.reserveCapacity(pending.count + batch.probes.count)
         for p in batch.probes {
-            guard let address = addresses.address(for: p.target) else {
+            guard let address = addresses.address(monitorID: p.monitorID, targetIndex: p.targetIndex, target: p.target) else {
                 _ = schedule.complete(p.cookie)
                 record(p.cookie, monitorID: p.monitorID, target: p.target, probeProtocol: batch.probeProtocol,
                        outcome: .unresolved, rtt: nil, sentAt: nil)
@@ -143,8 +146,8 @@ final class LoopState {
 
     private func record(_ cookie: ProbeCookie, monitorID: String, target: String, probeProtocol: ProbeProtocol,
                         outcome: ProbeOutcome, rtt: UInt64?, sentAt: UInt64?) {
-        let (suppressed, transition) = ledger.record(slot: cookie.slot, monitorID: monitorID, target: target,
-                                                     outcome: outcome, rttNanoseconds: rtt, sentAtNanoseconds: sentAt)
+        let (suppressed, transition) = ledger.record(cookie, monitorID: monitorID, outcome: outcome,
+                                                     rttNanoseconds: rtt, sentAtNanoseconds: sentAt)
         if shipper != nil {
             let ms = sentAt.map { Int64($0 / 1_000_000) } ?? Int64(Date().timeIntervalSince1970 * 1000)
             outbox.append(ResultRecord(monitorID: monitorID, target: target, probeProtocol: probeProtocol, outcome: outcome,
@@ -203,9 +206,9 @@ final class LoopState {
 
     private func mergeResolved(_ names: ResolvedNames) {
         let (changed, failing) = addresses.merge(names)
-        for n in changed { log.info("target '\(n)' resolves to \(addresses.address(for: n).map { "\($0)" } ?? "-")") }
+        for n in changed { log.info("target '\(n)' resolves to \(addresses.address(forHostname: n).map { "\($0)" } ?? "-")") }
         for n in failing {
-            let kept = addresses.address(for: n).map { "keeping \($0)" } ?? "no address yet"
+            let kept = addresses.address(forHostname: n).map { "keeping \($0)" } ?? "no address yet"
             log.warning("cannot resolve target '\(n)': \(addresses.failures[n] ?? "?"); \(kept)")
         }
     }
@@ -230,7 +233,7 @@ final class LoopState {
         book.keepLastGood(from: addresses)
         addresses = book
         for (name, why) in book.failures.sorted(by: { $0.key < $1.key }) {
-            let kept = book.address(for: name).map { "keeping \($0)" } ?? "no address yet"
+            let kept = book.address(forHostname: name).map { "keeping \($0)" } ?? "no address yet"
             log.warning("cannot resolve target '\(name)': \(why); \(kept)")
         }
         resolver.setNames(addresses.hostnames)
@@ -250,6 +253,7 @@ final class LoopState {
         outcome.reply?(ReloadReply(ok: true, error: nil, unchanged: report.unchanged, changed: report.changed,
                                    added: report.added, removed: report.removed))
         reportSuppressionChanges()
+        FreedMemory.release() // the replaced config and tables (FreedMemory.swift)
     }
 
     /// SIGTERM: no new probes; every probe in flight finishes (bounded by the longest timeout).

@@ -19,8 +19,11 @@ enum MetricsEndpoint {
             let body = ResponseBody { writer in
                 try await writer.write(ByteBuffer(bytes: first))
                 // Per-target series stream out in ~1 MiB chunks: a 100k-target page is never whole in memory.
-                var targets = TargetMetricsRenderer(ledger: snap.ledger, config: snap.config)
-                while let chunk = targets.nextChunk() { try await writer.write(ByteBuffer(bytes: chunk)) }
+                do {
+                    var targets = TargetMetricsRenderer(ledger: snap.ledger, schedule: snap.schedule, config: snap.config)
+                    while let chunk = targets.nextChunk() { try await writer.write(ByteBuffer(bytes: chunk)) }
+                }
+                FreedMemory.release() // the renderer's label blocks of every target (FreedMemory.swift)
                 try await writer.finish(nil)
             }
             return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"], body: body)

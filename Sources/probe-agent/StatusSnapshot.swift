@@ -85,10 +85,18 @@ struct StatusSnapshot: Encodable, Sendable {
         reloads = Reloads(succeeded: r.succeeded, failed: r.failed, lastAt: r.lastAt, lastError: r.lastError,
                           unchanged: r.last?.unchanged, changed: r.last?.changed, added: r.last?.added,
                           removed: r.last?.removed)
-        let live = schedule.entriesWithCookies // one walk of the table, used twice below
+        var byMonitor: [String: [Target]] = [:]
+        var entries = 0
+        schedule.forEachEntry { cookie, e in
+            entries += 1
+            let current = ledger.record(for: cookie, monitorID: e.monitorID, target: e.target)
+            let address = addresses.address(monitorID: e.monitorID, targetIndex: e.targetIndex, target: e.target)
+            byMonitor[e.monitorID, default: []].append(
+                Target(target: e.target, address: address?.description, record: current))
+        }
         let l = schedule.lateness
         scheduler = Scheduler(
-            entries: live.count, fired: schedule.stats.fired, skippedInFlight: schedule.stats.skippedInFlight,
+            entries: entries, fired: schedule.stats.fired, skippedInFlight: schedule.stats.skippedInFlight,
             deferredByRateCap: schedule.stats.deferredByRateCap, missedPeriods: schedule.stats.missedPeriods,
             staleResults: schedule.stats.staleResults + staleResults, pendingSends: pendingSends,
             lateness: Lateness(count: l.count, p50Seconds: Double(l.quantile(0.5)) / 1e9,
@@ -102,12 +110,6 @@ struct StatusSnapshot: Encodable, Sendable {
             unmatchedMalformed: s.unmatched_malformed, backpressure: s.backpressure, txTimestamps: s.tx_timestamps,
             userClockResults: s.user_clock_results)
         resolverFailures = addresses.failures
-        var byMonitor: [String: [Target]] = [:]
-        for (cookie, e) in live {
-            let current = ledger.record(slot: cookie.slot, monitorID: e.monitorID, target: e.target)
-            byMonitor[e.monitorID, default: []].append(
-                Target(target: e.target, address: addresses.address(for: e.target)?.description, record: current))
-        }
         monitors = config.monitors.map { m in
             Monitor(id: m.id, protocol: m.probeProtocol.rawValue, configHash: String(m.configHash, radix: 16),
                     down: ledger.health[m.id]?.isDown ?? false, suppressed: ledger.isSuppressed(m.id),
@@ -126,21 +128,25 @@ final class StatusWriter: Sendable {
     func write(synchronously: Bool, log: Logger, _ build: @escaping @Sendable () -> StatusSnapshot) {
         let path = self.path
         let work: @Sendable () -> Void = {
-            let snapshot = build()
-            let enc = JSONEncoder()
-            enc.outputFormatting = [.sortedKeys]
-            enc.dateEncodingStrategy = .iso8601
-            do {
-                let data = try enc.encode(snapshot)
-                let tmp = path + ".tmp"
-                try data.write(to: URL(fileURLWithPath: tmp))
-                guard rename(tmp, path) == 0 else {
-                    throw CocoaError(.fileWriteUnknown, userInfo: [NSLocalizedDescriptionKey: String(cString: strerror(errno))])
-                }
-            } catch {
-                log.error("cannot write status file \(path): \(error)")
-            }
+            Self.encode(build(), to: path, log: log)
+            FreedMemory.release() // the encoder's temporary tree of every target, freed just now
         }
         if synchronously { queue.sync(execute: work) } else { queue.async(execute: work) }
+    }
+
+    private static func encode(_ snapshot: StatusSnapshot, to path: String, log: Logger) {
+        let enc = JSONEncoder()
+        enc.outputFormatting = [.sortedKeys]
+        enc.dateEncodingStrategy = .iso8601
+        do {
+            let data = try enc.encode(snapshot)
+            let tmp = path + ".tmp"
+            try data.write(to: URL(fileURLWithPath: tmp))
+            guard rename(tmp, path) == 0 else {
+                throw CocoaError(.fileWriteUnknown, userInfo: [NSLocalizedDescriptionKey: String(cString: strerror(errno))])
+            }
+        } catch {
+            log.error("cannot write status file \(path): \(error)")
+        }
     }
 }

@@ -34,12 +34,14 @@ struct MetricsExpositionTests {
 
     @Test func everyFamilyIsOneBlockAndLossAddsUp() throws {
         let config = try AgentConfig.load(yaml: Self.yaml, file: "t.yaml")
+        let schedule = Schedule(config: config, now: 0)
+        let cookies = schedule.cookies(monitorID: "web") // 127.0.0.1, 127.0.0.2
         var ledger = ResultLedger(config: config)
         for (o, rtt) in [(ProbeOutcome.ok, UInt64(500_000)), (.ok, 5_000_000), (.ok, 50_000_000), (.refused, nil), (.timeout, nil)] {
-            _ = ledger.record(slot: 0, monitorID: "web", target: "127.0.0.1", outcome: o, rttNanoseconds: rtt, sentAtNanoseconds: 1)
+            _ = ledger.record(cookies[0], monitorID: "web", outcome: o, rttNanoseconds: rtt, sentAtNanoseconds: 1)
         }
-        _ = ledger.record(slot: 1, monitorID: "web", target: "127.0.0.2", outcome: .ok, rttNanoseconds: 2_000, sentAtNanoseconds: 1)
-        var r = TargetMetricsRenderer(ledger: ledger, config: config)
+        _ = ledger.record(cookies[1], monitorID: "web", outcome: .ok, rttNanoseconds: 2_000, sentAtNanoseconds: 1)
+        var r = TargetMetricsRenderer(ledger: ledger, schedule: schedule, config: config)
         let (page, _) = Self.text(&r)
         let block = #"monitor="web",target="127.0.0.1",protocol="tcp-connect",team="net\\ops \"core\"""#
         for line in ["probe_sent_total{\(block)} 5", "probe_replies_total{\(block)} 3", "probe_timeouts_total{\(block)} 1",
@@ -64,16 +66,25 @@ struct MetricsExpositionTests {
 
     @Test func chunksNeverSplitALineAndAReusedSlotStartsOver() throws {
         let config = try AgentConfig.load(yaml: Self.yaml, file: "t.yaml")
+        var schedule = Schedule(config: config, now: 0)
         var ledger = ResultLedger(config: config)
-        _ = ledger.record(slot: 0, monitorID: "web", target: "127.0.0.1", outcome: .ok, rttNanoseconds: 100, sentAtNanoseconds: 1)
-        _ = ledger.record(slot: 0, monitorID: "web", target: "127.0.0.2", outcome: .ok, rttNanoseconds: 20_000_000, sentAtNanoseconds: 1)
-        #expect(ledger.rtt?.counts[0] == 0 && ledger.rtt?.counts[2] == 1, "the slot's histogram restarted for the new target")
-        var small = TargetMetricsRenderer(ledger: ledger, config: config)
+        let first = schedule.cookies(monitorID: "web")[0]
+        _ = ledger.record(first, monitorID: "web", outcome: .ok, rttNanoseconds: 100, sentAtNanoseconds: 1)
+        // A reload that changes the monitor gives slot 0 to a new entry (next generation).
+        let changed = try AgentConfig.load(yaml: Self.yaml.replacingOccurrences(of: "port: 443", with: "port: 444"), file: "t.yaml")
+        let report = schedule.apply(changed, now: 0)
+        ledger.apply(changed, removedSlots: report.removedCookies.map(\.slot), recount: [:])
+        let reused = try #require(schedule.cookies(monitorID: "web").first { $0.slot == first.slot })
+        #expect(reused.generation != first.generation)
+        _ = ledger.record(reused, monitorID: "web", outcome: .ok, rttNanoseconds: 20_000_000, sentAtNanoseconds: 1)
+        #expect(ledger.rtt?.counts[0] == 0 && ledger.rtt?.counts[2] == 1, "the slot's histogram restarted for the new entry")
+        #expect(ledger.counters(for: reused)?.sent == 1)
+        var small = TargetMetricsRenderer(ledger: ledger, schedule: schedule, config: changed)
         var chunks: [[UInt8]] = []
         while let c = small.nextChunk(maxBytes: 64) { chunks.append(c) }
         #expect(chunks.count > 5)
         #expect(chunks.allSatisfy { $0.last == UInt8(ascii: "\n") })
-        var whole = TargetMetricsRenderer(ledger: ledger, config: config)
+        var whole = TargetMetricsRenderer(ledger: ledger, schedule: schedule, config: changed)
         #expect(Self.text(&whole).0 == String(decoding: chunks.flatMap { $0 }, as: UTF8.self))
     }
 

@@ -40,6 +40,23 @@ import Testing
         #expect(schedule.lateness.max < 10 * msNanos)
     }
 
+    @Test func entriesShareTheirMonitorsFieldsAndSlotsStaySmall() {
+        // One slot per target: 32 bytes, names and settings once per monitor (MonitorPlan).
+        #expect(MemoryLayout<Schedule.Slot>.stride == 32)
+        let schedule = Schedule(config: mixedConfig(), now: 0)
+        #expect(schedule.plans.count == 3 && schedule.slots.count == 6)
+        let web = schedule.entries(monitorID: "web")
+        #expect(web.count == 1 && web[0].target == "127.0.0.1" && web[0].port == 80 && web[0].targetIndex == 0)
+        #expect(web[0].phase == web[0].nextFire % web[0].cadence)
+        #expect(schedule.entries(monitorID: "syn").map(\.target) == ["127.0.0.3", "127.0.0.4"])
+        var walked: [String] = []
+        schedule.forEachEntry { cookie, e in
+            #expect(schedule.entry(for: cookie) == e)
+            walked.append("\(e.monitorID)/\(e.target)")
+        }
+        #expect(walked == schedule.entries.map { "\($0.monitorID)/\($0.target)" } && walked.count == 6)
+    }
+
     @Test func dueEntriesAreGroupedOneBatchPerProtocol() {
         var schedule = Schedule(config: mixedConfig(), now: 0)
         let batches = schedule.poll(now: 3 * secondNanos)

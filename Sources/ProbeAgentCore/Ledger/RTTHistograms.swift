@@ -13,6 +13,12 @@ public struct RTTHistograms: Sendable {
         self.bounds = bounds.map { UInt64($0.nanosecondsValue) }
     }
 
+    /// Makes room for `slots` histograms at once, so 100k slots' arrays carry no doubling slack.
+    mutating func reserveCapacity(slots: Int) {
+        counts.reserveCapacity(slots * stride)
+        sumNanoseconds.reserveCapacity(slots)
+    }
+
     /// Slots with storage (every slot below this has a histogram, possibly empty).
     public var slots: Int { sumNanoseconds.count }
 

@@ -7,7 +7,8 @@ public enum ProbeOutcome: String, Sendable, Hashable, Codable, CaseIterable {
     public var isFailure: Bool { self != .ok }
 }
 
-/// Counters and latest result of one (monitor, target).
+/// Counters and latest result of one (monitor, target), with its names: the view the status
+/// file and the admin API show. The ledger itself stores ``TargetCounters``.
 ///
 /// Loss is readable from the counters directly: `sent = ok + timeouts + refused + unreachable
 /// + errors + unresolved + suppressed`, where `suppressed` counts the failures that happened
@@ -45,11 +46,13 @@ public struct MonitorTransition: Sendable, Hashable {
 
 /// Per-target tallies, monitor health and `depends_on` suppression: pure bookkeeping, no clock.
 ///
-/// Records are indexed by the schedule slot of their entry (``ProbeCookie/slot``): O(1) per
-/// result. A slot whose (monitor, target) changed — a reload replaced the entry — starts a
-/// fresh record; an unchanged monitor keeps its slots and so its counters.
+/// Counters are indexed by the schedule slot of their entry (``ProbeCookie/slot``): O(1) per
+/// result. They belong to the slot's generation: a slot a reload gave to another entry (new
+/// generation) starts fresh counters; an unchanged monitor keeps its slots, generations and
+/// so its counters. Names are not stored here: the schedule has them once per monitor.
 public struct ResultLedger: Sendable {
-    public private(set) var records: [TargetRecord?] = []
+    /// By slot; entries with `isLive == false` hold nothing.
+    public private(set) var counters: [TargetCounters] = []
     public private(set) var health: [String: MonitorHealth] = [:]
     /// Per-slot RTT histograms of replies; nil when `metrics.per_target_histograms` is off.
     public private(set) var rtt: RTTHistograms?
@@ -57,21 +60,25 @@ public struct ResultLedger: Sendable {
 
     public init(config: AgentConfig) {
         dependencies = DependencyResolver(monitors: config.monitors)
-        if config.metrics.perTargetHistograms { rtt = RTTHistograms(bounds: config.metrics.rttBuckets) }
+        counters.reserveCapacity(config.targetCount) // exact: no doubling slack at 100k slots
+        if config.metrics.perTargetHistograms {
+            rtt = RTTHistograms(bounds: config.metrics.rttBuckets)
+            rtt?.reserveCapacity(slots: config.targetCount)
+        }
         resetHealth(config)
     }
 
-    /// After a reload, in O(changed monitors' targets): new dependency graph, records of removed
+    /// After a reload, in O(changed monitors' targets): new dependency graph, counters of removed
     /// entries dropped, health of changed and added monitors recounted from their live slots.
-    /// Unchanged monitors keep their records and health untouched.
+    /// Unchanged monitors keep their counters and health untouched.
     ///
     /// - Parameters:
     ///   - removedSlots: slots of the entries the reload removed or replaced.
     ///   - recount: for each changed or added monitor, the slots of its entries now.
     public mutating func apply(_ config: AgentConfig, removedSlots: [Int], recount: [String: [Int]]) {
         dependencies = DependencyResolver(monitors: config.monitors)
-        for slot in removedSlots where slot < records.count {
-            records[slot] = nil
+        for slot in removedSlots where slot < counters.count {
+            counters[slot] = TargetCounters()
             rtt?.reset(slot: slot)
         }
         let live = Set(config.monitors.map(\.id))
@@ -79,8 +86,8 @@ public struct ResultLedger: Sendable {
         for m in config.monitors where health[m.id] == nil || recount[m.id] != nil {
             let slots = recount[m.id] ?? []
             let failing = slots.reduce(0) { n, slot in
-                guard slot < records.count, let r = records[slot], r.monitorID == m.id else { return n }
-                return n + (r.lastOutcome?.isFailure == true ? 1 : 0)
+                guard slot < counters.count, counters[slot].isLive else { return n }
+                return n + (counters[slot].lastOutcome?.isFailure == true ? 1 : 0)
             }
             health[m.id] = MonitorHealth(failingTargets: failing, totalTargets: m.targets.count)
         }
@@ -94,23 +101,27 @@ public struct ResultLedger: Sendable {
 
     /// Counts one result.
     ///
+    /// - Parameters:
+    ///   - cookie: the probe's cookie: its slot and the generation of the entry it belongs to.
+    ///   - monitorID: the entry's monitor (health and suppression are per monitor).
     /// - Returns: whether the failure was suppressed, and the monitor's up/down transition if
     ///   this result caused one.
-    public mutating func record(slot: Int, monitorID: String, target: String, outcome: ProbeOutcome,
+    public mutating func record(_ cookie: ProbeCookie, monitorID: String, outcome: ProbeOutcome,
                                 rttNanoseconds: UInt64?, sentAtNanoseconds: UInt64?)
         -> (suppressed: Bool, transition: MonitorTransition?)
     {
-        if slot >= records.count { records.append(contentsOf: repeatElement(nil, count: slot + 1 - records.count)) }
-        var r = records[slot]
-        if r == nil || r!.monitorID != monitorID || r!.target != target {
-            r = TargetRecord(monitorID: monitorID, target: target)
+        let slot = cookie.slot
+        if slot >= counters.count {
+            counters.append(contentsOf: repeatElement(TargetCounters(), count: slot + 1 - counters.count))
+        }
+        var rec = counters[slot]
+        if !rec.isLive || rec.generation != cookie.generation {
+            rec = TargetCounters(generation: cookie.generation)
             rtt?.reset(slot: slot)
         }
-        var rec = r!
         let wasFailing = rec.lastOutcome?.isFailure ?? false
         let wasDown = health[monitorID]?.isDown ?? false
         let suppressed = outcome.isFailure && dependencies.isSuppressed(monitorID, health: health)
-        rec.sent += 1
         if suppressed {
             rec.suppressed += 1
         } else {
@@ -128,7 +139,7 @@ public struct ResultLedger: Sendable {
         rec.lastRTTNanoseconds = outcome == .ok ? rttNanoseconds : nil
         if outcome == .ok, let ns = rttNanoseconds { rtt?.record(slot: slot, nanoseconds: ns) }
         rec.lastSentAtNanoseconds = sentAtNanoseconds
-        records[slot] = rec
+        counters[slot] = rec
 
         if outcome.isFailure != wasFailing, var h = health[monitorID] {
             h.failingTargets += outcome.isFailure ? 1 : -1
@@ -144,11 +155,17 @@ public struct ResultLedger: Sendable {
         return (suppressed, transition)
     }
 
-    /// The record of `slot` if it still belongs to (monitorID, target): a slot a reload gave to
-    /// another entry has no record for this one yet.
-    public func record(slot: Int, monitorID: String, target: String) -> TargetRecord? {
-        guard slot < records.count, let r = records[slot], r.monitorID == monitorID, r.target == target else { return nil }
-        return r
+    /// The counters of the entry a cookie names, if it has any: a slot a reload gave to another
+    /// entry has none for this one yet.
+    public func counters(for cookie: ProbeCookie) -> TargetCounters? {
+        guard cookie.slot < counters.count else { return nil }
+        let c = counters[cookie.slot]
+        return c.isLive && c.generation == cookie.generation ? c : nil
+    }
+
+    /// ``counters(for:)`` with the entry's names, as the status file and admin API show it.
+    public func record(for cookie: ProbeCookie, monitorID: String, target: String) -> TargetRecord? {
+        counters(for: cookie).map { TargetRecord(monitorID: monitorID, target: target, counters: $0) }
     }
 
     /// Whether `monitorID`'s failures are suppressed right now.

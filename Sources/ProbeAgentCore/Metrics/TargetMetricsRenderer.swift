@@ -15,13 +15,15 @@ public struct TargetMetricsRenderer: Sendable {
         case sent, replies, timeouts, errors, suppressed, up, lastRTT, histogram
     }
 
-    private let records: [TargetRecord]
-    private let slots: [Int]
+    /// The ledger as of the snapshot (shared copy-on-write, not copied).
+    private let counters: [TargetCounters]
+    /// The slot of each rendered row, in slot order.
+    private let slots: [Int32]
     private let rtt: RTTHistograms?
     private let bounds: [String]
-    /// Every record's escaped label block, back to back; `offsets[i]..<offsets[i+1]` is record i's.
-    private var blob: [UInt8] = []
-    private var offsets: [Int] = [0]
+    /// Every row's escaped label block, back to back; `offsets[i]..<offsets[i+1]` is row i's.
+    private let blob: [UInt8]
+    private let offsets: [Int]
     private var family = 0
     private var index = 0
     private var headerDone = false
@@ -29,34 +31,35 @@ public struct TargetMetricsRenderer: Sendable {
 
     /// - Parameters:
     ///   - ledger: a copy taken on the probing loop (copy-on-write: cheap to take).
-    ///   - config: the config the ledger's monitors came from (protocol and labels per monitor).
-    public init(ledger: ResultLedger, config: AgentConfig) {
+    ///   - schedule: the schedule copy taken with it: the names of each slot's entry.
+    ///   - config: the config the schedule's monitors came from (protocol and labels per monitor).
+    public init(ledger: ResultLedger, schedule: Schedule, config: AgentConfig) {
         var prefix: [String: (proto: String, labels: [(String, String)])] = [:]
         for m in config.monitors {
             prefix[m.id] = (m.probeProtocol.rawValue, m.labels.sorted { $0.key < $1.key }.map { ($0.key, $0.value) })
         }
-        var records: [TargetRecord] = []
-        var slots: [Int] = []
-        var w = ExpositionWriter(capacity: ledger.records.count * 80)
-        for (slot, r) in ledger.records.enumerated() {
-            guard let r, let p = prefix[r.monitorID] else { continue }
-            w.append("monitor=\""); w.appendEscaped(r.monitorID)
-            w.append("\",target=\""); w.appendEscaped(r.target)
+        var slots: [Int32] = []
+        var offsets = [0]
+        var w = ExpositionWriter(capacity: ledger.counters.count * 80)
+        schedule.forEachEntry { cookie, e in
+            guard ledger.counters(for: cookie) != nil, let p = prefix[e.monitorID] else { return }
+            w.append("monitor=\""); w.appendEscaped(e.monitorID)
+            w.append("\",target=\""); w.appendEscaped(e.target)
             w.append("\",protocol=\""); w.append(p.proto); w.append("\"")
             for (k, v) in p.labels { w.append(","); w.append(k); w.append("=\""); w.appendEscaped(v); w.append("\"") }
             offsets.append(w.bytes.count)
-            records.append(r)
-            slots.append(slot)
+            slots.append(Int32(cookie.slot))
         }
         blob = w.take()
-        self.records = records
+        self.offsets = offsets
+        counters = ledger.counters
         self.slots = slots
         rtt = ledger.rtt
         bounds = (ledger.rtt?.bounds ?? []).map { ExpositionWriter.bound(Double($0) / 1e9) }
     }
 
     /// Number of (monitor, target) pairs rendered.
-    public var targetCount: Int { records.count }
+    public var targetCount: Int { slots.count }
 
     /// The next chunk of about `maxBytes` (never splitting a line), or nil when done.
     public mutating func nextChunk(maxBytes: Int = 1 << 20) -> [UInt8]? {
@@ -64,11 +67,11 @@ public struct TargetMetricsRenderer: Sendable {
             let f = Family(rawValue: family)!
             if f == .histogram && rtt == nil { family += 1; continue }
             if !headerDone { header(f); headerDone = true }
-            while index < records.count && writer.bytes.count < maxBytes {
+            while index < slots.count && writer.bytes.count < maxBytes {
                 row(f, index)
                 index += 1
             }
-            if index == records.count { family += 1; index = 0; headerDone = false }
+            if index == slots.count { family += 1; index = 0; headerDone = false }
         }
         return writer.bytes.isEmpty ? nil : writer.take()
     }
@@ -87,7 +90,8 @@ public struct TargetMetricsRenderer: Sendable {
     }
 
     private mutating func row(_ f: Family, _ i: Int) {
-        let r = records[i]
+        let slot = Int(slots[i])
+        let r = counters[slot]
         let block = blob[offsets[i]..<offsets[i + 1]]
         switch f {
         case .sent: writer.sample("probe_sent_total", block: block, r.sent)
@@ -104,7 +108,6 @@ public struct TargetMetricsRenderer: Sendable {
             if let ns = r.lastRTTNanoseconds { writer.sample("probe_last_rtt_seconds", block: block, Double(ns) / 1e9) }
         case .histogram:
             guard let rtt else { return }
-            let slot = slots[i]
             var cumulative: UInt64 = 0
             let has = slot < rtt.slots
             for b in 0...bounds.count {

@@ -17,14 +17,16 @@ extension Schedule {
     public mutating func apply(_ config: AgentConfig, now: UInt64) -> ReloadReport {
         var report = ReloadReport()
         let newIDs = Set(config.monitors.map(\.id))
-        for id in monitorHashes.keys.sorted() where !newIDs.contains(id) {
+        for id in planIndex.keys.sorted() where !newIDs.contains(id) {
             report.removed.append(id)
             remove(monitorID: id, into: &report)
         }
         for monitor in config.monitors {
-            switch monitorHashes[monitor.id] {
+            switch planIndex[monitor.id].map({ plans[Int($0)].configHash }) {
             case monitor.configHash?:
                 report.unchanged.append(monitor.id)
+                // Same contents: take the new config's array, so the old config's can be freed.
+                plans[Int(planIndex[monitor.id]!)].targets = monitor.targets
             case _?:
                 report.changed.append(monitor.id)
                 remove(monitorID: monitor.id, into: &report)
@@ -47,49 +49,49 @@ extension Schedule {
 
     /// Adds one entry per target of a monitor, each at its first grid point at or after `now`.
     mutating func add(_ monitor: MonitorConfig, now: UInt64) {
-        let cadence = UInt64(max(1, monitor.cadence.nanosecondsValue))
-        let hash = monitor.configHash
-        var indices: [Int] = []
-        for (index, target) in monitor.targets.enumerated() {
+        let plan = freePlans.popLast() ?? { plans.append(.vacant); return Int32(plans.count - 1) }()
+        var p = MonitorPlan(monitor, slots: [])
+        p.slots.reserveCapacity(monitor.targets.count)
+        for index in monitor.targets.indices {
             // Phases sit on the tick grid: the wheel fires at tick boundaries, so an unaligned
             // phase would make every probe up to a tick late (measured: p50 lateness = 1 tick).
-            var phase = PhaseSpreader.phase(monitorID: monitor.id, targetIndex: index, cadence: cadence)
+            var phase = PhaseSpreader.phase(monitorID: monitor.id, targetIndex: index, cadence: p.cadence)
             phase -= phase % tickNanos
-            let entry = ScheduleEntry(
-                monitorID: monitor.id, target: target, targetIndex: index, probeProtocol: monitor.probeProtocol,
-                port: monitor.port, timeout: monitor.timeout, cadence: cadence, phase: phase, configHash: hash,
-                nextFire: PhaseSpreader.firstFire(atOrAfter: now, phase: phase, cadence: cadence))
-            let slot = freeSlots.popLast() ?? { slots.append(Slot()); return slots.count - 1 }()
+            let slot = Int(freeSlots.popLast() ?? { slots.append(Slot()); return Int32(slots.count - 1) }())
             let cookie = ProbeCookie(slot: slot, generation: slots[slot].generation)
-            slots[slot].entry = entry
-            slots[slot].handle = wheel.insert(id: cookie.rawValue, deadline: ceilTick(entry.nextFire))
-            indices.append(slot)
+            slots[slot].plan = plan
+            slots[slot].targetIndex = Int32(index)
+            slots[slot].nextFire = PhaseSpreader.firstFire(atOrAfter: now, phase: phase, cadence: p.cadence)
+            slots[slot].handle = wheel.insert(id: cookie.rawValue, deadline: ceilTick(slots[slot].nextFire))
+            p.slots.append(Int32(slot))
         }
-        byMonitor[monitor.id] = indices
-        monitorHashes[monitor.id] = hash
+        plans[Int(plan)] = p
+        planIndex[monitor.id] = plan
     }
 
     /// Removes a monitor's entries: cancels their timers and bumps their slots' generations so
     /// every cookie handed out for them goes stale.
     mutating func remove(monitorID: String, into report: inout ReloadReport) {
-        for slot in byMonitor.removeValue(forKey: monitorID) ?? [] {
+        guard let plan = planIndex.removeValue(forKey: monitorID) else { return }
+        for s in plans[Int(plan)].slots {
+            let slot = Int(s)
             let cookie = ProbeCookie(slot: slot, generation: slots[slot].generation)
             report.removedCookies.append(cookie)
             if slots[slot].inFlight { report.discardedInFlight.append(cookie) }
             if let handle = slots[slot].handle { wheel.cancel(handle) }
             slots[slot] = Slot(generation: slots[slot].generation &+ 1)
-            freeSlots.append(slot)
+            freeSlots.append(s)
         }
-        monitorHashes[monitorID] = nil
+        plans[Int(plan)] = .vacant
+        freePlans.append(plan)
     }
 
     /// Re-places every entry on a fresh wheel (after a tick change), keeping fire times.
     mutating func rebuildWheel(now: UInt64) {
         wheel = TimerWheel(start: now / tickNanos)
-        for slot in slots.indices {
-            guard let entry = slots[slot].entry else { continue }
+        for slot in slots.indices where slots[slot].isLive {
             let cookie = ProbeCookie(slot: slot, generation: slots[slot].generation)
-            slots[slot].handle = wheel.insert(id: cookie.rawValue, deadline: ceilTick(entry.nextFire))
+            slots[slot].handle = wheel.insert(id: cookie.rawValue, deadline: ceilTick(slots[slot].nextFire))
         }
     }
 }

@@ -15,18 +15,28 @@
 /// `Schedule` is a value: ``apply(_:now:)`` can run on a copy while the old one keeps serving,
 /// and the arrays underneath are shared copy-on-write until then.
 public struct Schedule: Sendable {
+    /// One entry's own state; what its monitor's entries share is in ``MonitorPlan``.
+    /// 32 bytes: this table has one row per (monitor, target).
     struct Slot: Sendable {
-        var entry: ScheduleEntry?
+        /// The next scheduled fire time; `nextFire % cadence` is the entry's phase.
+        var nextFire: UInt64 = 0
         var generation: UInt32 = 0
+        /// Index into `plans`, -1 for a free slot.
+        var plan: Int32 = -1
+        var targetIndex: Int32 = 0
         var handle: TimerHandle?
         var inFlight = false
         var pending = false
+
+        var isLive: Bool { plan >= 0 }
     }
 
     var slots: [Slot] = []
-    var freeSlots: [Int] = []
-    var byMonitor: [String: [Int]] = [:]
-    var monitorHashes: [String: UInt64] = [:]
+    var freeSlots: [Int32] = []
+    /// Per monitor; a removed monitor's plan is vacant until a new monitor reuses its index.
+    var plans: [MonitorPlan] = []
+    var freePlans: [Int32] = []
+    var planIndex: [String: Int32] = [:]
     var wheel: TimerWheel
     var tickNanos: UInt64
     var rate: RateSpreader?
@@ -48,32 +58,64 @@ public struct Schedule: Sendable {
         tickNanos = UInt64(max(1, config.scheduler.tick.nanosecondsValue))
         wheel = TimerWheel(start: now / tickNanos)
         rate = config.scheduler.maxProbesPerSecond.map { RateSpreader(perSecond: $0, tickNanos: tickNanos, now: now) }
+        slots.reserveCapacity(config.targetCount) // exact: no doubling slack on the largest tables
+        wheel.reserveCapacity(config.targetCount)
         for monitor in config.monitors { add(monitor, now: now) }
     }
 
-    /// Every live entry, in monitor then target order of insertion.
-    public var entries: [ScheduleEntry] { slots.compactMap(\.entry) }
+    /// Every live entry, in slot order.
+    public var entries: [ScheduleEntry] {
+        var out: [ScheduleEntry] = []
+        forEachEntry { _, e in out.append(e) }
+        return out
+    }
 
     /// Every live entry with the cookie its next probe will carry (its slot identifies the
     /// entry's result record; see ``ResultLedger``).
     public var entriesWithCookies: [(cookie: ProbeCookie, entry: ScheduleEntry)] {
-        slots.enumerated().compactMap { i, s in s.entry.map { (ProbeCookie(slot: i, generation: s.generation), $0) } }
+        var out: [(cookie: ProbeCookie, entry: ScheduleEntry)] = []
+        forEachEntry { c, e in out.append((c, e)) }
+        return out
+    }
+
+    /// Calls `body` with every live entry and its cookie, in slot order, without building an
+    /// array of them (a 100k-target walk for the status file or a scrape stays O(1) in memory).
+    public func forEachEntry(_ body: (ProbeCookie, ScheduleEntry) throws -> Void) rethrows {
+        for i in slots.indices where slots[i].isLive {
+            try body(ProbeCookie(slot: i, generation: slots[i].generation), entry(at: i))
+        }
     }
 
     /// The cookies of one monitor's entries, in target order (O(its targets)).
     public func cookies(monitorID: String) -> [ProbeCookie] {
-        (byMonitor[monitorID] ?? []).map { ProbeCookie(slot: $0, generation: slots[$0].generation) }
+        plan(monitorID)?.slots.map { ProbeCookie(slot: Int($0), generation: slots[Int($0)].generation) } ?? []
     }
 
     /// The entries of one monitor, in target order.
     public func entries(monitorID: String) -> [ScheduleEntry] {
-        (byMonitor[monitorID] ?? []).compactMap { slots[$0].entry }
+        plan(monitorID)?.slots.map { entry(at: Int($0)) } ?? []
     }
 
     /// The entry a cookie names, or `nil` if it was removed since.
     public func entry(for cookie: ProbeCookie) -> ScheduleEntry? {
-        guard cookie.slot < slots.count, slots[cookie.slot].generation == cookie.generation else { return nil }
-        return slots[cookie.slot].entry
+        isLive(cookie) ? entry(at: cookie.slot) : nil
+    }
+
+    /// Whether a cookie still names a live entry (cheaper than ``entry(for:)``: builds nothing).
+    public func isLive(_ cookie: ProbeCookie) -> Bool {
+        cookie.slot < slots.count && slots[cookie.slot].isLive && slots[cookie.slot].generation == cookie.generation
+    }
+
+    func plan(_ monitorID: String) -> MonitorPlan? { planIndex[monitorID].map { plans[Int($0)] } }
+
+    /// The public view of a live slot: its own fields plus its monitor's shared ones.
+    func entry(at slot: Int) -> ScheduleEntry {
+        let s = slots[slot]
+        let p = plans[Int(s.plan)]
+        return ScheduleEntry(
+            monitorID: p.id, target: p.targets[Int(s.targetIndex)], targetIndex: Int(s.targetIndex),
+            probeProtocol: p.probeProtocol, port: p.port, timeout: p.timeout, cadence: p.cadence,
+            phase: s.nextFire % p.cadence, configHash: p.configHash, nextFire: s.nextFire)
     }
 
     /// Probes handed out and not yet completed.
@@ -101,16 +143,16 @@ public struct Schedule: Sendable {
         let firstNew = pendingQueue.count
         for timer in due {
             let cookie = ProbeCookie(rawValue: timer.id)
-            guard var entry = entry(for: cookie) else { continue }
-            let scheduled = entry.nextFire
-            var next = scheduled + entry.cadence
+            guard isLive(cookie) else { continue }
+            let cadence = plans[Int(slots[cookie.slot].plan)].cadence
+            let scheduled = slots[cookie.slot].nextFire
+            var next = scheduled + cadence
             if next <= now {
-                let missed = (now - next) / entry.cadence + 1
+                let missed = (now - next) / cadence + 1
                 stats.missedPeriods += missed
-                next += missed * entry.cadence
+                next += missed * cadence
             }
-            entry.nextFire = next
-            slots[cookie.slot].entry = entry
+            slots[cookie.slot].nextFire = next
             slots[cookie.slot].handle = wheel.insert(id: cookie.rawValue, deadline: ceilTick(next))
             if slots[cookie.slot].inFlight || slots[cookie.slot].pending {
                 stats.skippedInFlight += 1
@@ -126,15 +168,17 @@ public struct Schedule: Sendable {
         while released < allowed, pendingHead < pendingQueue.count {
             let (cookie, scheduled) = pendingQueue[pendingHead]
             pendingHead += 1
-            guard let entry = entry(for: cookie) else { continue }
+            guard isLive(cookie) else { continue }
             released += 1
             slots[cookie.slot].pending = false
             slots[cookie.slot].inFlight = true
             lateness.record(now >= scheduled ? now - scheduled : 0)
             stats.fired += 1
-            byProtocol[entry.probeProtocol, default: []].append(
-                DueProbe(cookie: cookie, monitorID: entry.monitorID, target: entry.target, port: entry.port,
-                         timeout: entry.timeout, scheduled: scheduled))
+            let ti = Int(slots[cookie.slot].targetIndex)
+            let p = plans[Int(slots[cookie.slot].plan)]
+            byProtocol[p.probeProtocol, default: []].append(
+                DueProbe(cookie: cookie, monitorID: p.id, target: p.targets[ti], targetIndex: ti, port: p.port,
+                         timeout: p.timeout, scheduled: scheduled))
         }
         limiter?.spend(released)
         rate = limiter
@@ -152,7 +196,7 @@ public struct Schedule: Sendable {
     ///   stale cookie (entry removed or replaced by a reload), whose result must be discarded.
     @discardableResult
     public mutating func complete(_ cookie: ProbeCookie) -> Bool {
-        guard entry(for: cookie) != nil, slots[cookie.slot].inFlight else {
+        guard isLive(cookie), slots[cookie.slot].inFlight else {
             stats.staleResults += 1
             return false
         }
@@ -162,9 +206,14 @@ public struct Schedule: Sendable {
 
     func ceilTick(_ nanos: UInt64) -> UInt64 { nanos / tickNanos + (nanos % tickNanos == 0 ? 0 : 1) }
 
+    /// Capacity the drained pending queue keeps for the next polls (a tick's worth at 100k
+    /// targets is ~350). A burst (start-up, a stalled loop) may have grown it to a whole cadence
+    /// of probes: that is let go once drained, not kept for good.
+    static let keptQueueCapacity = 16_384
+
     mutating func compactPendingQueue() {
         if pendingHead == pendingQueue.count {
-            pendingQueue.removeAll(keepingCapacity: true)
+            pendingQueue.removeAll(keepingCapacity: pendingQueue.capacity <= Self.keptQueueCapacity)
             pendingHead = 0
         } else if pendingHead > 1024 && pendingHead * 2 > pendingQueue.count {
             pendingQueue.removeFirst(pendingHead)

@@ -23,7 +23,8 @@ public struct ProbeCookie: Hashable, Sendable, CustomStringConvertible {
     public var description: String { "\(slot):\(generation)" }
 }
 
-/// One (monitor, target) entry of the schedule.
+/// One (monitor, target) entry of the schedule, as a value built on demand: the schedule keeps
+/// per-monitor fields once per monitor (see `MonitorPlan`), not in every entry.
 public struct ScheduleEntry: Sendable, Hashable {
     /// The monitor's id.
     public var monitorID: String
@@ -55,6 +56,8 @@ public struct DueProbe: Sendable, Hashable {
     public var monitorID: String
     /// Target as written in the config.
     public var target: String
+    /// The target's position in the monitor's `targets`.
+    public var targetIndex: Int
     /// TCP port, `nil` for ICMP.
     public var port: UInt16?
     /// Per-probe deadline.

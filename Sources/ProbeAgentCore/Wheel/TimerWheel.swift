@@ -78,6 +78,10 @@ public struct TimerWheel: Sendable {
         occupied = Array(repeating: 0, count: WheelGeometry.levels)
     }
 
+    /// Makes room for `n` entries at once (a schedule knows its size up front), so the node
+    /// array is not left with the slack of repeated doubling.
+    public mutating func reserveCapacity(_ n: Int) { nodes.reserveCapacity(n) }
+
     /// Whether the wheel holds no entry.
     public var isEmpty: Bool { count == 0 }
 
