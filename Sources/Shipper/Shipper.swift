@@ -15,33 +15,35 @@ import Synchronization
 /// empty (when it must spill, it moves its own contents first). With `fresh_first`, live results
 /// go straight out while the backlog drains alongside (for stores that accept out-of-order data).
 ///
+/// Live results leave through Shipper+Live.swift, the backlog through Shipper+Backlog.swift.
+///
 /// Threading: all state below is owned by the shipper thread; other threads see `stats` (a
 /// locked copy) and call `stop()`.
 public final class Shipper: @unchecked Sendable {
-    private let options: ShipperOptions
-    private let log: Logger
-    private let handoff: ResultHandoff
-    private let spill: SpillLog
-    private let store: StoreClient
-    private let deadLetter: DeadLetterBox
-    private var queue: MemoryQueue<ResultRecord>
+    let options: ShipperOptions
+    let log: Logger
+    let handoff: ResultHandoff
+    let spill: SpillLog
+    let store: StoreClient
+    let deadLetter: DeadLetterBox
+    var queue: MemoryQueue<ResultRecord>
     private var modes: ModeTracker
     private var backoff = Backoff()
-    private var storeFailing = false
-    private var nextTryAt: UInt64 = 0
-    private var queueSince: UInt64?
-    private var backfillTokens: Double = 0
+    var storeFailing = false
+    var nextTryAt: UInt64 = 0
+    var queueSince: UInt64?
+    var backfillTokens: Double = 0
     /// Live results written behind the backlog while the store is healthy: read back on top of
     /// `backfill_rate`, so the backlog shrinks at that rate whatever the live rate (at 100k
     /// targets live results alone come at 33k/s, more than the default rate).
-    private var liveCredit: Double = 0
+    var liveCredit: Double = 0
     /// The backlog chunk whose requests partly failed, to be read again.
-    private var retryChunk: RetryChunk?
-    private var lastRefill: UInt64
-    private var counters = ShipperStats()
-    private var requestBuilder: RequestBuilder
-    private var inFlight = InFlightRequests()
-    private let answers = StoreAnswers()
+    var retryChunk: RetryChunk?
+    var lastRefill: UInt64
+    var counters = ShipperStats()
+    var requestBuilder: RequestBuilder
+    var inFlight = InFlightRequests()
+    let answers = StoreAnswers()
     private let published = Mutex(ShipperStats())
     private let stopping = Atomic<Bool>(false)
     private let finished = DispatchSemaphore(value: 0)
@@ -132,7 +134,7 @@ public final class Shipper: @unchecked Sendable {
         if queueSince == nil && !queue.isEmpty { queueSince = Self.monoNs() }
     }
 
-    private func toDisk(_ records: [ResultRecord]) {
+    func toDisk(_ records: [ResultRecord]) {
         guard !records.isEmpty else { return }
         queueSince = nil
         let entries = records.map { SpillEntry(payload: Data($0.encoded()), timestampNanos: $0.timestampMilliseconds * 1_000_000) }
@@ -169,10 +171,6 @@ public final class Shipper: @unchecked Sendable {
         }
     }
 
-    /// Results the backlog may release now: the backfill tokens plus the live results queued
-    /// behind it.
-    private var diskBudget: Double { backfillTokens + liveCredit }
-
     private func flushDue(_ now: UInt64) -> Bool {
         guard !queue.isEmpty else { return false }
         if queue.count >= options.resultsPerRequest { return true }
@@ -180,121 +178,11 @@ public final class Shipper: @unchecked Sendable {
         return now - since >= UInt64(options.flushInterval.nanosecondsValue)
     }
 
-    /// Sends the oldest queued results whose series are not on their way already.
-    /// - Returns: false when nothing could be sent.
-    private func sendFromQueue() -> Bool {
-        var keys: [Int] = []
-        let batch = queue.pop(max: options.resultsPerRequest) { r in
-            let key = InFlightRequests.seriesKey(r)
-            guard inFlight.isFree(key) else { return false }
-            keys.append(key)
-            return true
-        }
-        queueSince = queue.isEmpty ? nil : Self.monoNs()
-        guard !batch.isEmpty else { return false }
-        guard let body = encode(batch) else { return true }
-        let id = inFlight.add(batch: batch, body: body, series: keys, sentAt: Self.monoNs())
-        store.send(body) { [answers, handoff] answer in
-            answers.put(id, answer)
-            handoff.wake()
-        }
-        return true
-    }
-
-    /// Handles the answers that came in; once every request is answered, failed batches go to
-    /// disk in the order they were sent (and, keeping series in order, what queued behind them).
-    private func collectAnswers() {
-        for (id, answer) in answers.take() {
-            guard let request = inFlight.finish(id) else { continue }
-            counters.requestDurations.record(Self.monoNs() - request.sentAt)
-            if !handle(answer, request.batch, request.body) { inFlight.setAside(id, request.batch) }
-        }
-        if inFlight.isEmpty && inFlight.hasFailures {
-            toDisk(inFlight.takeFailures() + (options.freshFirst ? [] : queue.drain()))
-        }
-    }
-
-    /// Waits until every request in flight is answered (each within `remote_write.timeout`).
-    private func settle() {
-        var rounds = 0
-        while !inFlight.isEmpty && rounds < 1_000_000 {
-            answers.wait(milliseconds: 100)
-            collectAnswers()
-            rounds += 1
-        }
-    }
-
-    /// A bounded read from the backlog (see ``diskBudget``), up to `requests_in_flight` requests'
-    /// worth, sent as that many requests at once — each series in exactly one of them, so its
-    /// samples stay in order — and committed only once all are done with. After a failure the
-    /// same records are read again and only the requests the store has not accepted are resent.
-    /// - Returns: true when records were read and are done with.
-    @discardableResult
-    private func sendFromDisk() -> Bool {
-        let lanes = options.requestsInFlight
-        let count = retryChunk?.count ?? min(options.resultsPerRequest * lanes, Int(storeFailing ? 1 : max(1, diskBudget)))
-        let records: [SpillRecord]
-        do { records = try spill.read(max: count) } catch { note(error, "spill read"); return false }
-        guard let first = records.first, let last = records.last else { return false }
-        var accepted = Set<Int>()
-        if let c = retryChunk, c.first == first.position, c.count == records.count { accepted = c.acceptedLanes }
-        retryChunk = nil
-        var batches = [[ResultRecord]](repeating: [], count: lanes)
-        for r in records {
-            guard let decoded = try? ResultRecord(decoding: r.payload) else { counters.undecodableSpillRecords += 1; continue }
-            batches[Int(UInt(bitPattern: InFlightRequests.seriesKey(decoded)) % UInt(lanes))].append(decoded)
-        }
-        let fromLive = min(liveCredit, Double(records.count))
-        liveCredit -= fromLive
-        backfillTokens -= Double(records.count) - fromLive
-        let sending = batches.indices.filter { !batches[$0].isEmpty && !accepted.contains($0) }
-        for lane in shipAtOnce(sending.map { batches[$0] }).enumerated().filter(\.element).map({ sending[$0.offset] }) {
-            accepted.insert(lane)
-        }
-        if sending.allSatisfy(accepted.contains) {
-            do { try spill.commit(through: last.position) } catch { note(error, "spill commit"); return false }
-            if spill.stats.pendingRecords == 0 { liveCredit = 0 }
-            return true
-        }
-        spill.rewind() // read the same records again on the next try
-        retryChunk = RetryChunk(first: first.position, count: records.count, acceptedLanes: accepted)
-        liveCredit += fromLive
-        backfillTokens += Double(records.count) - fromLive
-        return false
-    }
-
-    /// Sends the batches as concurrent requests and waits for every answer.
-    /// - Returns: per batch, true when it is done with (see ``handle(_:_:_:)``).
-    private func shipAtOnce(_ batches: [[ResultRecord]]) -> [Bool] {
-        guard batches.count > 1 else { return batches.map(ship) }
-        var done = [Bool](repeating: true, count: batches.count)
-        var bodies: [Int: (Data, UInt64)] = [:]
-        let got = StoreAnswers()
-        for (i, batch) in batches.enumerated() {
-            guard let body = encode(batch) else { continue }
-            bodies[i] = (body, Self.monoNs())
-            store.send(body) { got.put(UInt64(i), $0) }
-        }
-        var waiting = bodies.count, rounds = 0
-        while waiting > 0 && rounds < 1_000_000 { // each answer comes within remote_write.timeout
-            rounds += 1
-            got.wait(milliseconds: 100)
-            for (id, answer) in got.take() {
-                waiting -= 1
-                let i = Int(id)
-                guard let (body, sentAt) = bodies[i] else { continue }
-                counters.requestDurations.record(Self.monoNs() - sentAt)
-                done[i] = handle(answer, batches[i], body)
-            }
-        }
-        return done
-    }
-
     // MARK: - Sending
 
     /// Sends records; true when they are done with (delivered, dead-lettered, or given up as
     /// too old), false when the store must be retried later.
-    private func ship(_ batch: [ResultRecord]) -> Bool {
+    func ship(_ batch: [ResultRecord]) -> Bool {
         guard let body = encode(batch) else { return true }
         let sentAt = Self.monoNs()
         let answer = store.post(body)
@@ -303,7 +191,7 @@ public final class Shipper: @unchecked Sendable {
     }
 
     /// The request body, or nil when the batch cannot be encoded (then it is dead-lettered).
-    private func encode(_ batch: [ResultRecord]) -> Data? {
+    func encode(_ batch: [ResultRecord]) -> Data? {
         do {
             return try WriteRequestEncoder.body(protobuf: requestBuilder.protobuf(batch))
         } catch {
@@ -316,7 +204,7 @@ public final class Shipper: @unchecked Sendable {
 
     /// What the store's answer means for a batch: true when it is done with (delivered,
     /// dead-lettered, or given up as too old), false when it must be retried later.
-    private func handle(_ answer: StoreClient.Answer, _ batch: [ResultRecord], _ body: Data) -> Bool {
+    func handle(_ answer: StoreClient.Answer, _ batch: [ResultRecord], _ body: Data) -> Bool {
         counters.requestsSent += 1
         let verdict = StoreResponse.classify(status: answer.status, body: answer.body, retryAfter: answer.retryAfter)
         switch verdict {
@@ -366,12 +254,6 @@ public final class Shipper: @unchecked Sendable {
 
     // MARK: - Bookkeeping
 
-    private func refillBackfill(_ now: UInt64) {
-        let dt = Double(now - lastRefill) / 1e9
-        lastRefill = now
-        backfillTokens = min(Double(options.backfillRate), backfillTokens + dt * Double(options.backfillRate))
-    }
-
     private func updateMode(reason: String) {
         if let m = modes.update(storeFailing: storeFailing, backlog: spill.stats.pendingRecords, reason: reason,
                                 nowMilliseconds: Self.wallMs()) {
@@ -380,7 +262,7 @@ public final class Shipper: @unchecked Sendable {
         }
     }
 
-    private func note(_ error: Error, _ what: String) {
+    func note(_ error: Error, _ what: String) {
         counters.lastError = "\(what): \(error)"
         log.error("\(what) failed: \(error)")
     }
