@@ -118,7 +118,9 @@ public final class Shipper: @unchecked Sendable {
     /// New results: to the memory queue while nothing waits on disk, else behind the backlog.
     private func route(_ records: [ResultRecord]) {
         counters.resultsReceived += UInt64(records.count)
-        if !options.freshFirst && (storeFailing || spill.stats.pendingRecords > 0 || inFlight.hasFailures) {
+        // While the store fails everything is backlog, fresh-first too (else the queue would
+        // hold the outage's oldest results and ship them first when the store is back).
+        if storeFailing || (!options.freshFirst && (spill.stats.pendingRecords > 0 || inFlight.hasFailures)) {
             settle() // a failed request's batch must reach the disk before anything newer
             let behind = queue.drain() + records
             if !storeFailing { liveCredit = min(Double(options.memItemsCap), liveCredit + Double(behind.count)) }
