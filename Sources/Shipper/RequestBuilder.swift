@@ -27,31 +27,21 @@ struct RequestBuilder {
         for r in batch {
             let layout = try template(r).layout
             values[1] = r.target
-            try append(&writer, layout, SeriesMapping.successMetric, r, r.outcome == .ok ? 1 : 0)
-            try append(&writer, layout, SeriesMapping.statusMetric, r, SeriesMapping.statusCode(r))
-            if r.outcome == .ok, let rtt = r.rttNanoseconds {
-                try append(&writer, layout, SeriesMapping.rttMetric, r, Double(rtt) / 1e9)
+            try SeriesMapping.forEachSample(of: r) { metric, value in
+                values[0] = metric
+                try writer.append(layout, values: values, timestampMs: r.timestampMilliseconds, value: value)
             }
         }
         return writer.protobuf
-    }
-
-    private mutating func append(_ w: inout RequestWriter, _ layout: LabelLayout, _ metric: String, _ r: ResultRecord, _ value: Double) throws {
-        values[0] = metric
-        try w.append(layout, values: values, timestampMs: r.timestampMilliseconds, value: value)
     }
 
     private mutating func template(_ r: ResultRecord) throws -> Template {
         if let t = templates[r.monitorID], t.proto == r.probeProtocol, t.source.elementsEqual(r.labels, by: { $0 == $1 }) {
             return t
         }
-        // External labels never override the series' own; the reserved ones are ours.
-        var merged: [String: String] = [:]
-        for (k, v) in external { merged[k] = v }
-        for (k, v) in r.labels { merged[k] = v }
-        merged["protocol"] = r.probeProtocol.rawValue
-        merged["monitor"] = r.monitorID
-        var labels: [(String, LabelLayout.Value)] = merged.filter { $0.key != "__name__" && $0.key != "target" }.map { ($0.key, .fixed($0.value)) }
+        var labels: [(String, LabelLayout.Value)] = SeriesMapping.commonLabels(
+            monitorID: r.monitorID, labels: r.labels, probeProtocol: r.probeProtocol, externalLabels: external
+        ).map { ($0.key, .fixed($0.value)) }
         labels.append(("__name__", .perSeries(0)))
         labels.append(("target", .perSeries(1)))
         let t = Template(source: r.labels, proto: r.probeProtocol, layout: try LabelLayout(labels))

@@ -212,7 +212,7 @@ public final class Shipper: @unchecked Sendable {
         switch verdict {
         case .accepted:
             counters.resultsShipped += UInt64(batch.count)
-            counters.samplesSent += UInt64(batch.reduce(0) { $0 + ($1.outcome == .ok && $1.rttNanoseconds != nil ? 3 : 2) })
+            counters.samplesSent += UInt64(batch.reduce(0) { $0 + SeriesMapping.sampleCount(of: $1) })
             counters.highestSentTimestampMs = max(counters.highestSentTimestampMs, batch.map(\.timestampMilliseconds).max() ?? 0)
             if storeFailing { log.notice("remote write: store answering again") }
             storeFailing = false

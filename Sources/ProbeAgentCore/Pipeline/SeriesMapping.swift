@@ -39,21 +39,45 @@ public enum SeriesMapping {
         }
     }
 
-    /// The samples of one result. External labels never override the series' own labels.
-    public static func samples(of r: ResultRecord, externalLabels: [(String, String)]) -> [SeriesSample] {
+    /// The labels every series of a result carries besides `__name__` and `target`: the external
+    /// labels, the monitor's own over them, then `protocol` and `monitor`.
+    public static func commonLabels(monitorID: String, labels: [(String, String)], probeProtocol: ProbeProtocol,
+                                    externalLabels: [(String, String)]) -> [String: String] {
         var base: [String: String] = [:]
         for (k, v) in externalLabels { base[k] = v }
-        for (k, v) in r.labels { base[k] = v }
-        base["monitor"] = r.monitorID
+        for (k, v) in labels { base[k] = v }
+        base["protocol"] = probeProtocol.rawValue
+        base["monitor"] = monitorID
+        base["__name__"] = nil
+        base["target"] = nil
+        return base
+    }
+
+    /// Calls `body` with the metric name and value of each sample a result becomes, in the order
+    /// success, status code, RTT (on success only).
+    public static func forEachSample(of r: ResultRecord, _ body: (String, Double) throws -> Void) rethrows {
+        try body(successMetric, r.outcome == .ok ? 1 : 0)
+        try body(statusMetric, statusCode(r))
+        if r.outcome == .ok, let rtt = r.rttNanoseconds { try body(rttMetric, Double(rtt) / 1e9) }
+    }
+
+    /// How many samples a result becomes.
+    public static func sampleCount(of r: ResultRecord) -> Int {
+        var n = 0
+        forEachSample(of: r) { _, _ in n += 1 }
+        return n
+    }
+
+    /// The samples of one result, each with its whole label set, sorted by name.
+    public static func samples(of r: ResultRecord, externalLabels: [(String, String)]) -> [SeriesSample] {
+        var base = commonLabels(monitorID: r.monitorID, labels: r.labels, probeProtocol: r.probeProtocol, externalLabels: externalLabels)
         base["target"] = r.target
-        base["protocol"] = r.probeProtocol.rawValue
         let sorted = base.sorted { $0.key < $1.key }.map { SeriesSample.Label($0.key, $0.value) }
-        func series(_ name: String, _ value: Double) -> SeriesSample {
-            SeriesSample(labels: [SeriesSample.Label("__name__", name)] + sorted,
-                         timestampMilliseconds: r.timestampMilliseconds, value: value)
+        var out: [SeriesSample] = []
+        forEachSample(of: r) { name, value in
+            out.append(SeriesSample(labels: [SeriesSample.Label("__name__", name)] + sorted,
+                                    timestampMilliseconds: r.timestampMilliseconds, value: value))
         }
-        var out = [series(successMetric, r.outcome == .ok ? 1 : 0), series(statusMetric, statusCode(r))]
-        if r.outcome == .ok, let rtt = r.rttNanoseconds { out.append(series(rttMetric, Double(rtt) / 1e9)) }
         return out
     }
 }
