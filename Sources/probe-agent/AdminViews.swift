@@ -22,7 +22,7 @@ enum AdminViews {
             scheduler: .init(entries: s.targetCount, fired: s.schedule.stats.fired, pendingSends: s.pendingSends,
                              latenessP50Seconds: Double(l.quantile(0.5)) / 1e9, latenessP99Seconds: Double(l.quantile(0.99)) / 1e9,
                              latenessMaxSeconds: Double(l.max) / 1e9,
-                             latenessBucketUpperBoundsSeconds: DurationHistogram.bounds.map { Double($0) / 1e9 },
+                             latenessBucketUpperBoundsSeconds: DurationHistogram.boundsSeconds,
                              latenessBucketCounts: l.counts),
             reloads: .init(succeeded: s.reloads.succeeded, failed: s.reloads.failed, lastAt: s.reloads.lastAt,
                            lastError: s.reloads.lastError),

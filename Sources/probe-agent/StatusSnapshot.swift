@@ -101,7 +101,7 @@ struct StatusSnapshot: Encodable, Sendable {
             staleResults: schedule.stats.staleResults + staleResults, pendingSends: pendingSends,
             lateness: Lateness(count: l.count, p50Seconds: Double(l.quantile(0.5)) / 1e9,
                                p99Seconds: Double(l.quantile(0.99)) / 1e9, maxSeconds: Double(l.max) / 1e9,
-                               bucketUpperBoundsSeconds: DurationHistogram.bounds.map { Double($0) / 1e9 },
+                               bucketUpperBoundsSeconds: DurationHistogram.boundsSeconds,
                                bucketCounts: l.counts))
         engine = EngineStatus(
             icmp4: i.icmp4, icmp6: i.icmp6, tcpSyn: i.tcpSyn4, capabilitiesDropped: i.capabilitiesDropped,

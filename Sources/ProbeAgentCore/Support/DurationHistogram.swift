@@ -11,6 +11,9 @@ public struct DurationHistogram: Sendable, Hashable, Codable {
         50_000_000, 100_000_000, 250_000_000, 500_000_000, 1_000_000_000, 2_500_000_000, 10_000_000_000,
     ]
 
+    /// ``bounds`` in seconds, as the status file and the admin API report them.
+    public static let boundsSeconds = bounds.map { Double($0) / 1e9 }
+
     /// Non-cumulative counts per bucket; the last one counts values above every bound.
     public private(set) var counts = [UInt64](repeating: 0, count: DurationHistogram.bounds.count + 1)
     /// Number of values recorded.
