@@ -36,6 +36,14 @@ struct DeliveryEdgeTests {
         #expect(d.spillPendingRecords + d.resultsLost == made, "made \(made), on disk \(d.spillPendingRecords), lost \(d.resultsLost)")
     }
 
+    /// 55 results/s (ten targets every 200 ms, one every 1 s) in requests of 5 results, up to 4
+    /// requests at once.
+    static func manyRequestsConfig(store: FakeStore, spill: URL) -> String {
+        DeliveryTests.config(store: store.url, spill: spill)
+            .replacingOccurrences(of: "  samples_per_request: 60", with: "  samples_per_request: 15\n  requests_in_flight: 4")
+            .replacingOccurrences(of: "cadence: 1s\n    targets: [127.0.0.1", with: "cadence: 200ms\n    targets: [127.0.0.1")
+    }
+
     @Test(.enabled(if: Tools.isRoot, "needs CAP_NET_RAW for raw ICMP"), .timeLimit(.minutes(3)))
     func severalRequestsInFlightKeepEverySeriesInOrder() throws {
         let store = try FakeStore()
@@ -44,26 +52,14 @@ struct DeliveryEdgeTests {
         defer { try? FileManager.default.removeItem(at: spill) }
         // 55 results/s in requests of 5: ~11 requests/s, so with 300 ms each the agent needs
         // about 3 on their way at once to keep up.
-        let cfg = DeliveryTests.config(store: store.url, spill: spill)
-            .replacingOccurrences(of: "  samples_per_request: 60", with: "  samples_per_request: 15\n  requests_in_flight: 4")
-            .replacingOccurrences(of: "cadence: 1s\n    targets: [127.0.0.1", with: "cadence: 200ms\n    targets: [127.0.0.1")
-        let agent = try RunningAgent(config: cfg)
+        let agent = try RunningAgent(config: Self.manyRequestsConfig(store: store, spill: spill))
         #expect(agent.waitForStatus(timeout: 40) { ($0.delivery?.resultsShipped ?? 0) >= 150 } != nil, "log:\n\(agent.log)")
         #expect(agent.stop() == 0)
         let stats = try store.stats()
         #expect((2...4).contains(stats.maxInFlight ?? 0), "requests at once: \(stats.maxInFlight ?? 0), allowed 4")
         // In the order the store received them, every series' samples only move forward.
-        var newest: [String: Int64] = [:]
         let requests = try store.requests()
-        for request in requests {
-            for series in request.series {
-                let key = series.labels.map { "\($0.0)=\($0.1)" }.joined(separator: ",")
-                for sample in series.samples {
-                    #expect(sample.timestampMs > newest[key] ?? .min, "\(key) went back in time")
-                    newest[key] = sample.timestampMs
-                }
-            }
-        }
+        DeliveryTests.expectEverySeriesInOrder(requests)
         // Every request was answered 204 after its wait: made = delivered + on disk.
         let delivered = requests.flatMap(\.series).filter { $0.name == "probe_success" }.reduce(0) { $0 + $1.samples.count }
         let s = try agent.status()
@@ -78,10 +74,7 @@ struct DeliveryEdgeTests {
         try store.setMode("500")
         let spill = try DeliveryTests.tempDir("spill")
         defer { try? FileManager.default.removeItem(at: spill) }
-        let cfg = DeliveryTests.config(store: store.url, spill: spill)
-            .replacingOccurrences(of: "  samples_per_request: 60", with: "  samples_per_request: 15\n  requests_in_flight: 4")
-            .replacingOccurrences(of: "cadence: 1s\n    targets: [127.0.0.1", with: "cadence: 200ms\n    targets: [127.0.0.1")
-        let agent = try RunningAgent(config: cfg)
+        let agent = try RunningAgent(config: Self.manyRequestsConfig(store: store, spill: spill))
         #expect(agent.waitForStatus(timeout: 40) { ($0.delivery?.spillPendingRecords ?? 0) >= 150 } != nil, "log:\n\(agent.log)")
         // Every second request fails: chunks of the backlog go out as up to four requests, some
         // of which fail and must be resent alone.
@@ -96,16 +89,7 @@ struct DeliveryEdgeTests {
         let modes = requests.map(\.mode)
         let firstAccepted = try #require(modes.firstIndex(of: "ok"))
         #expect(modes[firstAccepted...].contains("500"), "some requests failed while the backlog drained")
-        var newest: [String: Int64] = [:]
-        for request in requests where request.mode == "ok" {
-            for series in request.series {
-                let key = series.labels.map { "\($0.0)=\($0.1)" }.joined(separator: ",")
-                for sample in series.samples {
-                    #expect(sample.timestampMs > newest[key] ?? .min, "\(key): \(sample.timestampMs) after \(newest[key] ?? 0)")
-                    newest[key] = sample.timestampMs
-                }
-            }
-        }
+        DeliveryTests.expectEverySeriesInOrder(requests.filter { $0.mode == "ok" })
         let l = try DeliveryTests.ledger(try agent.status(), store)
         #expect(l.delivered + l.pending == l.made && l.tooOld == 0 && l.deadLetter == 0, "\(l)")
     }

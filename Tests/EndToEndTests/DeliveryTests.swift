@@ -55,6 +55,26 @@ struct DeliveryTests {
                deadLetter: s.delivery?.deadLetterResults ?? 0, tooOld: s.delivery?.tooOldResultsDropped ?? 0)
     }
 
+    /// Walks requests in the order the store got them and expects every series' samples to
+    /// move forward (none older than, or as old as, one already received).
+    /// - Returns: each series' newest timestamp, keyed by its label set ("name=value,…").
+    @discardableResult
+    static func expectEverySeriesInOrder(_ requests: [(mode: String, series: [Series])],
+                                         sourceLocation: SourceLocation = #_sourceLocation) -> [String: Int64] {
+        var newest: [String: Int64] = [:]
+        for request in requests {
+            for series in request.series {
+                let key = series.labels.map { "\($0.0)=\($0.1)" }.joined(separator: ",")
+                for sample in series.samples {
+                    #expect(sample.timestampMs > newest[key, default: .min],
+                            "\(key): \(sample.timestampMs) after \(newest[key] ?? 0)", sourceLocation: sourceLocation)
+                    newest[key] = sample.timestampMs
+                }
+            }
+        }
+        return newest
+    }
+
     static func tempDir(_ name: String) throws -> URL {
         let d = FileManager.default.temporaryDirectory.appendingPathComponent("\(name)-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: d, withIntermediateDirectories: true)
@@ -94,16 +114,7 @@ struct DeliveryTests {
         let tries = try store.requests().enumerated().filter { $0.element.mode.hasPrefix("429") }
         #expect(tries.count >= 1 && tries.count <= 3, "\(tries.count) tries in ~3 s of 429 with Retry-After 2")
         // Every series arrived in timestamp order, across all requests.
-        var last: [String: Int64] = [:]
-        for req in try store.requests() where req.mode == "ok" {
-            for series in req.series {
-                let key = series.labels.map { "\($0.0)=\($0.1)" }.joined(separator: ",")
-                for sample in series.samples {
-                    #expect(sample.timestampMs > last[key, default: .min], "out of order in \(key)")
-                    last[key] = sample.timestampMs
-                }
-            }
-        }
+        let last = Self.expectEverySeriesInOrder(try store.requests().filter { $0.mode == "ok" })
         #expect(last.keys.contains { $0.contains("__name__=probe_rtt_seconds") && $0.contains("agent=test") })
         // Exact label sets, sorted by name: metric name, external label, monitor, protocol, target.
         #expect(last.keys.contains("__name__=probe_rtt_seconds,agent=test,monitor=lo,protocol=icmp,target=127.0.0.3"))
