@@ -207,13 +207,7 @@ def window_lateness(before, after):
     total = sum(counts)
     if not total:
         return None
-
-    def q(p):
-        rank, seen = max(1, int(p * total + 0.999999)), 0
-        for i, c in enumerate(counts):
-            seen += c
-            if seen >= rank:
-                return bounds[i] * 1e3 if i < len(bounds) else float("inf")
+    q = lambda p: bucket_quantile_ms(counts, bounds, p)
     top = max(i for i, c in enumerate(counts) if c)
     return dict(count=total, p50_ms=q(0.5), p99_ms=q(0.99),
                 max_bucket_ms=bounds[top] * 1e3 if top < len(bounds) else float("inf"),
@@ -319,16 +313,23 @@ def summarize_agent(n, window, final, code, cpu, receiver_cpu, rss0, rss1, hwm, 
     )
 
 
-def quantile_ms(hist, bounds_s, q):
-    """Upper-bound estimate of quantile q of the agent's DurationHistogram (status JSON), in ms."""
-    if not hist["count"]:
+def bucket_quantile_ms(counts, bounds_s, q, top_ms=float("inf")):
+    """Upper-bound estimate of quantile q from per-bucket counts (the last bucket above every
+    bound), in ms: the bound of the bucket that holds it, never more than top_ms."""
+    total = sum(counts)
+    if not total:
         return None
-    rank, seen = max(1, int(q * hist["count"] + 0.999999)), 0
-    for i, n in enumerate(hist["counts"]):
+    rank, seen = max(1, int(q * total + 0.999999)), 0
+    for i, n in enumerate(counts):
         seen += n
         if seen >= rank:
-            return min(bounds_s[i] * 1e3 if i < len(bounds_s) else float("inf"), hist["max"] / 1e6)
-    return hist["max"] / 1e6
+            return min(bounds_s[i] * 1e3 if i < len(bounds_s) else float("inf"), top_ms)
+    return top_ms
+
+
+def quantile_ms(hist, bounds_s, q):
+    """Quantile q of the agent's DurationHistogram (status JSON), in ms."""
+    return bucket_quantile_ms(hist["counts"], bounds_s, q, hist["max"] / 1e6)
 
 
 def fping_blocks(path, n, want, timeout=10):
