@@ -622,3 +622,5 @@ void cprobe_engine_stats(const cprobe_engine *e, cprobe_stats *out)
 
 void cprobe_engine_info(const cprobe_engine *e, cprobe_info *out) { *out = e->info; }
 uint32_t cprobe_engine_in_flight(const cprobe_engine *e) { return e->in_flight; }
+
+void cprobe_engine_kept_back(cprobe_engine *e, size_t n) { e->stats.backpressure += n; }

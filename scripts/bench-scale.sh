@@ -16,6 +16,9 @@ Usage: scripts/bench-scale.sh [options]
                              to prometheus when VictoriaMetrics is not installed)
   --no-fping                 skip fping (it runs only at N <= 10000: its sequence space)
   --no-floor                 skip the raw-socket floor (needs cc)
+  --no-histograms            metrics.per_target_histograms: false
+  --log-level LEVEL          the agent's log_level (debug: every loop turn over 10 ms)
+  --keep-logs DIR            copy each N's agent log to DIR/agent-N.log
   -h, --help                 this text
 Per N: CPU µs per probe (user+sys over the window), receiver CPU, peak RSS and RSS per target
 above an empty agent, scheduler lateness p50/p99/max and share sent within 10 ms, results made /

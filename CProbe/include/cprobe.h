@@ -153,6 +153,9 @@ void cprobe_engine_wake(cprobe_engine *e);
 void cprobe_engine_stats(const cprobe_engine *e, cprobe_stats *out);
 void cprobe_engine_info(const cprobe_engine *e, cprobe_info *out);
 uint32_t cprobe_engine_in_flight(const cprobe_engine *e);
+/* The caller kept n requests back because the in-flight table was full (it offers
+ * cprobe_submit only what fits): counted as back-pressure, as if refused. */
+void cprobe_engine_kept_back(cprobe_engine *e, size_t n);
 
 /* Capability helpers (libcap). */
 int cprobe_have_cap_net_raw(void);   /* 1 if CAP_NET_RAW is permitted, 0 otherwise */

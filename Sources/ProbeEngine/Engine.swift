@@ -43,6 +43,8 @@ public final class Engine {
     private let handle: OpaquePointer
     private var buffer: [cprobe_result]
     private var requests: [cprobe_request] = []
+    /// The in-flight table's size (cprobe rounds the option up to a power of two).
+    private let maxInFlight: Int
 
     public init(options: Options = Options()) throws(StartError) {
         var cfg = cprobe_config()
@@ -60,6 +62,9 @@ public final class Engine {
             throw StartError(code: rc, message: text.isEmpty ? "probe engine failed to start (error \(rc))" : text)
         }
         handle = out
+        var i = cprobe_info()
+        cprobe_engine_info(out, &i)
+        maxInFlight = Int(i.max_in_flight)
         buffer = [cprobe_result](repeating: cprobe_result(), count: 4096)
     }
 
@@ -96,8 +101,12 @@ public final class Engine {
     /// Submits a batch; returns how many were accepted (a prefix). Fewer than `batch.count`
     /// means the in-flight table or the ring is full: keep the rest and submit again after a poll.
     public func submit<C: Collection>(_ batch: C) -> Int where C.Element == ProbeRequest {
+        // Only what the in-flight table has room for: converting a start-up backlog of 100k
+        // requests every turn cost the loop 10-70 ms a turn (LoopTurnClock's log).
+        let room = max(0, maxInFlight - inFlight)
         requests.removeAll(keepingCapacity: true)
-        requests.append(contentsOf: batch.lazy.map(\.cValue))
+        requests.append(contentsOf: batch.prefix(room).lazy.map(\.cValue))
+        if requests.count < batch.count { cprobe_engine_kept_back(handle, batch.count - requests.count) }
         let n = requests.withUnsafeBufferPointer { cprobe_submit(handle, $0.baseAddress, $0.count) }
         // A burst (start-up, a stalled loop) may have grown the buffer to a whole cadence of
         // probes; keep a tick's worth and more, not that (48 bytes a request, for good).

@@ -18,27 +18,40 @@ enum AdminEndpoint {
         let socketPath: String
     }
 
+    /// A reply made from a loop snapshot (nil: the loop has stopped); the snapshot is gone by
+    /// the time this returns, and the pages it held go back (FreedMemory, TakeOnce).
+    static func fromSnapshot<Reply>(_ loop: AgentLoop, _ make: (LoopSnapshot) -> Reply) async -> Reply? {
+        let reply: Reply? = await loop.snapshot().map(make)
+        FreedMemory.release()
+        return reply
+    }
+
     static func router(_ c: Context) -> Router<BasicRequestContext> {
         let router = Router()
         router.get(RouterPath(AdminPaths.status)) { _, _ -> Response in
-            guard let s = await c.loop.snapshot() else { return stopping() }
-            return MetricsEndpoint.json(.ok, AdminViews.status(s, delivery: c.shipper?.stats, httpListen: c.httpListen,
-                                                               adminSocket: c.socketPath))
+            guard let reply = await fromSnapshot(c.loop, { s in
+                AdminViews.status(s, delivery: c.shipper?.stats, httpListen: c.httpListen, adminSocket: c.socketPath)
+            }) else { return stopping() }
+            return MetricsEndpoint.json(.ok, reply)
         }
         router.get(RouterPath(AdminPaths.queueStats)) { _, _ -> Response in
             MetricsEndpoint.json(.ok, AdminViews.queueStats(c.shipper?.stats, config: c.config))
         }
         router.get(RouterPath(AdminPaths.monitors)) { request, _ -> Response in
-            guard let s = await c.loop.snapshot() else { return stopping() }
             let id = request.uri.queryParameters.get("monitor")
-            if let id, s.config.monitor(id: id) == nil {
-                return MetricsEndpoint.json(.notFound, ErrorReply(error: "no monitor '\(id)' in the running config"))
+            // nil inside: no such monitor.
+            guard let reply = await fromSnapshot(c.loop, { s -> MonitorsReply? in
+                if let id, s.config.monitor(id: id) == nil { return nil }
+                return AdminViews.monitors(s, only: id)
+            }) else { return stopping() }
+            guard let reply else {
+                return MetricsEndpoint.json(.notFound, ErrorReply(error: "no monitor '\(id ?? "")' in the running config"))
             }
-            return MetricsEndpoint.json(.ok, AdminViews.monitors(s, only: id))
+            return MetricsEndpoint.json(.ok, reply)
         }
         router.get(RouterPath(AdminPaths.graph)) { _, _ -> Response in
-            guard let s = await c.loop.snapshot() else { return stopping() }
-            return MetricsEndpoint.json(.ok, AdminViews.graph(s))
+            guard let reply = await fromSnapshot(c.loop, AdminViews.graph) else { return stopping() }
+            return MetricsEndpoint.json(.ok, reply)
         }
         router.post(RouterPath(AdminPaths.reload)) { _, _ -> Response in
             let reply = await withCheckedContinuation { (k: CheckedContinuation<ReloadReply, Never>) in

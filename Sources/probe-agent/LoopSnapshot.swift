@@ -22,6 +22,8 @@ struct LoopSnapshot: Sendable {
     var pendingSends: Int
     var inFlight: Int
     var probing: Bool
+    /// Work per loop turn (LoopTurnClock).
+    var loopTurns: DurationHistogram
 
     var targetCount: Int { config.targetCount }
     var monitorsDown: [String] { config.monitors.filter { ledger.health[$0.id]?.isDown ?? false }.map(\.id) }

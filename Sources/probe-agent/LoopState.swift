@@ -21,7 +21,9 @@ final class LoopState {
     private var ledger: ResultLedger
     private var addresses: AddressBook
     private let resolver = BackgroundResolver()
+    /// Probes due but not yet taken by the engine: `pending[pendingHead...]`.
     private var pending: [ProbeRequest] = []
+    private var pendingHead = 0
     /// Where results go for delivery (nil: no remote_write, results are only counted here).
     private let shipper: (handoff: ResultHandoff, stats: @Sendable () -> ShipperStats, stop: @Sendable () -> Void)?
     private var outbox: [ResultRecord] = []
@@ -35,6 +37,8 @@ final class LoopState {
     private let events: EventHub
     /// Monitors whose failures are suppressed right now (to report when that changes).
     private var suppressed: Set<String> = []
+    /// Work per loop turn, by phase (LoopTurnClock.swift).
+    private(set) var turnClock = LoopTurnClock()
     let startedAt = Date()
 
     init(engine: Engine, configPath: String, config: AgentConfig, statusFile: String?, statusInterval: Duration,
@@ -73,41 +77,68 @@ final class LoopState {
 
     func run() {
         while true {
+            turnClock.begin(monotonicNanos())
             let requests = control.takeRequests()
             if requests.stop { break }
             if let names = requests.resolved { mergeResolved(names) }
             for r in requests.reloads { apply(r) }
             var now = monotonicNanos()
+            turnClock.lap(.requests, now)
             control.lastTurn.store(now, ordering: .relaxed)
             if !requests.snapshotWaiters.isEmpty {
                 let snap = snapshot()
                 for w in requests.snapshotWaiters { w(snap) }
+                turnClock.lap(.snapshot, monotonicNanos())
             }
             if now >= nextStatusAt {
                 writeStatus()
                 nextStatusAt = now + statusInterval
+                turnClock.lap(.status, monotonicNanos())
             }
             now = monotonicNanos()
             for batch in schedule.poll(now: now) { enqueue(batch) }
+            turnClock.lap(.schedule, monotonicNanos())
             var submitted = 0
-            if !pending.isEmpty {
-                submitted = engine.submit(pending)
-                pending.removeFirst(submitted)
-                // Once a burst (start-up, a stall) has drained, let its buffer go (a tick is ~350).
-                if pending.isEmpty && pending.capacity > 16_384 { pending = [] }
+            if pendingHead < pending.count {
+                submitted = engine.submit(pending[pendingHead...])
+                pendingHead += submitted
+                if pendingHead == pending.count {
+                    // Once a burst (start-up, a stall) has drained, let its buffer go (a tick is ~350).
+                    if pending.capacity > 16_384 { pending = [] } else { pending.removeAll(keepingCapacity: true) }
+                    pendingHead = 0
+                } else if pendingHead > 4096 && pendingHead > pending.count / 2 {
+                    pending.removeFirst(pendingHead) // amortised: a backlog's sent half goes at once
+                    pendingHead = 0
+                }
                 if submitted > 0 && !control.probing.load(ordering: .relaxed) { probingStarted() }
             }
             service.beat(now: now, submitted: submitted) // systemd READY=1 / WATCHDOG=1 (ServiceHeartbeat.swift)
-            for r in engine.poll(timeoutMilliseconds: waitMilliseconds(now: monotonicNanos())) { count(r) }
+            now = monotonicNanos()
+            turnClock.lap(.submit, now)
+            let results = engine.poll(timeoutMilliseconds: waitMilliseconds(now: now))
+            turnClock.skip(monotonicNanos())
+            for r in results { count(r) }
+            turnClock.lap(.results, monotonicNanos())
             handOver()
+            let end = monotonicNanos()
+            turnClock.lap(.handover, end)
+            if let slow = turnClock.end(end) { report(slow) }
         }
         shutDown()
+    }
+
+    /// Every slow turn at debug level; at most one a minute at info, with the count since.
+    private func report(_ slow: LoopTurnClock.SlowTurn) {
+        let took = "probing loop turn took \(LoopTurnClock.SlowTurn.milliseconds(slow.workNanoseconds)) ms (\(slow.phasesText))"
+        guard slow.shouldLog else { return log.debug("\(took)") }
+        let bound = turnClock.slowTurnNanoseconds / 1_000_000
+        log.info("\(took); probes due meanwhile went out that late; \(slow.slowSinceLastLogged) turn(s) over \(bound) ms since the last such line")
     }
 
     private func waitMilliseconds(now: UInt64) -> Int32 {
         var until = nextStatusAt
         if let d = schedule.nextDeadline() { until = min(until, d) }
-        if !pending.isEmpty { until = min(until, now + 5_000_000) }
+        if pendingHead < pending.count { until = min(until, now + 5_000_000) }
         until = min(until, service.nextPingAt)
         guard until > now else { return 0 }
         return Int32(min(1000, (until - now + 999_999) / 1_000_000))
@@ -119,7 +150,6 @@ final class LoopState {
         case .tcpSyn: .tcpSyn
         case .tcpConnect: .tcpConnect
         }
-        pending.reserveCapacity(pending.count + batch.probes.count)
         for p in batch.probes {
             guard let address = addresses.address(monitorID: p.monitorID, targetIndex: p.targetIndex, target: p.target) else {
                 _ = schedule.complete(p.cookie)
@@ -186,8 +216,9 @@ final class LoopState {
     /// This iteration's results to the shipper, in one handoff.
     private func handOver() {
         guard let shipper, !outbox.isEmpty else { return }
-        shipper.handoff.put(outbox)
-        outbox.removeAll(keepingCapacity: true)
+        shipper.handoff.put(outbox) // the array itself, not a copy of its records
+        outbox = []
+        outbox.reserveCapacity(512)
     }
 
     static func labels(_ config: AgentConfig) -> [String: [(String, String)]] {
@@ -266,7 +297,7 @@ final class LoopState {
             for r in engine.poll(timeoutMilliseconds: 100) { count(r) }
             handOver()
         }
-        log.info("\(pending.count) probes not yet sent were dropped at stop; \(engine.inFlight) still in flight")
+        log.info("\(pending.count - pendingHead) probes not yet sent were dropped at stop; \(engine.inFlight) still in flight")
         shipper?.stop() // persists what was not delivered; the status below then shows it
         writeStatus(synchronously: true)
     }
@@ -275,8 +306,8 @@ final class LoopState {
     private func snapshot() -> LoopSnapshot {
         LoopSnapshot(startedAt: startedAt, configPath: configPath, config: config, schedule: schedule, ledger: ledger,
                      addresses: addresses, engine: engine.stats, engineInfo: engine.info, reloads: reloads,
-                     staleResults: staleResults, pendingSends: pending.count, inFlight: engine.inFlight,
-                     probing: control.probing.load(ordering: .relaxed))
+                     staleResults: staleResults, pendingSends: pending.count - pendingHead, inFlight: engine.inFlight,
+                     probing: control.probing.load(ordering: .relaxed), loopTurns: turnClock.turns)
     }
 
     /// Builds and writes the JSON on the writer's queue, so a 100k-target snapshot never stalls probing.

@@ -16,14 +16,16 @@ enum MetricsEndpoint {
             var head = ExpositionWriter()
             SelfMetrics.render(snap, delivery: delivery, remoteWrite: remoteWrite, into: &head)
             let first = head.take()
+            let perTarget = TakeOnce((ledger: snap.ledger, schedule: snap.schedule, config: snap.config))
             let body = ResponseBody { writer in
                 try await writer.write(ByteBuffer(bytes: first))
                 // Per-target series stream out in ~1 MiB chunks: a 100k-target page is never whole in memory.
-                do {
-                    var targets = TargetMetricsRenderer(ledger: snap.ledger, schedule: snap.schedule, config: snap.config)
+                if let p = perTarget.take() {
+                    var targets = TargetMetricsRenderer(ledger: p.ledger, schedule: p.schedule, config: p.config)
                     while let chunk = targets.nextChunk() { try await writer.write(ByteBuffer(bytes: chunk)) }
                 }
-                FreedMemory.release() // the renderer's label blocks of every target (FreedMemory.swift)
+                // The renderer's label blocks of every target and the snapshot (FreedMemory.swift).
+                FreedMemory.release()
                 try await writer.finish(nil)
             }
             return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"], body: body)

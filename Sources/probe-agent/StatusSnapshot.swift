@@ -127,9 +127,11 @@ final class StatusWriter: Sendable {
 
     func write(synchronously: Bool, log: Logger, _ build: @escaping @Sendable () -> StatusSnapshot) {
         let path = self.path
+        let once = TakeOnce(build)
         let work: @Sendable () -> Void = {
-            Self.encode(build(), to: path, log: log)
-            FreedMemory.release() // the encoder's temporary tree of every target, freed just now
+            if let build = once.take() { Self.encode(build(), to: path, log: log) }
+            // The encoder's temporary tree of every target and the loop snapshot, both freed by now.
+            FreedMemory.release()
         }
         if synchronously { queue.sync(execute: work) } else { queue.async(execute: work) }
     }

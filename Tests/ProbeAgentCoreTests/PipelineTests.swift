@@ -103,6 +103,25 @@ struct PipelineTests {
         #expect(q.drain() == [7, 3])
     }
 
+    @Test func memoryQueueReleasesABurstsStorageWhenItRunsEmpty() {
+        let burst = MemoryQueue<Int>.keptCapacity * 4
+        var q = MemoryQueue<Int>(capacity: burst)
+        for i in 0..<burst { _ = q.push(i) }
+        #expect(q.storageCapacity >= burst)
+        let firstHalf = q.pop(max: burst / 2)
+        #expect(firstHalf == Array(0..<burst / 2) && q.storageCapacity >= burst) // not empty yet: kept
+        let rest = q.drain()
+        #expect(rest == Array(burst / 2..<burst))
+        #expect(q.isEmpty && q.storageCapacity == 0)
+        // Steady state under the kept size reuses its storage.
+        for i in 0..<100 { _ = q.push(i) }
+        let small = q.storageCapacity
+        _ = q.drain()
+        #expect(small > 0 && q.storageCapacity == small)
+        for i in 0..<3 { _ = q.push(i) }
+        #expect(q.drain() == [0, 1, 2])
+    }
+
     @Test func memoryQueueIsABoundedFIFO() {
         var q = MemoryQueue<Int>(capacity: 4)
         for i in 0..<4 { let pushed = q.push(i); #expect(pushed) }

@@ -152,6 +152,8 @@ def scrape_metrics(port):
 
 
 HISTOGRAMS = True  # metrics.per_target_histograms; --no-histograms turns it off
+LOG_LEVEL = None  # --log-level: the agent's log_level
+LOG_DIR = None  # --keep-logs: where each run's agent.log is copied
 
 
 def agent_config(n, d, receiver, http_port):
@@ -159,6 +161,8 @@ def agent_config(n, d, receiver, http_port):
                                     f"admin:\n  socket: {d}/admin.sock\n")
     if not HISTOGRAMS:
         text += "metrics:\n  per_target_histograms: false\n"
+    if LOG_LEVEL:
+        text = re.sub(r"(?m)^log_level: .*$", f"log_level: {LOG_LEVEL}", text)
     if receiver:
         text += f"remote_write:\n  url: {receiver.url}/api/v1/write\n"
     return text
@@ -265,6 +269,9 @@ def run_agent(agent, n, warmup, window, receiver_kind):
                 code = stop(p, timeout=180)
             if code != 0:
                 log(f"agent exit {code} at {n} targets; its log:\n{tail(d)}")
+            if LOG_DIR:
+                os.makedirs(LOG_DIR, exist_ok=True)
+                shutil.copy(os.path.join(d, "agent.log"), os.path.join(LOG_DIR, f"agent-{n}.log"))
             final = agent_bench.status(st)
             stored = receiver.counts(final["delivery"]["resultsShipped"]) if receiver else None
             return summarize_agent(n, window, final, code, c1 - c0, receiver and (r1 - r0), rss0, rss1, hwm,
@@ -480,10 +487,13 @@ def main():
     ap.add_argument("--no-fping", action="store_true")
     ap.add_argument("--no-floor", action="store_true")
     ap.add_argument("--no-histograms", action="store_true", help="metrics.per_target_histograms: false")
+    ap.add_argument("--log-level", choices=["trace", "debug", "info", "notice", "warning", "error"],
+                    help="the agent's log_level (debug logs every loop turn over 10 ms)")
+    ap.add_argument("--keep-logs", metavar="DIR", help="copy each N's agent.log to DIR/agent-N.log")
     ap.add_argument("--receiver", choices=["vm", "prometheus", "none"], default="vm")
     a = ap.parse_args()
-    global HISTOGRAMS
-    HISTOGRAMS = not a.no_histograms
+    global HISTOGRAMS, LOG_LEVEL, LOG_DIR
+    HISTOGRAMS, LOG_LEVEL, LOG_DIR = not a.no_histograms, a.log_level, a.keep_logs
     sizes = [int(n) for n in a.targets.split(",")]
     if not sizes or min(sizes) < 1 or max(sizes) > 1_000_000 or not 0 < a.warmup <= 600 or not 3 <= a.window <= 3600:
         ap.error("targets 1..1,000,000, warm-up (0, 600] s, window [3, 3600] s")

@@ -1,12 +1,17 @@
 /// The bounded in-memory queue between the probing loop and the shipper (`queue.mem_items_cap`).
 ///
-/// A ring over a fixed array: O(1) push and pop, no reallocation after the first fill. A push
-/// into a full queue is refused (the caller spills the result to disk instead) and counted.
+/// A ring over an array: O(1) push and pop, no reallocation while it stays under its first
+/// fill. A push into a full queue is refused (the caller spills the result to disk instead)
+/// and counted. Storage grown by a burst is released when the queue next runs empty.
 public struct MemoryQueue<Element>: Sendable where Element: Sendable {
     private var ring: [Element?]
     private var head = 0
     public private(set) var count = 0
     public let capacity: Int
+    /// Ring storage kept when the queue empties (larger is released; see ``pop(max:while:)``).
+    static var keptCapacity: Int { 8192 }
+    /// Elements the ring's storage has room for now.
+    var storageCapacity: Int { ring.capacity }
     /// Pushes refused because the queue was full.
     public private(set) var refused: UInt64 = 0
 
@@ -46,7 +51,12 @@ public struct MemoryQueue<Element>: Sendable where Element: Sendable {
             head = (head + 1) % capacity
             count -= 1
         }
-        if count == 0 { head = 0; ring.removeAll(keepingCapacity: true) }
+        if count == 0 {
+            head = 0
+            // After a burst filled it, the ring's storage (capacity × the element, 7 MB at
+            // 100k results) goes back; steady state stays under the kept size and reuses it.
+            if ring.capacity > Self.keptCapacity { ring = [] } else { ring.removeAll(keepingCapacity: true) }
+        }
         return out
     }
 
