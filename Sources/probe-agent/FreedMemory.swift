@@ -24,4 +24,27 @@ enum FreedMemory {
     }()
 
     static func release() { _ = trim?(0) }
+
+    private static let mallopt: (@convention(c) (Int32, Int32) -> Int32)? = {
+        #if canImport(Glibc)
+        guard let sym = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "mallopt") else { return nil }
+        return unsafeBitCast(sym, to: (@convention(c) (Int32, Int32) -> Int32).self)
+        #else
+        return nil
+        #endif
+    }()
+
+    /// One malloc arena for the whole process, unless `MALLOC_ARENA_MAX` says otherwise; call
+    /// before any thread starts.
+    ///
+    /// Why: glibc gives threads arenas of their own, and memory one thread allocates and
+    /// another frees (results from the loop, freed by the shipper; snapshots copied by the
+    /// loop, freed by HTTP threads) fragments each of them. Measured at 100k targets with
+    /// remote write (scripts/bench-scale.sh): 507 bytes of RSS a target with the default
+    /// arenas, 538 with two, 406 with one; CPU per probe and lateness unchanged (12.3 vs 12.4
+    /// µs, p99 2.0 ms both).
+    static func useOneArena() {
+        guard getenv("MALLOC_ARENA_MAX") == nil else { return }
+        _ = mallopt?(-8 /* M_ARENA_MAX, <malloc.h> */, 1)
+    }
 }

@@ -31,6 +31,7 @@ struct ProbeAgentCommand: ParsableCommand {
     var statusInterval: String = "10s"
 
     func run() throws {
+        FreedMemory.useOneArena() // before any thread starts (FreedMemory.swift)
         let cfg: AgentConfig
         do {
             cfg = try AgentConfig.load(contentsOf: config)

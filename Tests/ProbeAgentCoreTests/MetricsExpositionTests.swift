@@ -77,7 +77,7 @@ struct MetricsExpositionTests {
         let reused = try #require(schedule.cookies(monitorID: "web").first { $0.slot == first.slot })
         #expect(reused.generation != first.generation)
         _ = ledger.record(reused, monitorID: "web", outcome: .ok, rttNanoseconds: 20_000_000, sentAtNanoseconds: 1)
-        #expect(ledger.rtt?.counts[0] == 0 && ledger.rtt?.counts[2] == 1, "the slot's histogram restarted for the new entry")
+        #expect(ledger.rtt?.count(slot: 0, bucket: 0) == 0 && ledger.rtt?.count(slot: 0, bucket: 2) == 1, "the slot's histogram restarted for the new entry")
         #expect(ledger.counters(for: reused)?.sent == 1)
         var small = TargetMetricsRenderer(ledger: ledger, schedule: schedule, config: changed)
         var chunks: [[UInt8]] = []

@@ -111,7 +111,7 @@ public struct TargetMetricsRenderer: Sendable {
             var cumulative: UInt64 = 0
             let has = slot < rtt.slots
             for b in 0...bounds.count {
-                if has { cumulative += rtt.counts[slot * rtt.stride + b] }
+                if has { cumulative += rtt.count(slot: slot, bucket: b) }
                 writer.sample("probe_round_trip_seconds_bucket", block: block,
                               extra: ("le", b < bounds.count ? bounds[b] : "+Inf"), cumulative)
             }
