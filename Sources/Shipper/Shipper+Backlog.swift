@@ -17,7 +17,11 @@ extension Shipper {
     @discardableResult
     func sendFromDisk() -> Bool {
         let lanes = options.requestsInFlight
-        let count = retryChunk?.count ?? min(options.resultsPerRequest * lanes, Int(storeFailing ? 1 : max(1, diskBudget)))
+        // Not a record beyond the budget: reading "at least one" each round let the backlog
+        // out at the shipper's round rate (~50/s), whatever backfill_rate said. While the store
+        // fails, one record is the retry probe.
+        guard retryChunk != nil || storeFailing || diskBudget >= 1 else { return false }
+        let count = retryChunk?.count ?? min(options.resultsPerRequest * lanes, Int(storeFailing ? 1 : diskBudget))
         let records: [SpillRecord]
         do { records = try spill.read(max: count) } catch { note(error, "spill read"); return false }
         guard let first = records.first, let last = records.last else { return false }

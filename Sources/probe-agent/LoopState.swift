@@ -284,7 +284,9 @@ final class LoopState {
         outcome.reply?(ReloadReply(ok: true, error: nil, unchanged: report.unchanged, changed: report.changed,
                                    added: report.added, removed: report.removed))
         reportSuppressionChanges()
-        FreedMemory.release() // the replaced config and tables (FreedMemory.swift)
+        // The replaced config and tables, freed by now; trimming takes a few ms at 100k
+        // targets, so not on this thread.
+        DispatchQueue.global(qos: .utility).async { FreedMemory.release() }
     }
 
     /// SIGTERM: no new probes; every probe in flight finishes (bounded by the longest timeout).
