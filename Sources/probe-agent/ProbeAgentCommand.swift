@@ -64,6 +64,9 @@ struct ProbeAgentCommand: ParsableCommand {
             do {
                 shipper = try Shipper(options: ShipperOptions(config: cfg, remoteWrite: rw), handoff: handoff, log: log) { mode, why in
                     events.publish(AgentEvent(kind: .modeChanged, message: "delivery mode \(mode.rawValue): \(why)"))
+                    // A drained backlog leaves its buffers free (the memory queue's ring, read-back
+                    // chunks): give the pages back, off the shipper's thread (FreedMemory.swift).
+                    if mode == .normal { DispatchQueue.global(qos: .utility).async { FreedMemory.release() } }
                 }
             } catch {
                 log.critical("cannot start result delivery (spill log \(cfg.spill.directory)): \(error)")
