@@ -54,6 +54,10 @@ struct ProbeAgentCommand: ParsableCommand {
             log.critical("cannot start the probe engine: \(error)")
             throw ExitCode(3)
         }
+        // SIGTERM from here on is a clean stop, even before the loop exists (SignalRouter.swift);
+        // not earlier: its dispatch thread must start after the capabilities are dropped.
+        let signals = SignalRouter(log: log)
+        signals.install()
         let info = engine.info
         log.info("engine up: icmp4=\(info.icmp4) icmp6=\(info.icmp6) tcp-syn=\(info.tcpSyn4 ? "raw" : "unavailable") capabilities dropped=\(info.capabilitiesDropped)")
         umask(0o027) // files and the admin socket: nothing for "other"
@@ -80,6 +84,7 @@ struct ProbeAgentCommand: ParsableCommand {
                                    statusFile: statusFile, statusInterval: interval, shipper: shipper,
                                    handoff: handoff, events: events, log: log)
         let reloader = ConfigReloader(path: config, loop: loop)
+        signals.attach(loop: loop, reloader: reloader)
         let servers: Servers
         do {
             servers = try Servers.start(config: cfg, loop: loop, shipper: shipper, reloader: reloader, events: events, log: log)
@@ -90,8 +95,6 @@ struct ProbeAgentCommand: ParsableCommand {
             throw ExitCode(3)
         }
         reloader.start()
-        let signals = SignalRouter(loop: loop, reloader: reloader, log: log)
-        signals.install()
         loop.waitUntilStopped()
         reloader.stop()
         events.finish() // ends `events --follow` streams, so the admin server can close them

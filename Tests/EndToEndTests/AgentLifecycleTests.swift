@@ -41,6 +41,20 @@ struct AgentLifecycleTests {
         #expect(out.stderr.contains("not starting"))
     }
 
+    /// systemd may stop the agent while it is still starting: the stop waits for the loop and
+    /// ends like any other (exit 0, the status written), never by SIGTERM's default action.
+    @Test(.enabled(if: Tools.isRoot, "needs CAP_NET_RAW for raw ICMP"), .timeLimit(.minutes(2)))
+    func aStopWhileStartingIsACleanStop() throws {
+        for _ in 0..<3 {
+            let agent = try RunningAgent(config: Self.config())
+            // Polled every millisecond: the stop lands while the servers are still starting.
+            #expect(agent.waitForLog("engine up", timeout: 15, every: 1_000), "log:\n\(agent.log)")
+            let exit = agent.stop()
+            #expect(exit == 0, "log:\n\(agent.log)")
+            #expect(agent.log.contains("SIGTERM: stopping"))
+        }
+    }
+
     @Test(.enabled(if: Tools.isRoot, "needs CAP_NET_RAW for raw ICMP"), .timeLimit(.minutes(4)))
     func reloadsOnSIGHUPAndOnFileChangeKeepsRunningOnInvalidFile() throws {
         let agent = try RunningAgent(config: Self.config())

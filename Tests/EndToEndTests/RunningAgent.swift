@@ -63,11 +63,11 @@ final class RunningAgent {
     var log: String { (try? String(contentsOf: logURL, encoding: .utf8)) ?? "" }
 
     /// Polls the log until it contains `text`; false if it never did within `timeout`.
-    func waitForLog(_ text: String, timeout: TimeInterval) -> Bool {
+    func waitForLog(_ text: String, timeout: TimeInterval, every pollMicroseconds: UInt32 = 100_000) -> Bool {
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline {
             if log.contains(text) { return true }
-            usleep(100_000)
+            usleep(pollMicroseconds)
         }
         return false
     }
