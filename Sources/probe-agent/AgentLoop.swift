@@ -34,16 +34,21 @@ final class AgentLoop: Sendable {
     /// Probing has started: the first batch went to the engine.
     let probing = Atomic<Bool>(false)
 
-    /// Starts the loop thread, which takes sole ownership of `engine` (opened by the caller on
-    /// the main thread, see ``EngineHandover``); returns once the loop is set up.
-    static func start(engine: EngineHandover, configPath: String, config: AgentConfig, statusFile: String?,
+    /// Starts the loop thread, which takes sole ownership of `engine`; returns once the loop is
+    /// set up.
+    ///
+    /// The engine is opened by the caller on the main thread and handed over here: CProbe drops
+    /// capabilities with capset(2), which changes only the calling thread, so opening it before
+    /// any other thread exists (no shipper, HTTP or Dispatch workers yet) means every thread
+    /// the agent ever has starts without capabilities.
+    static func start(engine: TakeOnce<Engine>, configPath: String, config: AgentConfig, statusFile: String?,
                       statusInterval: Duration, shipper: Shipper?, handoff: ResultHandoff, events: EventHub,
                       log: Logger) -> AgentLoop {
         let loop = AgentLoop()
         let started = DispatchSemaphore(value: 0)
         let thread = Thread {
             let delivery = shipper.map { s in (handoff: handoff, stats: { @Sendable in s.stats }, stop: { @Sendable in s.stop() }) }
-            let state = LoopState(engine: engine.take(), configPath: configPath, config: config, statusFile: statusFile,
+            let state = LoopState(engine: engine.take()!, configPath: configPath, config: config, statusFile: statusFile,
                                   statusInterval: statusInterval, shipper: delivery, events: events, log: log, control: loop)
             loop.waker.withLock { $0 = state.engine.waker }
             started.signal()
@@ -112,21 +117,4 @@ final class AgentLoop: Sendable {
     }
 
     func waitUntilStopped() { stopped.wait() }
-}
-
-/// Moves the engine from the main thread, where it is opened, to the loop thread, which is its
-/// only user afterwards.
-///
-/// Why the main thread: CProbe drops capabilities with capset(2), which changes only the
-/// calling thread. Opening the engine before any other thread exists (no shipper, HTTP or
-/// Dispatch workers yet) means every thread the agent ever has starts without capabilities.
-final class EngineHandover: @unchecked Sendable {
-    private var engine: Engine?
-    init(_ engine: Engine) { self.engine = engine }
-
-    /// Called once, by the loop thread.
-    func take() -> Engine {
-        defer { engine = nil }
-        return engine!
-    }
 }

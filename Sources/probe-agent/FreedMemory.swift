@@ -1,3 +1,4 @@
+import Dispatch
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -12,27 +13,26 @@ import Glibc
 /// (madvise), not just the top. Cost: one walk of the free lists, a few ms at 100k targets;
 /// called after such bursts only, never per probe.
 enum FreedMemory {
-    /// `malloc_trim` is declared in <malloc.h>, which Swift's Glibc module does not import, so
-    /// it is looked up once by name; nil on a libc without it (then this does nothing).
-    private static let trim: (@convention(c) (Int) -> Int32)? = {
+    /// `malloc_trim` and `mallopt` are declared in <malloc.h>, which Swift's Glibc module does
+    /// not import, so they are looked up once by name; nil on a libc without them (then the
+    /// calls below do nothing).
+    private static func libc<F>(_ name: String, as type: F.Type) -> F? {
         #if canImport(Glibc)
-        guard let sym = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "malloc_trim") else { return nil }
-        return unsafeBitCast(sym, to: (@convention(c) (Int) -> Int32).self)
+        guard let sym = dlsym(UnsafeMutableRawPointer(bitPattern: 0), name) else { return nil }
+        return unsafeBitCast(sym, to: type)
         #else
         return nil
         #endif
-    }()
+    }
+
+    private static let trim = libc("malloc_trim", as: (@convention(c) (Int) -> Int32).self)
+    private static let mallopt = libc("mallopt", as: (@convention(c) (Int32, Int32) -> Int32).self)
 
     static func release() { _ = trim?(0) }
 
-    private static let mallopt: (@convention(c) (Int32, Int32) -> Int32)? = {
-        #if canImport(Glibc)
-        guard let sym = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "mallopt") else { return nil }
-        return unsafeBitCast(sym, to: (@convention(c) (Int32, Int32) -> Int32).self)
-        #else
-        return nil
-        #endif
-    }()
+    /// ``release()`` on a Dispatch thread, for callers that must not wait for it (the probing
+    /// loop after a reload, the shipper when a backlog has drained).
+    static func releaseInBackground() { DispatchQueue.global(qos: .utility).async { release() } }
 
     /// One malloc arena for the whole process, unless `MALLOC_ARENA_MAX` says otherwise; call
     /// before any thread starts.

@@ -286,7 +286,7 @@ final class LoopState {
         reportSuppressionChanges()
         // The replaced config and tables, freed by now; trimming takes a few ms at 100k
         // targets, so not on this thread.
-        DispatchQueue.global(qos: .utility).async { FreedMemory.release() }
+        FreedMemory.releaseInBackground()
     }
 
     /// SIGTERM: no new probes; every probe in flight finishes (bounded by the longest timeout).

@@ -70,7 +70,7 @@ struct ProbeAgentCommand: ParsableCommand {
                     events.publish(AgentEvent(kind: .modeChanged, message: "delivery mode \(mode.rawValue): \(why)"))
                     // A drained backlog leaves its buffers free (the memory queue's ring, read-back
                     // chunks): give the pages back, off the shipper's thread (FreedMemory.swift).
-                    if mode == .normal { DispatchQueue.global(qos: .utility).async { FreedMemory.release() } }
+                    if mode == .normal { FreedMemory.releaseInBackground() }
                 }
             } catch {
                 log.critical("cannot start result delivery (spill log \(cfg.spill.directory)): \(error)")
@@ -80,7 +80,7 @@ struct ProbeAgentCommand: ParsableCommand {
             shipper?.start(onThread: ThreadPriority.lowerCallingThread) // before the loop, so a stop can always reach a running shipper
         }
         ThreadPriority.lowerEventLoops()
-        let loop = AgentLoop.start(engine: EngineHandover(engine), configPath: config, config: cfg,
+        let loop = AgentLoop.start(engine: TakeOnce(engine), configPath: config, config: cfg,
                                    statusFile: statusFile, statusInterval: interval, shipper: shipper,
                                    handoff: handoff, events: events, log: log)
         let reloader = ConfigReloader(path: config, loop: loop)

@@ -1,9 +1,10 @@
 import Synchronization
 
-/// A value for work that runs later, taken out exactly once, so it is freed when that work
-/// is done with it, not when the closure that carried it is released.
+/// A value for work that runs later (or on another thread), taken out exactly once: the
+/// engine handed from the main thread to the loop's, a snapshot for a status write or a scrape.
 ///
-/// Why: a snapshot's copy-on-write arrays (tens of MB at 100k targets) freed after the
+/// A snapshot taken out is freed when that work is done with it, not when the closure that
+/// carried it is released. Why that matters: a snapshot's copy-on-write arrays (tens of MB at 100k targets) freed after the
 /// ``FreedMemory/release()`` that follows a status write or a scrape stay resident until the
 /// next one (measured: ~200 bytes a target of RSS).
 final class TakeOnce<Value>: Sendable {
