@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Scale benchmark: the whole probe-agent pipeline (probing, remote write to a local receiver,
 # spill dir, http listener) at 10k-200k loopback targets on a 3 s cadence, next to fping and
-# a minimal raw-socket prober (scripts/bench/raw_floor.c) on the same targets.
+# a minimal raw-socket prober (scripts/bench/raw_floor.c) on the same targets, with and without
+# the kernel timestamps ProbeAgent takes.
 set -euo pipefail
 
 usage() {
@@ -15,7 +16,7 @@ Usage: scripts/bench-scale.sh [options]
                              remote-write receiver started on loopback (default vm; falls back
                              to prometheus when VictoriaMetrics is not installed)
   --no-fping                 skip fping (it runs only at N <= 10000: its sequence space)
-  --no-floor                 skip the raw-socket floor (needs cc)
+  --no-floor                 skip the raw-socket floors, plain and with kernel timestamps (needs cc)
   --no-histograms            metrics.per_target_histograms: false
   --log-level LEVEL          the agent's log_level (debug: every loop turn over 10 ms)
   --keep-logs DIR            copy each N's agent log to DIR/agent-N.log
@@ -23,7 +24,8 @@ Usage: scripts/bench-scale.sh [options]
 Per N: CPU µs per probe (user+sys over the window), receiver CPU, peak RSS and RSS per target
 above an empty agent, scheduler lateness p50/p99/max and share sent within 10 ms, results made /
 shipped / in the receiver, loss, GET /metrics time and size (n/a until the agent serves it),
-and the agent's CPU per probe as a ratio to fping's and to the floor's.
+and the agent's CPU per probe as a ratio to fping's, to the floor's and to the floor's with kernel
+RX/TX timestamps (raw_floor --stamps: what ProbeAgent's precision costs in the kernel).
 Targets are in 127.0.0.0/8 (never 127.0.0.1 alone), checked to route via lo before sending.
 Needs root or CAP_NET_RAW. Run it on a quiet machine: CPU and lateness share the cores.
 USAGE

@@ -16,8 +16,9 @@ public struct LabelLayout: Sendable {
     enum Part: Sendable {
         /// Consecutive fixed labels, already encoded as `TimeSeries.labels` entries.
         case encoded([UInt8])
-        /// The per-series label at this index, with its name.
-        case perSeries(index: Int, name: String)
+        /// The per-series label at this index, with its name; `isMetricName`: it is `__name__`,
+        /// whose values must be valid metric names (decided once here, not per series).
+        case perSeries(index: Int, name: String, isMetricName: Bool)
     }
 
     let parts: [Part]
@@ -56,7 +57,7 @@ public struct LabelLayout: Sendable {
             case .perSeries(let i):
                 if !run.bytes.isEmpty { parts.append(.encoded(run.bytes)) }
                 run = WireWriter()
-                parts.append(.perSeries(index: i, name: name))
+                parts.append(.perSeries(index: i, name: name, isMetricName: name == LabelRules.metricNameLabel))
             }
         }
         if !run.bytes.isEmpty { parts.append(.encoded(run.bytes)) }
@@ -85,9 +86,9 @@ public struct RequestWriter: Sendable {
         precondition(values.count == layout.perSeriesCount, "a layout with \(layout.perSeriesCount) per-series labels got \(values.count) values")
         var size = layout.fixedBytes
         for part in layout.parts {
-            guard case .perSeries(let i, let name) = part else { continue }
+            guard case .perSeries(let i, let name, let isMetricName) = part else { continue }
             guard !values[i].isEmpty else { throw RemoteWriteError.emptyLabelValue(name: name) }
-            if name == LabelRules.metricNameLabel, !LabelRules.isValidMetricName(values[i]) { throw RemoteWriteError.invalidMetricName(values[i]) }
+            if isMetricName, !LabelRules.isValidMetricName(values[i]) { throw RemoteWriteError.invalidMetricName(values[i]) }
             size += WireWriter.labelEntrySize(name, values[i])
         }
         let sample = (timestampMs: timestampMs, value: value)
@@ -96,7 +97,7 @@ public struct RequestWriter: Sendable {
         for part in layout.parts {
             switch part {
             case .encoded(let bytes): wire.raw(bytes)
-            case .perSeries(let i, let name): wire.label(name, values[i])
+            case .perSeries(let i, let name, _): wire.label(name, values[i])
             }
         }
         wire.sample(sample)

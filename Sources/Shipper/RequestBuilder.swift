@@ -4,32 +4,33 @@ import RemoteWrite
 /// Turns a batch of results into a remote-write request body (protobuf, uncompressed), see
 /// ``SeriesMapping`` for the series a result becomes.
 ///
-/// Each monitor's label set — external labels, its own labels, `protocol`, `monitor` — is a
-/// ``LabelLayout`` built once and reused while the monitor's labels stay the same; a result
-/// only fills in the metric name and its target. One series entry per sample, in batch order,
-/// so each series' samples stay in the order the results came.
+/// Each monitor's label sets — external labels, its own labels, `protocol`, `monitor` and the
+/// metric name — are ``LabelLayout``s built once per metric and reused while the monitor's
+/// labels stay the same: validated and encoded once, so a sample only fills in its target. One
+/// series entry per sample, in batch order, so each series' samples stay in the order the
+/// results came.
 struct RequestBuilder {
     private struct Template {
         var source: [(String, String)]
         var proto: ProbeProtocol
-        var layout: LabelLayout
+        /// By ``SeriesMapping/Metric/rawValue``.
+        var layouts: [LabelLayout]
     }
 
     private let external: [(String, String)]
     private var templates: [String: Template] = [:]
-    /// Per-series values in layout order: [metric name, target].
-    private var values = ["", ""]
+    /// Per-series values in layout order: [target].
+    private var values = [""]
 
     init(external: [(String, String)]) { self.external = external }
 
     mutating func protobuf(_ batch: [ResultRecord]) throws -> [UInt8] {
         var writer = RequestWriter(expectedSeries: batch.count * 3)
         for r in batch {
-            let layout = try template(r).layout
-            values[1] = r.target
+            let layouts = try template(r).layouts
+            values[0] = r.target
             try SeriesMapping.forEachSample(of: r) { metric, value in
-                values[0] = metric
-                try writer.append(layout, values: values, timestampMs: r.timestampMilliseconds, value: value)
+                try writer.append(layouts[metric.rawValue], values: values, timestampMs: r.timestampMilliseconds, value: value)
             }
         }
         return writer.protobuf
@@ -39,12 +40,13 @@ struct RequestBuilder {
         if let t = templates[r.monitorID], t.proto == r.probeProtocol, t.source.elementsEqual(r.labels, by: { $0 == $1 }) {
             return t
         }
-        var labels: [(String, LabelLayout.Value)] = SeriesMapping.commonLabels(
+        let common: [(String, LabelLayout.Value)] = SeriesMapping.commonLabels(
             monitorID: r.monitorID, labels: r.labels, probeProtocol: r.probeProtocol, externalLabels: external
         ).map { ($0.key, .fixed($0.value)) }
-        labels.append(("__name__", .perSeries(0)))
-        labels.append(("target", .perSeries(1)))
-        let t = Template(source: r.labels, proto: r.probeProtocol, layout: try LabelLayout(labels))
+        let layouts = try SeriesMapping.Metric.allCases.map { metric in
+            try LabelLayout(common + [("__name__", .fixed(metric.name)), ("target", .perSeries(0))])
+        }
+        let t = Template(source: r.labels, proto: r.probeProtocol, layouts: layouts)
         templates[r.monitorID] = t
         return t
     }

@@ -166,11 +166,11 @@ final class LoopState {
     private func count(_ r: ProbeResult) {
         let cookie = ProbeCookie(rawValue: r.cookie)
         // A result for an entry a reload removed or replaced belongs to nobody now.
-        guard let entry = schedule.entry(for: cookie), schedule.complete(cookie) else {
+        guard let owner = schedule.owner(of: cookie), schedule.complete(cookie) else {
             staleResults += 1
             return
         }
-        record(cookie, monitorID: entry.monitorID, target: entry.target, probeProtocol: entry.probeProtocol,
+        record(cookie, monitorID: owner.monitorID, target: owner.target, probeProtocol: owner.probeProtocol,
                outcome: Self.outcome(r.status), rtt: r.rttNanoseconds, sentAt: r.sentAtNanoseconds)
     }
 

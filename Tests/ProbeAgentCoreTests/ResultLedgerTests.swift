@@ -62,6 +62,8 @@ struct ResultLedgerTests {
         // Every parent target failing: down (a transition), child failures suppressed.
         let t = l.record(Self.c(1), monitorID: "parent", outcome: .unreachable, rttNanoseconds: nil, sentAtNanoseconds: nil).transition
         #expect(t?.isDown == true && t?.monitorID == "parent" && t?.failingTargets == 2)
+        // Failing again changes nothing: no second transition.
+        #expect(l.record(Self.c(1), monitorID: "parent", outcome: .timeout, rttNanoseconds: nil, sentAtNanoseconds: nil).transition == nil)
         #expect(l.record(Self.c(2), monitorID: "child", outcome: .timeout, rttNanoseconds: nil, sentAtNanoseconds: nil).suppressed)
         // A child success is never suppressed; parent recovery ends suppression.
         #expect(l.record(Self.c(2), monitorID: "child", outcome: .ok, rttNanoseconds: 1, sentAtNanoseconds: nil).suppressed == false)

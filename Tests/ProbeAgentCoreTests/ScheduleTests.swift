@@ -65,6 +65,27 @@ import Testing
         #expect(batches[2].probes.first?.port == 80)
     }
 
+    @Test func protocolOrderIsDeclarationOrder() {
+        #expect(ProbeProtocol.allCases.map(\.order) == Array(0..<ProbeProtocol.allCases.count))
+        #expect(ProbeProtocol.allCases.sorted() == ProbeProtocol.allCases)
+    }
+
+    @Test func aResultsOwnerIsItsEntrysMonitorTargetAndProtocol() {
+        var schedule = Schedule(config: mixedConfig(), now: 0)
+        let probes = schedule.poll(now: 3 * secondNanos).flatMap(\.probes)
+        for p in probes {
+            let owner = schedule.owner(of: p.cookie)
+            let entry = schedule.entry(for: p.cookie)
+            #expect(owner?.monitorID == entry?.monitorID && owner?.target == entry?.target)
+            #expect(owner?.probeProtocol == entry?.probeProtocol && owner?.target == p.target)
+        }
+        // A cookie whose entry a reload removed has no owner.
+        var fewer = mixedConfig()
+        fewer.monitors.removeFirst()
+        _ = schedule.apply(fewer, now: 3 * secondNanos)
+        #expect(schedule.owner(of: probes[0].cookie) == nil)
+    }
+
     @Test func lateTicksDoNotShiftTheSchedule() {
         var schedule = Schedule(config: loopbackConfig(monitors: 1, targets: 1), now: 0)
         let entry = schedule.entries[0]

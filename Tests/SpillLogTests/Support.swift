@@ -12,7 +12,9 @@ struct TempDir {
         var template = Array((NSTemporaryDirectory() + "/spilltest.XXXXXX").utf8CString)
         let made = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
         precondition(made != nil, "mkdtemp failed")
-        path = String(cString: template.map { $0 }.withUnsafeBufferPointer { $0.baseAddress! })
+        // Read the name inside the closure: a pointer taken out of withUnsafeBufferPointer dangles
+        // (it crashed once as "initialize overlapping range" when the temporary was freed first).
+        path = template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
     }
     var log: String { path + "/spill" }
     func remove() { try? FileManager.default.removeItem(atPath: path) }

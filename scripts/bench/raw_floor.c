@@ -2,7 +2,7 @@
  * raw_floor — the cheapest ICMP prober we know how to write: the floor ProbeAgent is
  * measured against in scripts/bench-scale.sh.
  *
- * Usage: raw_floor TARGETS_FILE SECONDS [CADENCE_MS [SLICE_MS]]
+ * Usage: raw_floor [--stamps] TARGETS_FILE SECONDS [CADENCE_MS [SLICE_MS]]
  *   TARGETS_FILE: one IPv4 address per line; every one must be in 127.0.0.0/8 (refused
  *   otherwise: this program only ever probes loopback). Runs SECONDS (or until SIGTERM /
  *   SIGINT), waits up to 1 s for the last replies, prints one JSON line and exits.
@@ -19,6 +19,11 @@
  * when the identifier, sequence, magic and index match, its source is that target's address, and
  * it is the first reply for that (target, round); anything else counts as foreign or duplicate.
  * No RTT, no timestamps, no per-probe deadline: only the send/receive cost.
+ *
+ * --stamps: the same, plus the kernel timestamps ProbeAgent takes (SO_TIMESTAMPING software
+ * RX and TX, the TX stamp looped back with the packet on the error queue). After each batch the
+ * error queue is read with recvmmsg(MSG_ERRQUEUE), and replies are read with room for their RX
+ * stamp; stamps are counted, not used. The floor for a prober that times with kernel stamps.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -34,6 +39,7 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+#include <linux/net_tstamp.h>
 
 #define BATCH 256
 #define DRAIN_ROUNDS 64
@@ -44,8 +50,11 @@
 #define MAX_TARGETS (1u << 22)
 
 struct counters {
-    uint64_t sent, send_errors, replies, duplicates, foreign, batches;
+    uint64_t sent, send_errors, replies, duplicates, foreign, batches, tx_stamps, rx_stamps;
 };
+
+static int stamps; /* --stamps */
+#define CTRL_LEN 128
 
 static volatile sig_atomic_t stop_requested;
 
@@ -117,6 +126,14 @@ static int open_socket(void)
     struct icmp_filter filt = { .data = ~(1u << ICMP_ECHOREPLY) };
     if (setsockopt(fd, SOL_RAW, ICMP_FILTER, &filt, sizeof filt) < 0)
         perror("raw_floor: ICMP_FILTER");
+    if (stamps) {
+        int flags = SOF_TIMESTAMPING_RX_SOFTWARE | SOF_TIMESTAMPING_TX_SOFTWARE | SOF_TIMESTAMPING_SOFTWARE;
+        if (setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPING_OLD, &flags, sizeof flags) < 0) {
+            perror("raw_floor: SO_TIMESTAMPING");
+            close(fd);
+            return -1;
+        }
+    }
     /* A 10 ms slice at 200k targets is ~700 replies; the default buffer holds far fewer. */
     int rcv = 16 << 20;
     if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcv, sizeof rcv) < 0)
@@ -133,16 +150,21 @@ static void drain(int fd, uint16_t ident, const struct sockaddr_in *targets, siz
     static struct iovec iov[BATCH];
     static struct sockaddr_in from[BATCH];
     static struct mmsghdr msgs[BATCH];
+    static uint8_t ctrl[BATCH][CTRL_LEN];
     for (int rounds = 0; rounds < DRAIN_ROUNDS; rounds++) {
         for (int i = 0; i < BATCH; i++) {
             iov[i] = (struct iovec){ bufs[i], RECV_LEN };
             msgs[i].msg_hdr = (struct msghdr){ .msg_name = &from[i], .msg_namelen = sizeof from[i],
-                                               .msg_iov = &iov[i], .msg_iovlen = 1 };
+                                               .msg_iov = &iov[i], .msg_iovlen = 1,
+                                               .msg_control = stamps ? ctrl[i] : NULL,
+                                               .msg_controllen = stamps ? CTRL_LEN : 0 };
         }
         int got = recvmmsg(fd, msgs, BATCH, MSG_DONTWAIT, NULL);
         if (got <= 0)
             return; /* EAGAIN: empty; other errors: nothing more to read now either */
         for (int i = 0; i < got; i++) {
+            if (stamps && CMSG_FIRSTHDR(&msgs[i].msg_hdr))
+                c->rx_stamps++;
             const uint8_t *p = bufs[i];
             size_t len = msgs[i].msg_len, ihl = (size_t)(p[0] & 0x0f) * 4;
             const uint8_t *icmp = p + ihl;
@@ -163,6 +185,28 @@ static void drain(int fd, uint16_t ident, const struct sockaddr_in *targets, siz
                 c->replies++;
             }
         }
+    }
+}
+
+/* --stamps: reads the TX stamps the last batch looped back onto the error queue. */
+static void drain_errqueue(int fd, struct counters *c)
+{
+    static uint8_t bufs[BATCH][RECV_LEN];
+    static uint8_t ctrl[BATCH][CTRL_LEN];
+    static struct iovec iov[BATCH];
+    static struct mmsghdr msgs[BATCH];
+    for (int rounds = 0; rounds < DRAIN_ROUNDS; rounds++) {
+        for (int i = 0; i < BATCH; i++) {
+            iov[i] = (struct iovec){ bufs[i], RECV_LEN };
+            msgs[i].msg_hdr = (struct msghdr){ .msg_iov = &iov[i], .msg_iovlen = 1,
+                                               .msg_control = ctrl[i], .msg_controllen = CTRL_LEN };
+        }
+        int got = recvmmsg(fd, msgs, BATCH, MSG_ERRQUEUE | MSG_DONTWAIT, NULL);
+        if (got <= 0)
+            return;
+        c->tx_stamps += (uint64_t)got;
+        if (got < BATCH)
+            return;
     }
 }
 
@@ -208,6 +252,8 @@ static uint64_t send_range(int fd, uint16_t ident, const struct sockaddr_in *tar
         first += (uint64_t)done;
         count -= (uint64_t)done;
         handled += (uint64_t)done;
+        if (stamps)
+            drain_errqueue(fd, c);
         drain(fd, ident, targets, n, last_round, c);
     }
     return handled;
@@ -215,8 +261,13 @@ static uint64_t send_range(int fd, uint16_t ident, const struct sockaddr_in *tar
 
 int main(int argc, char **argv)
 {
+    if (argc > 1 && strcmp(argv[1], "--stamps") == 0) {
+        stamps = 1;
+        argv++;
+        argc--;
+    }
     if (argc < 3 || argc > 5) {
-        fprintf(stderr, "usage: raw_floor TARGETS_FILE SECONDS [CADENCE_MS [SLICE_MS]]\n");
+        fprintf(stderr, "usage: raw_floor [--stamps] TARGETS_FILE SECONDS [CADENCE_MS [SLICE_MS]]\n");
         return 2;
     }
     double seconds = atof(argv[2]);
@@ -259,16 +310,22 @@ int main(int argc, char **argv)
         for (uint64_t t = now_ns(); t < wake && !stop_requested; t = now_ns()) {
             struct timespec ts = { .tv_sec = (time_t)((wake - t) / 1000000000u),
                                    .tv_nsec = (long)((wake - t) % 1000000000u) };
-            if (ppoll(&pfd, 1, &ts, NULL) > 0)
+            if (ppoll(&pfd, 1, &ts, NULL) > 0) {
+                if (pfd.revents & POLLERR)
+                    drain_errqueue(fd, &c); /* a late TX stamp: POLLERR until it is read */
                 drain(fd, ident, targets, n, last_round, &c);
+            }
         }
     }
     double send_s = (double)(now_ns() - start) / 1e9;
     /* Last replies: at most 1 s. */
     for (uint64_t t = now_ns(), stop = t + 1000000000u; t < stop && c.replies < c.sent; t = now_ns()) {
         struct timespec ts = { 0, 10000000 };
-        if (ppoll(&pfd, 1, &ts, NULL) > 0)
+        if (ppoll(&pfd, 1, &ts, NULL) > 0) {
+            if (pfd.revents & POLLERR)
+                drain_errqueue(fd, &c);
             drain(fd, ident, targets, n, last_round, &c);
+        }
     }
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
@@ -276,10 +333,12 @@ int main(int argc, char **argv)
                  ru.ru_stime.tv_usec / 1e6;
     printf("{\"targets\": %zu, \"sent\": %llu, \"replies\": %llu, \"send_errors\": %llu, "
            "\"duplicates\": %llu, \"foreign\": %llu, \"batches\": %llu, \"send_s\": %.3f, \"wall_s\": %.3f, "
-           "\"cpu_s\": %.3f, \"max_slice_late_ms\": %.3f}\n",
+           "\"cpu_s\": %.3f, \"max_slice_late_ms\": %.3f, \"stamps\": %d, \"tx_stamps\": %llu, "
+           "\"rx_stamps\": %llu}\n",
            n, (unsigned long long)c.sent, (unsigned long long)c.replies, (unsigned long long)c.send_errors,
            (unsigned long long)c.duplicates, (unsigned long long)c.foreign, (unsigned long long)c.batches,
-           send_s, (double)(now_ns() - start) / 1e9, cpu, (double)max_late / 1e6);
+           send_s, (double)(now_ns() - start) / 1e9, cpu, (double)max_late / 1e6, stamps,
+           (unsigned long long)c.tx_stamps, (unsigned long long)c.rx_stamps);
     close(fd);
     free(last_round);
     free(targets);

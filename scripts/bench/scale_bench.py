@@ -18,7 +18,9 @@ checked first), one after the other so they never share the CPUs:
          "RSS per target" = (RSS at the end of N's window - empty RSS) / N; also its idle CPU.
   fping  fping -l -p 3000 at N <= 10,000 only (its 16-bit sequence space refuses more); the
          probes it sent in the window come from its own SIGQUIT split counts.
-  floor  scripts/bench/raw_floor.c (one raw socket, sendmmsg/recvmmsg), built with cc -O2.
+  floor  scripts/bench/raw_floor.c (one raw socket, sendmmsg/recvmmsg), built with cc -O2;
+         then again with --stamps: the kernel RX and TX timestamps ProbeAgent takes (TX read back
+         from the error queue), the floor for a prober that times with kernel stamps.
 Probes in the window for the agent and the floor = N x WINDOW / 3 s (both fire on a fixed
 grid; checked against their whole-run counts). Every process is ours, stopped by PID.
 """
@@ -392,8 +394,9 @@ def run_fping(targets_file, n, warmup, window):
                 kept_up_pct=100.0 * probes_per_s * CADENCE_S / n, whole_run_s=runtime)
 
 
-def run_floor(binary, targets_file, n, warmup, window):
-    p = subprocess.Popen([binary, targets_file, str(warmup + window + 10)], stdout=subprocess.PIPE, text=True)
+def run_floor(binary, targets_file, n, warmup, window, stamps=False):
+    cmd = [binary] + (["--stamps"] if stamps else []) + [targets_file, str(warmup + window + 10)]
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
     try:
         time.sleep(warmup)
         c0 = agent_bench.cpu_seconds(p.pid)
@@ -466,14 +469,16 @@ def print_tables(report):
               f"{fmt(dl['requestsSent'], 'd'):>9} {fmt(a['request_p50_ms'], '.1f') + '/' + fmt(a['request_p99_ms'], '.1f'):>15} "
               f"{modes:>18} {scrape:>20}")
     print("\nCPU µs per probe on the same targets (loss %, rate as % of the 3 s grid)")
-    print(f"{'targets':>8} {'probe-agent':>12} {'fping':>22} {'raw floor':>22} {'agent/fping':>12} {'agent/floor':>12}")
+    print(f"{'targets':>8} {'probe-agent':>12} {'fping':>22} {'raw floor':>22} {'floor+stamps':>22} "
+          f"{'agent/fping':>12} {'agent/floor':>12} {'agent/stamped':>14}")
     for r in rows:
-        a, fp, fl = r["agent"], r.get("fping"), r.get("floor")
+        a, fp, fl, fs = r["agent"], r.get("fping"), r.get("floor"), r.get("floor_stamped")
         cell = lambda t: "-" if not t or t["cpu_us_per_probe"] is None else (
             f"{t['cpu_us_per_probe']:.2f} ({fmt(t['loss_pct'], '.2f')}, {t['kept_up_pct']:.0f}%)")
         times = lambda v: "-" if v is None else f"{v:.2f}x"
-        print(f"{a['targets']:>8} {a['cpu_us_per_probe']:>12.2f} {cell(fp):>22} {cell(fl):>22} "
-              f"{times(r['agent_over_fping']):>12} {times(r['agent_over_floor']):>12}")
+        print(f"{a['targets']:>8} {a['cpu_us_per_probe']:>12.2f} {cell(fp):>22} {cell(fl):>22} {cell(fs):>22} "
+              f"{times(r['agent_over_fping']):>12} {times(r['agent_over_floor']):>12} "
+              f"{times(r.get('agent_over_floor_stamped')):>14}")
     print(f"JSON: {report['json']}")
 
 
@@ -518,7 +523,9 @@ def main():
             if floor:
                 log(f"{n} targets: raw floor")
                 r["floor"] = run_floor(floor, targets_file, n, a.warmup, a.window)
-            for peer in ("fping", "floor"):  # the agent's CPU per probe as a multiple of the peer's
+                log(f"{n} targets: raw floor with kernel timestamps")
+                r["floor_stamped"] = run_floor(floor, targets_file, n, a.warmup, a.window, stamps=True)
+            for peer in ("fping", "floor", "floor_stamped"):  # the agent's CPU per probe as a multiple of the peer's
                 us = (r.get(peer) or {}).get("cpu_us_per_probe")
                 r[f"agent_over_{peer}"] = r["agent"]["cpu_us_per_probe"] / us if us else None
             results.append(r)

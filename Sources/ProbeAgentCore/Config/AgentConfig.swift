@@ -77,10 +77,17 @@ public enum ProbeProtocol: String, Sendable, Hashable, CaseIterable, Comparable 
     /// Whether monitors of this kind need a `port`.
     public var needsPort: Bool { self != .icmp }
 
-    /// Orders by declaration, so batches come out in a stable order.
-    public static func < (lhs: Self, rhs: Self) -> Bool {
-        allCases.firstIndex(of: lhs)! < allCases.firstIndex(of: rhs)!
+    /// Position in declaration order (0, 1, 2): batches come out in this order.
+    public var order: Int {
+        switch self {
+        case .icmp: 0
+        case .tcpSyn: 1
+        case .tcpConnect: 2
+        }
     }
+
+    /// Orders by declaration, so batches come out in a stable order.
+    public static func < (lhs: Self, rhs: Self) -> Bool { lhs.order < rhs.order }
 }
 
 /// One monitor with defaults applied: what is probed, how, and how often.

@@ -120,7 +120,6 @@ public struct ResultLedger: Sendable {
             rtt?.reset(slot: slot)
         }
         let wasFailing = rec.lastOutcome?.isFailure ?? false
-        let wasDown = health[monitorID]?.isDown ?? false
         let suppressed = outcome.isFailure && dependencies.isSuppressed(monitorID, health: health)
         if suppressed {
             rec.suppressed += 1
@@ -141,16 +140,17 @@ public struct ResultLedger: Sendable {
         rec.lastSentAtNanoseconds = sentAtNanoseconds
         counters[slot] = rec
 
+        // Health changes only when a target flips between failing and answering; the steady
+        // state (most results) looks nothing up by monitor id.
+        var transition: MonitorTransition?
         if outcome.isFailure != wasFailing, var h = health[monitorID] {
+            let wasDown = h.isDown
             h.failingTargets += outcome.isFailure ? 1 : -1
             health[monitorID] = h
-        }
-        let h = health[monitorID]
-        let transition = h.flatMap { h in
-            h.isDown != wasDown
-                ? MonitorTransition(monitorID: monitorID, isDown: h.isDown, failingTargets: h.failingTargets,
-                                    totalTargets: h.totalTargets)
-                : nil
+            if h.isDown != wasDown {
+                transition = MonitorTransition(monitorID: monitorID, isDown: h.isDown, failingTargets: h.failingTargets,
+                                               totalTargets: h.totalTargets)
+            }
         }
         return (suppressed, transition)
     }

@@ -53,12 +53,26 @@ public enum SeriesMapping {
         return base
     }
 
-    /// Calls `body` with the metric name and value of each sample a result becomes, in the order
+    /// The series a result becomes, in the order they are sent.
+    public enum Metric: Int, Sendable, CaseIterable {
+        case success, status, rtt
+
+        /// The metric name (`__name__`).
+        public var name: String {
+            switch self {
+            case .success: SeriesMapping.successMetric
+            case .status: SeriesMapping.statusMetric
+            case .rtt: SeriesMapping.rttMetric
+            }
+        }
+    }
+
+    /// Calls `body` with the metric and value of each sample a result becomes, in the order
     /// success, status code, RTT (on success only).
-    public static func forEachSample(of r: ResultRecord, _ body: (String, Double) throws -> Void) rethrows {
-        try body(successMetric, r.outcome == .ok ? 1 : 0)
-        try body(statusMetric, statusCode(r))
-        if r.outcome == .ok, let rtt = r.rttNanoseconds { try body(rttMetric, Double(rtt) / 1e9) }
+    public static func forEachSample(of r: ResultRecord, _ body: (Metric, Double) throws -> Void) rethrows {
+        try body(.success, r.outcome == .ok ? 1 : 0)
+        try body(.status, statusCode(r))
+        if r.outcome == .ok, let rtt = r.rttNanoseconds { try body(.rtt, Double(rtt) / 1e9) }
     }
 
     /// How many samples a result becomes.
@@ -74,8 +88,8 @@ public enum SeriesMapping {
         base["target"] = r.target
         let sorted = base.sorted { $0.key < $1.key }.map { SeriesSample.Label($0.key, $0.value) }
         var out: [SeriesSample] = []
-        forEachSample(of: r) { name, value in
-            out.append(SeriesSample(labels: [SeriesSample.Label("__name__", name)] + sorted,
+        forEachSample(of: r) { metric, value in
+            out.append(SeriesSample(labels: [SeriesSample.Label("__name__", metric.name)] + sorted,
                                     timestampMilliseconds: r.timestampMilliseconds, value: value))
         }
         return out

@@ -101,6 +101,14 @@ public struct Schedule: Sendable {
         isLive(cookie) ? entry(at: cookie.slot) : nil
     }
 
+    /// What a result needs of its entry — monitor, target, protocol — without building a whole
+    /// ``ScheduleEntry`` (the loop asks once per result).
+    public func owner(of cookie: ProbeCookie) -> (monitorID: String, target: String, probeProtocol: ProbeProtocol)? {
+        guard isLive(cookie) else { return nil }
+        let pi = Int(slots[cookie.slot].plan)
+        return (plans[pi].id, plans[pi].targets[Int(slots[cookie.slot].targetIndex)], plans[pi].probeProtocol)
+    }
+
     /// Whether a cookie still names a live entry (cheaper than ``entry(for:)``: builds nothing).
     public func isLive(_ cookie: ProbeCookie) -> Bool {
         cookie.slot < slots.count && slots[cookie.slot].isLive && slots[cookie.slot].generation == cookie.generation
@@ -164,7 +172,8 @@ public struct Schedule: Sendable {
         var limiter = rate
         let allowed = limiter?.allowance(now: now) ?? Int.max
         var released = 0
-        var byProtocol: [ProbeProtocol: [DueProbe]] = [:]
+        // Per protocol, in ProbeProtocol order; an array, not a dictionary: this runs per probe.
+        var byProtocol = [[DueProbe]](repeating: [], count: ProbeProtocol.allCases.count)
         while released < allowed, pendingHead < pendingQueue.count {
             let (cookie, scheduled) = pendingQueue[pendingHead]
             pendingHead += 1
@@ -175,17 +184,19 @@ public struct Schedule: Sendable {
             lateness.record(now >= scheduled ? now - scheduled : 0)
             stats.fired += 1
             let ti = Int(slots[cookie.slot].targetIndex)
-            let p = plans[Int(slots[cookie.slot].plan)]
-            byProtocol[p.probeProtocol, default: []].append(
-                DueProbe(cookie: cookie, monitorID: p.id, target: p.targets[ti], targetIndex: ti, port: p.port,
-                         timeout: p.timeout, scheduled: scheduled))
+            let pi = Int(slots[cookie.slot].plan)
+            // Field by field: a `let` copy of the whole plan would retain and release each of
+            // its arrays and strings per probe.
+            byProtocol[plans[pi].probeProtocol.order].append(
+                DueProbe(cookie: cookie, monitorID: plans[pi].id, target: plans[pi].targets[ti], targetIndex: ti,
+                         port: plans[pi].port, timeout: plans[pi].timeout, scheduled: scheduled))
         }
         limiter?.spend(released)
         rate = limiter
         stats.deferredByRateCap += UInt64(max(0, pendingQueue.count - max(pendingHead, firstNew)))
         compactPendingQueue()
         return ProbeProtocol.allCases.compactMap { proto in
-            byProtocol[proto].map { ProbeBatch(probeProtocol: proto, probes: $0) }
+            byProtocol[proto.order].isEmpty ? nil : ProbeBatch(probeProtocol: proto, probes: byProtocol[proto.order])
         }
     }
 
