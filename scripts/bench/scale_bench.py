@@ -258,13 +258,17 @@ def run_agent(agent, n, warmup, window, receiver_kind):
             load0 = load()
             try:
                 time.sleep(warmup)
+                # RSS before the admin request, not after: the agent hands freed memory back
+                # (malloc_trim) after each admin reply, so a reading just after one is its low
+                # point, not its steady state.
+                rss0 = proc_status_kb(p.pid, "VmRSS")
                 lat0 = admin_lateness(d)
-                c0, rss0 = agent_bench.cpu_seconds(p.pid), proc_status_kb(p.pid, "VmRSS")
+                c0 = agent_bench.cpu_seconds(p.pid)
                 r0 = receiver and receiver.cpu_seconds()
                 time.sleep(window)
                 c1, r1 = agent_bench.cpu_seconds(p.pid), receiver and receiver.cpu_seconds()
-                in_window = window_lateness(lat0, admin_lateness(d))
                 rss1, hwm = proc_status_kb(p.pid, "VmRSS"), proc_status_kb(p.pid, "VmHWM")
+                in_window = window_lateness(lat0, admin_lateness(d))
                 load1 = load()
                 metrics = scrape_metrics(port)
             finally:
