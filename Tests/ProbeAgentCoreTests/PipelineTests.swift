@@ -122,6 +122,41 @@ struct PipelineTests {
         #expect(q.drain() == [0, 1, 2])
     }
 
+    @Test func aSteadyFlowKeepsTheQueuesStorageTheSizeOfItsBacklog() {
+        // A few hundred results in flight, never empty, 100k capacity: storage must follow the
+        // backlog, not creep to the capacity (it did: 8+ MB resident at 100k targets).
+        var q = MemoryQueue<Int>(capacity: 100_000)
+        var next = 0, expected = 0
+        for _ in 0..<300 { _ = q.push(next); next += 1 }
+        for _ in 0..<2_000 {
+            for _ in 0..<100 { _ = q.push(next); next += 1 }
+            for v in q.pop(max: 100) { #expect(v == expected); expected += 1 }
+        }
+        #expect(q.count == 300 && q.storageCapacity <= 512)
+    }
+
+    @Test(arguments: [1, 2, 3]) func memoryQueueMatchesAnArrayModel(seed: UInt64) {
+        var rng = SeededRandom(seed: seed)
+        var q = MemoryQueue<Int>(capacity: 1_000)
+        var model: [Int] = []
+        var next = 0
+        for _ in 0..<20_000 {
+            if Int.random(in: 0..<10, using: &rng) < 6 {
+                let accepted = q.push(next)
+                #expect(accepted == (model.count < 1_000))
+                if accepted { model.append(next) }
+                next += 1
+            } else {
+                let n = Int.random(in: 0...40, using: &rng)
+                let got = q.pop(max: n)
+                #expect(got == Array(model.prefix(n)))
+                model.removeFirst(got.count)
+            }
+            #expect(q.count == model.count)
+        }
+        #expect(q.drain() == model)
+    }
+
     @Test func memoryQueueIsABoundedFIFO() {
         var q = MemoryQueue<Int>(capacity: 4)
         for i in 0..<4 { let pushed = q.push(i); #expect(pushed) }
