@@ -141,32 +141,46 @@ static int open_socket(void)
     return fd;
 }
 
+/* One recvmmsg call's worth of messages: data, sender address and control space for each.
+ * One instance serves both queues (replies and the error queue), read one after the other. */
+static struct {
+    uint8_t bufs[BATCH][RECV_LEN];
+    uint8_t ctrl[BATCH][CTRL_LEN];
+    struct sockaddr_in from[BATCH];
+    struct iovec iov[BATCH];
+    struct mmsghdr msgs[BATCH];
+} rx;
+
+/* Reads up to BATCH messages without blocking (flags: 0 or MSG_ERRQUEUE), with room for control
+ * messages when `with_ctrl`. Returns recvmmsg's result: <= 0 when nothing (more) is queued. */
+static int recv_batch(int fd, int flags, int with_ctrl)
+{
+    int errq = flags & MSG_ERRQUEUE; /* no sender for a looped-back stamp, as in ProbeAgent */
+    for (int i = 0; i < BATCH; i++) {
+        rx.iov[i] = (struct iovec){ rx.bufs[i], RECV_LEN };
+        rx.msgs[i].msg_hdr = (struct msghdr){ .msg_name = errq ? NULL : &rx.from[i],
+                                              .msg_namelen = errq ? 0 : sizeof rx.from[i],
+                                              .msg_iov = &rx.iov[i], .msg_iovlen = 1,
+                                              .msg_control = with_ctrl ? rx.ctrl[i] : NULL,
+                                              .msg_controllen = with_ctrl ? CTRL_LEN : 0 };
+    }
+    return recvmmsg(fd, rx.msgs, BATCH, flags | MSG_DONTWAIT, NULL);
+}
+
 /* Reads the replies queued on the socket, without blocking: at most DRAIN_ROUNDS batches per
  * call, so a flood cannot keep us here; the main loop comes back within a slice. */
 static void drain(int fd, uint16_t ident, const struct sockaddr_in *targets, size_t n,
                   uint32_t *last_round, struct counters *c)
 {
-    static uint8_t bufs[BATCH][RECV_LEN];
-    static struct iovec iov[BATCH];
-    static struct sockaddr_in from[BATCH];
-    static struct mmsghdr msgs[BATCH];
-    static uint8_t ctrl[BATCH][CTRL_LEN];
     for (int rounds = 0; rounds < DRAIN_ROUNDS; rounds++) {
-        for (int i = 0; i < BATCH; i++) {
-            iov[i] = (struct iovec){ bufs[i], RECV_LEN };
-            msgs[i].msg_hdr = (struct msghdr){ .msg_name = &from[i], .msg_namelen = sizeof from[i],
-                                               .msg_iov = &iov[i], .msg_iovlen = 1,
-                                               .msg_control = stamps ? ctrl[i] : NULL,
-                                               .msg_controllen = stamps ? CTRL_LEN : 0 };
-        }
-        int got = recvmmsg(fd, msgs, BATCH, MSG_DONTWAIT, NULL);
+        int got = recv_batch(fd, 0, stamps);
         if (got <= 0)
             return; /* EAGAIN: empty; other errors: nothing more to read now either */
         for (int i = 0; i < got; i++) {
-            if (stamps && CMSG_FIRSTHDR(&msgs[i].msg_hdr))
+            if (stamps && CMSG_FIRSTHDR(&rx.msgs[i].msg_hdr))
                 c->rx_stamps++;
-            const uint8_t *p = bufs[i];
-            size_t len = msgs[i].msg_len, ihl = (size_t)(p[0] & 0x0f) * 4;
+            const uint8_t *p = rx.bufs[i];
+            size_t len = rx.msgs[i].msg_len, ihl = (size_t)(p[0] & 0x0f) * 4;
             const uint8_t *icmp = p + ihl;
             if (len < ihl + ECHO_LEN || icmp[0] != ICMP_ECHOREPLY ||
                 (uint16_t)(icmp[4] << 8 | icmp[5]) != ident || get32(icmp + 8) != MAGIC) {
@@ -176,7 +190,7 @@ static void drain(int fd, uint16_t ident, const struct sockaddr_in *targets, siz
             uint32_t index = get32(icmp + 12), round = get32(icmp + 16);
             uint16_t seq = (uint16_t)(icmp[6] << 8 | icmp[7]);
             if (index >= n || seq != (round & 0xffff) ||
-                from[i].sin_addr.s_addr != targets[index].sin_addr.s_addr) {
+                rx.from[i].sin_addr.s_addr != targets[index].sin_addr.s_addr) {
                 c->foreign++;
             } else if (last_round[index] == round) {
                 c->duplicates++;
@@ -191,23 +205,24 @@ static void drain(int fd, uint16_t ident, const struct sockaddr_in *targets, siz
 /* --stamps: reads the TX stamps the last batch looped back onto the error queue. */
 static void drain_errqueue(int fd, struct counters *c)
 {
-    static uint8_t bufs[BATCH][RECV_LEN];
-    static uint8_t ctrl[BATCH][CTRL_LEN];
-    static struct iovec iov[BATCH];
-    static struct mmsghdr msgs[BATCH];
     for (int rounds = 0; rounds < DRAIN_ROUNDS; rounds++) {
-        for (int i = 0; i < BATCH; i++) {
-            iov[i] = (struct iovec){ bufs[i], RECV_LEN };
-            msgs[i].msg_hdr = (struct msghdr){ .msg_iov = &iov[i], .msg_iovlen = 1,
-                                               .msg_control = ctrl[i], .msg_controllen = CTRL_LEN };
-        }
-        int got = recvmmsg(fd, msgs, BATCH, MSG_ERRQUEUE | MSG_DONTWAIT, NULL);
+        int got = recv_batch(fd, MSG_ERRQUEUE, 1);
         if (got <= 0)
             return;
         c->tx_stamps += (uint64_t)got;
         if (got < BATCH)
             return;
     }
+}
+
+/* The socket is readable (ppoll): TX stamps first (POLLERR stays up until they are read), then
+ * replies. */
+static void drain_ready(int fd, short revents, uint16_t ident, const struct sockaddr_in *targets,
+                        size_t n, uint32_t *last_round, struct counters *c)
+{
+    if (revents & POLLERR)
+        drain_errqueue(fd, c);
+    drain(fd, ident, targets, n, last_round, c);
 }
 
 /* Sends probes number first .. first+count-1 (probe k = target k % n, round k / n), or fewer
@@ -310,22 +325,16 @@ int main(int argc, char **argv)
         for (uint64_t t = now_ns(); t < wake && !stop_requested; t = now_ns()) {
             struct timespec ts = { .tv_sec = (time_t)((wake - t) / 1000000000u),
                                    .tv_nsec = (long)((wake - t) % 1000000000u) };
-            if (ppoll(&pfd, 1, &ts, NULL) > 0) {
-                if (pfd.revents & POLLERR)
-                    drain_errqueue(fd, &c); /* a late TX stamp: POLLERR until it is read */
-                drain(fd, ident, targets, n, last_round, &c);
-            }
+            if (ppoll(&pfd, 1, &ts, NULL) > 0)
+                drain_ready(fd, pfd.revents, ident, targets, n, last_round, &c);
         }
     }
     double send_s = (double)(now_ns() - start) / 1e9;
     /* Last replies: at most 1 s. */
     for (uint64_t t = now_ns(), stop = t + 1000000000u; t < stop && c.replies < c.sent; t = now_ns()) {
         struct timespec ts = { 0, 10000000 };
-        if (ppoll(&pfd, 1, &ts, NULL) > 0) {
-            if (pfd.revents & POLLERR)
-                drain_errqueue(fd, &c);
-            drain(fd, ident, targets, n, last_round, &c);
-        }
+        if (ppoll(&pfd, 1, &ts, NULL) > 0)
+            drain_ready(fd, pfd.revents, ident, targets, n, last_round, &c);
     }
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);

@@ -482,7 +482,7 @@ def print_tables(report):
         times = lambda v: "-" if v is None else f"{v:.2f}x"
         print(f"{a['targets']:>8} {a['cpu_us_per_probe']:>12.2f} {cell(fp):>22} {cell(fl):>22} {cell(fs):>22} "
               f"{times(r['agent_over_fping']):>12} {times(r['agent_over_floor']):>12} "
-              f"{times(r.get('agent_over_floor_stamped')):>14}")
+              f"{times(r['agent_over_floor_stamped']):>14}")
     print(f"JSON: {report['json']}")
 
 
