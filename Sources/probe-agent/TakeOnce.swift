@@ -4,9 +4,9 @@ import Synchronization
 /// engine handed from the main thread to the loop's, a snapshot for a status write or a scrape.
 ///
 /// A snapshot taken out is freed when that work is done with it, not when the closure that
-/// carried it is released. Why that matters: a snapshot's copy-on-write arrays (tens of MB at 100k targets) freed after the
-/// ``FreedMemory/release()`` that follows a status write or a scrape stay resident until the
-/// next one (measured: ~200 bytes a target of RSS).
+/// carried it is released. Why that matters: a snapshot's copy-on-write arrays (tens of MB at
+/// 100k targets) freed after the ``FreedMemory/release()`` that follows a status write or a
+/// scrape stay resident until the next one (measured: ~200 bytes a target of RSS).
 final class TakeOnce<Value>: Sendable {
     private let slot: Mutex<Value?>
 
