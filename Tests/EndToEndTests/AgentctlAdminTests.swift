@@ -59,6 +59,7 @@ struct AgentctlAdminTests {
         let q = try Self.decode(QueueStatsReply.self, try agent.agentctl(["queue-stats", "--json"]))
         #expect(q.remoteWriteConfigured && q.resultsShipped > 0 && q.resultsLost == 0 && q.remoteWrite.samplesSent > 0)
         #expect((q.remoteWrite.lagSeconds ?? 99) < 30)
+        #expect(q.memory.capacity == 100_000, "mem_items_cap auto at 3 targets: the minimum")
 
         let monitors = try agent.agentctl(["monitors"])
         #expect(monitors.status == 0)
@@ -111,6 +112,25 @@ struct AgentctlAdminTests {
         #expect(follower.wait(timeout: 15) == 0, "events --follow ends when the agent stops")
         let gone = try Tools.run([Tools.agentctl, "status", "--socket", agent.socketPath])
         #expect(gone.status == 3 && gone.stderr.contains("probe-agent is not running"), "\(gone.stderr)")
+    }
+
+    @Test("mem_items_cap auto: the running agent's memory queue holds 10 results per target")
+    func memoryQueueSizedFromTheTargets() throws {
+        let store = try FakeStore()
+        let spill = FileManager.default.temporaryDirectory.appendingPathComponent("agentctl-spill-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: spill) }
+        // 10,500 loopback targets on a slow cadence (a light load) + the 3 of the base config.
+        let many = (0..<10_500).map { "127.1.\($0 / 250).\($0 % 250 + 1)" }.joined(separator: ", ")
+        let agent = try RunningAgent(config: Self.config(store: store.url, spill: spill, extraMonitor: """
+              - id: many
+                protocol: icmp
+                cadence: 60s
+                targets: [\(many)]
+            """))
+        _ = try #require(agent.waitForListeners(), "log:\n\(agent.log)")
+        let q = try Self.decode(QueueStatsReply.self, try agent.agentctl(["queue-stats", "--json"]))
+        #expect(q.remoteWriteConfigured && q.memory.capacity == 10 * 10_503)
+        #expect(agent.stop() == 0)
     }
 
     @Test("SIGTERM while the store is down: exit 0, every result on disk, and queue-stats shows them after restart")

@@ -170,7 +170,7 @@ import Testing
         #expect(errors.map(\.message) == [
             "expected a list for targets, found a string",
             "expected a mapping for labels of monitor 'a', found a list",
-            "expected an integer for queue.mem_items_cap, found a string",
+            "expected an integer or 'auto' for queue.mem_items_cap, found a string",
         ])
         #expect(errors.map(\.line) == [4, 5, 7])
     }

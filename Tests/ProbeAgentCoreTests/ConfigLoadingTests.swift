@@ -84,6 +84,22 @@ import Testing
         #expect(config.logLevel == .debug)
     }
 
+    @Test func memoryQueueIsSizedFromTheTargetsUnlessSet() throws {
+        let auto = QueueConfig()
+        #expect(auto.memItemsCap == nil)
+        #expect(auto.capacity(targets: 0) == 100_000 && auto.capacity(targets: 10_000) == 100_000)
+        #expect(auto.capacity(targets: 10_001) == 100_010 && auto.capacity(targets: 200_000) == 2_000_000)
+        let explicitAuto = try AgentConfig.load(yaml: "monitors: []\nqueue: {mem_items_cap: auto}\n", file: "t.yaml")
+        #expect(explicitAuto.queue == auto)
+        let set = try AgentConfig.load(yaml: "monitors: []\nqueue: {mem_items_cap: 5000}\n", file: "t.yaml")
+        #expect(set.queue.capacity(targets: 200_000) == 5000, "a number is taken as it is")
+        let errors = configErrors("monitors: []\nqueue: {mem_items_cap: 0}\n") + configErrors("monitors: []\nqueue: {mem_items_cap: Auto}\n")
+        #expect(errors.map(\.message) == [
+            "queue.mem_items_cap 0 is out of range 1..100000000",
+            "expected an integer or 'auto' for queue.mem_items_cap, found a string",
+        ])
+    }
+
     @Test(arguments: [
         ("3s", 3_000_000_000), ("500ms", 500_000_000), ("1m", 60_000_000_000),
         ("1h30m", 5_400_000_000_000), ("1.5s", 1_500_000_000), ("250us", 250_000), ("10ns", 10),

@@ -95,10 +95,12 @@ struct NodeReader {
         return s.string
     }
 
-    /// An integer in `range`.
-    mutating func int(_ node: Node, _ what: String, in range: ClosedRange<Int>) -> Int? {
+    /// An integer in `range`; `alternative` names a keyword the caller also accepts (for the
+    /// error message).
+    mutating func int(_ node: Node, _ what: String, in range: ClosedRange<Int>, or alternative: String? = nil) -> Int? {
         guard case .scalar(let s) = node, s.style == .plain, let value = node.int else {
-            error(at: node, "expected an integer for \(what), found \(Self.describe(node))")
+            let expected = alternative.map { "an integer or '\($0)'" } ?? "an integer"
+            error(at: node, "expected \(expected) for \(what), found \(Self.describe(node))")
             return nil
         }
         guard range.contains(value) else {

@@ -23,7 +23,10 @@ extension SchedulerConfig {
 extension QueueConfig {
     mutating func read(_ node: Node, _ reader: inout NodeReader) {
         guard let f = reader.fields(node, in: "queue", known: ["mem_items_cap"]) else { return }
-        if let n = f["mem_items_cap"], let value = reader.int(n, "queue.mem_items_cap", in: 1...100_000_000) {
+        guard let n = f["mem_items_cap"] else { return }
+        if case .scalar(let s) = n, s.style == .plain, s.string == "auto" {
+            memItemsCap = nil
+        } else if let value = reader.int(n, "queue.mem_items_cap", in: 1...100_000_000, or: "auto") {
             memItemsCap = value
         }
     }

@@ -12,10 +12,29 @@ public struct SchedulerConfig: Sendable, Hashable {
 
 /// The bounded in-memory result queue (`queue:`).
 public struct QueueConfig: Sendable, Hashable {
-    /// Results held in memory before the spill log takes over. Default 100,000.
-    public var memItemsCap: Int = 100_000
+    /// Results held in memory before the spill log takes over; nil (`auto`, the default): sized
+    /// from the targets at start, see ``capacity(targets:)``.
+    public var memItemsCap: Int?
     /// Creates the defaults.
     public init() {}
+
+    /// Results per (monitor, target) the queue holds when `mem_items_cap` is `auto`.
+    public static let autoResultsPerTarget = 10
+    /// The least `auto` gives, whatever the target count.
+    public static let autoMinimum = 100_000
+
+    /// The queue's capacity for an agent with `targets` (monitor, target) pairs.
+    ///
+    /// Why per target: when the agent starts (or the store restarts), every series is new to
+    /// the store, and stores take a new series' first sample far slower than the next ones.
+    /// Measured with VictoriaMetrics on the benchmark machine at 200k targets: the queue peaked
+    /// at 912k results (4.5 cadences) 17 s after start, then drained in 17 s. A queue smaller
+    /// than that burst sends it through the spill log, and in order-keeping mode every later
+    /// result follows it through disk until the backlog drains: 16.5 instead of 13.7 µs of CPU
+    /// a probe there, and later probes.
+    public func capacity(targets: Int) -> Int {
+        memItemsCap ?? max(Self.autoMinimum, Self.autoResultsPerTarget * targets)
+    }
 }
 
 /// The on-disk spill log (`spill:`).
