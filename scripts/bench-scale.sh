@@ -9,7 +9,9 @@ usage() {
     cat <<USAGE
 Usage: scripts/bench-scale.sh [options]
   --targets N,N,...          target counts (default 10000,50000,100000,200000)
-  --warmup S                 seconds after the agent has started before the window (default 10)
+  --warmup S                 seconds after the agent has started before the window (default 60:
+                             the store takes every series' first sample slowly after a start)
+  --peer-warmup S            the same for the empty agent, fping and the floors (default 10)
   --window S                 measured window in seconds (default 30)
   --json FILE                JSON report (default bench-out/scale.json)
   --receiver vm|prometheus|none
