@@ -170,6 +170,12 @@ int cprobe_file_has_cap_net_raw(const char *path);
 /* 1 if CAP_NET_RAW is in the bounding set (it can be gained at all), 0 otherwise. */
 int cprobe_cap_net_raw_in_bounding_set(void);
 
+/* The calling thread (thread_attrs.c); each returns 0 or a negative errno. */
+/* Names it as ps -L, top -H and perf show it (truncated to 15 bytes). */
+int cprobe_name_thread(const char *name);
+/* Asks for a scheduling slice of `nanoseconds` (Linux 6.12+; older kernels ignore it). */
+int cprobe_set_thread_slice(uint64_t nanoseconds);
+
 /* Human names. */
 const char *cprobe_status_name(uint8_t status);
 const char *cprobe_kind_name(uint8_t kind);

@@ -47,6 +47,8 @@ final class AgentLoop: Sendable {
         let loop = AgentLoop()
         let started = DispatchSemaphore(value: 0)
         let thread = Thread {
+            ThreadPriority.nameCallingThread("probe-loop")
+            ThreadPriority.shortenCallingThreadsSlice(log: log)
             let delivery = shipper.map { s in (handoff: handoff, stats: { @Sendable in s.stats }, stop: { @Sendable in s.stop() }) }
             let state = LoopState(engine: engine.take()!, configPath: configPath, config: config, statusFile: statusFile,
                                   statusInterval: statusInterval, shipper: delivery, events: events, log: log, control: loop)
@@ -57,7 +59,6 @@ final class AgentLoop: Sendable {
             loop.close()
             loop.stopped.signal()
         }
-        thread.name = "probe-loop"
         thread.start()
         started.wait()
         return loop

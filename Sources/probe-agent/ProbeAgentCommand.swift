@@ -77,7 +77,8 @@ struct ProbeAgentCommand: ParsableCommand {
                 throw ExitCode(3)
             }
             log.info("shipping results to \(rw.url); spill log in \(cfg.spill.directory)")
-            shipper?.start(onThread: ThreadPriority.lowerCallingThread) // before the loop, so a stop can always reach a running shipper
+            // Before the loop, so a stop can always reach a running shipper.
+            shipper?.start(onThread: { ThreadPriority.nameCallingThread("probe-ship"); ThreadPriority.lowerCallingThread() })
         }
         ThreadPriority.lowerEventLoops()
         let loop = AgentLoop.start(engine: TakeOnce(engine), configPath: config, config: cfg,
