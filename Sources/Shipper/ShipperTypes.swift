@@ -41,7 +41,7 @@ public struct ShipperOptions: Sendable {
         timeout = rw.timeout
         backfillRate = rw.backfillRate
         freshFirst = rw.freshFirst
-        memItemsCap = config.queue.capacity(targets: config.targetCount)
+        memItemsCap = config.memoryQueueCapacity
         spillDirectory = config.spill.directory
         spill = SpillOptions(maxBytes: Int(clamping: config.spill.maxBytes), maxAge: config.spill.maxAge,
                              fsync: .interval(config.spill.fsyncInterval))

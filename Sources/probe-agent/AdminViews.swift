@@ -41,7 +41,7 @@ enum AdminViews {
         let highest = d.highestSentTimestamp
         return QueueStatsReply(
             remoteWriteConfigured: configured, url: config.remoteWrite?.url, delivery: configured ? summary(d) : nil,
-            memory: .init(depth: d.memQueueDepth, capacity: configured ? d.memQueueCap : config.queue.capacity(targets: config.targetCount),
+            memory: .init(depth: d.memQueueDepth, capacity: configured ? d.memQueueCap : config.memoryQueueCapacity,
                           overflows: d.memQueueOverflows),
             spill: .init(directory: configured ? config.spill.directory : nil, bytes: d.spillBytes, segments: d.spillSegments,
                          pendingResults: d.spillPendingRecords, oldestAgeSeconds: d.spillOldestPendingAgeSeconds,

@@ -31,6 +31,9 @@ public struct AgentConfig: Sendable, Hashable {
     /// Targets over all monitors (one schedule entry each).
     public var targetCount: Int { monitors.reduce(0) { $0 + $1.targets.count } }
 
+    /// The memory queue's capacity for this config (`queue.mem_items_cap`, or `auto`).
+    public var memoryQueueCapacity: Int { queue.capacity(targets: targetCount) }
+
     /// The monitor with the given id, if any.
     public func monitor(id: String) -> MonitorConfig? { monitors.first { $0.id == id } }
 }
