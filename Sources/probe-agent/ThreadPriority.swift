@@ -27,8 +27,8 @@ enum ThreadPriority {
     /// store, say) instead of waiting for that slice to end; its share of the CPU does not
     /// change. Measured with scripts/bench-scale.sh at 200k targets with the store on the same
     /// two cores, three interleaved pairs: 97.6 / 97.6 / 91.3% of probes within 10 ms against
-    /// 97.1 / 95.0 / 89.5% on the default slice, CPU per probe unchanged; at 100k, where the
-    /// loop is rarely kept waiting, no difference (99.87 vs 99.90%).
+    /// 97.1 / 95.0 / 89.5% on the default slice, CPU per probe unchanged; at 100k, three pairs:
+    /// 99.87 / 99.93 / 100% against 99.90 / 99.73 / 99.87%.
     static let loopSliceNanoseconds: UInt64 = 300_000
 
     /// Asks for ``loopSliceNanoseconds`` for the calling thread; needs no privilege. A refusal
