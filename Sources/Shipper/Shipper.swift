@@ -84,16 +84,15 @@ public final class Shipper: @unchecked Sendable {
     public var stats: ShipperStats { published.withLock { $0 } }
 
     /// Starts the shipper thread.
-    /// - Parameter onThread: run first on the new thread (the agent lowers its priority).
+    /// - Parameter onThread: run first on the new thread (the agent names it `probe-ship` for
+    ///   the kernel and lowers its priority: ThreadPriority.swift).
     public func start(onThread setUp: @escaping @Sendable () -> Void = {}) {
-        let t = Thread { [self] in
+        Thread { [self] in
             setUp()
             while !stopping.load(ordering: .acquiring) { step() }
             shutDown()
             finished.signal()
-        }
-        t.name = "probe-ship"
-        t.start()
+        }.start()
     }
 
     /// Persists everything not yet delivered (memory queue → spill log, fsync) and stops.
