@@ -77,7 +77,7 @@ final class LoopState {
 
     func run() {
         while true {
-            turnClock.begin(monotonicNanos())
+            turnClock.begin(monotonicNanos(), cpu: CallingThread.cpuNanoseconds())
             let requests = control.takeRequests()
             if requests.stop { break }
             if let names = requests.resolved { mergeResolved(names) }
@@ -115,21 +115,22 @@ final class LoopState {
             service.beat(now: now, submitted: submitted) // systemd READY=1 / WATCHDOG=1 (ServiceHeartbeat.swift)
             now = monotonicNanos()
             turnClock.lap(.submit, now)
+            let cpuBeforeWait = CallingThread.cpuNanoseconds()
             let results = engine.poll(timeoutMilliseconds: waitMilliseconds(now: now))
-            turnClock.skip(monotonicNanos())
+            turnClock.skip(monotonicNanos(), cpuWhileWaiting: CallingThread.cpuNanoseconds() &- cpuBeforeWait)
             for r in results { count(r) }
             turnClock.lap(.results, monotonicNanos())
             handOver()
             let end = monotonicNanos()
             turnClock.lap(.handover, end)
-            if let slow = turnClock.end(end) { report(slow) }
+            if let slow = turnClock.end(end, cpu: CallingThread.cpuNanoseconds()) { report(slow) }
         }
         shutDown()
     }
 
     /// Every slow turn at debug level; at most one a minute at info, with the count since.
     private func report(_ slow: LoopTurnClock.SlowTurn) {
-        let took = "probing loop turn took \(LoopTurnClock.SlowTurn.milliseconds(slow.workNanoseconds)) ms (\(slow.phasesText))"
+        let took = "probing loop turn took \(LoopTurnClock.SlowTurn.milliseconds(slow.workNanoseconds)) ms (\(slow.phasesText))\(slow.cpuText)"
         guard slow.shouldLog else { return log.debug("\(took)") }
         let bound = turnClock.slowTurnNanoseconds / 1_000_000
         log.info("\(took); probes due meanwhile went out that late; \(slow.slowSinceLastLogged) turn(s) over \(bound) ms since the last such line")

@@ -34,4 +34,23 @@ struct LoopTurnClockTests {
         #expect(later.shouldLog && later.slowSinceLastLogged == 2)
         #expect(c.turns.count == 4 && c.turns.max == 30_500_000)
     }
+
+    @Test func saysHowMuchOfASlowTurnTheThreadWasOnACPU() throws {
+        var c = LoopTurnClock(slowTurnNanoseconds: 10_000_000, logIntervalNanoseconds: 60_000_000_000)
+        c.begin(1_000_000_000, cpu: 50_000_000)
+        c.lap(.submit, 1_025_000_000) // 25 ms of wall clock...
+        c.skip(1_030_000_000, cpuWhileWaiting: 1_000_000) // the wait's 1 ms of reaping is not the turn's
+        c.lap(.results, 1_031_000_000)
+        let ended = c.end(1_031_000_000, cpu: 58_000_000) // ...of which 7 ms ran
+        let slow = try #require(ended)
+        #expect(slow.workNanoseconds == 26_000_000)
+        #expect(slow.onCPUNanoseconds == 7_000_000)
+        #expect(slow.cpuText == "; on CPU 7.0 ms of it")
+        // Without CPU readings the report says nothing about them.
+        c.begin(2_000_000_000)
+        c.lap(.submit, 2_020_000_000)
+        let endedWallOnly = c.end(2_020_000_000)
+        let wallOnly = try #require(endedWallOnly)
+        #expect(wallOnly.onCPUNanoseconds == nil && wallOnly.cpuText == "")
+    }
 }
