@@ -6,8 +6,8 @@ import Shipper
 
 /// Turns a loop snapshot (and the shipper's counters) into the admin API's replies.
 enum AdminViews {
-    static func status(_ s: LoopSnapshot, delivery: ShipperStats?, httpListen: String?, adminSocket: String) -> StatusReply {
-        let l = s.schedule.lateness
+    static func status(_ s: LoopSummary, delivery: ShipperStats?, httpListen: String?, adminSocket: String) -> StatusReply {
+        let l = s.lateness
         let e = s.engine
         return StatusReply(
             version: AgentVersion.current, pid: getpid(), startedAt: s.startedAt,
@@ -19,7 +19,7 @@ enum AdminViews {
                           capabilitiesDropped: s.engineInfo.capabilitiesDropped, inFlight: s.inFlight,
                           submitted: e.submitted, completed: e.completed, sendErrors: e.send_errors,
                           unmatchedReplies: e.unmatched_foreign + e.unmatched_stale + e.unmatched_malformed),
-            scheduler: .init(entries: s.targetCount, fired: s.schedule.stats.fired, pendingSends: s.pendingSends,
+            scheduler: .init(entries: s.targetCount, fired: s.scheduleStats.fired, pendingSends: s.pendingSends,
                              latenessP50Seconds: Double(l.quantile(0.5)) / 1e9, latenessP99Seconds: Double(l.quantile(0.99)) / 1e9,
                              latenessMaxSeconds: Double(l.max) / 1e9,
                              latenessBucketUpperBoundsSeconds: DurationHistogram.boundsSeconds,
@@ -78,14 +78,14 @@ enum AdminViews {
             return MonitorsReply.Monitor(
                 id: m.id, protocol: m.probeProtocol.rawValue, port: m.port,
                 cadenceSeconds: Double(m.cadence.nanosecondsValue) / 1e9, timeoutSeconds: Double(m.timeout.nanosecondsValue) / 1e9,
-                labels: m.labels, dependsOn: m.dependsOn, state: s.state(of: m.id),
+                labels: m.labels, dependsOn: m.dependsOn, state: s.summary.state(of: m.id),
                 failingTargets: s.ledger.health[m.id]?.failingTargets ?? 0,
                 sent: targets.reduce(0) { $0 + $1.sent }, ok: targets.reduce(0) { $0 + $1.ok }, targets: targets)
         }
         return MonitorsReply(monitors: list)
     }
 
-    static func graph(_ s: LoopSnapshot) -> GraphReply {
+    static func graph(_ s: LoopSummary) -> GraphReply {
         GraphReply(nodes: s.config.monitors.map { GraphReply.Node(id: $0.id, dependsOn: $0.dependsOn, state: s.state(of: $0.id)) })
     }
 

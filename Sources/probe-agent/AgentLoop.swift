@@ -16,8 +16,11 @@ final class AgentLoop: Sendable {
         var reloads: [ReloadOutcome] = []
         var stop = false
         var resolved: ResolvedNames?
-        /// Callers waiting for a ``LoopSnapshot`` (HTTP and admin handlers).
+        /// Callers waiting for a ``LoopSummary`` or a ``LoopSnapshot`` (HTTP and admin handlers).
+        var summaryWaiters: [@Sendable (LoopSummary?) -> Void] = []
         var snapshotWaiters: [@Sendable (LoopSnapshot?) -> Void] = []
+
+        var wantsSummary: Bool { !summaryWaiters.isEmpty || !snapshotWaiters.isEmpty }
     }
 
     private struct Mailbox {
@@ -83,12 +86,25 @@ final class AgentLoop: Sendable {
         wake()
     }
 
-    /// The loop's state as of its next turn (within a second, usually at once); nil once the
-    /// loop has stopped. Never blocks the loop: it hands out copy-on-write values.
+    /// The loop's counters and monitor states as of its next turn (within a second, usually at
+    /// once); nil once the loop has stopped.
+    func summary() async -> LoopSummary? {
+        await ask { requests, reply in requests.summaryWaiters.append(reply) }
+    }
+
+    /// The loop's state with its per-target tables, as of its next turn; nil once the loop has
+    /// stopped. Never blocks the loop: it hands out copy-on-write values, but the loop copies a
+    /// table it changes while the snapshot is held, so prefer ``summary()`` where it will do.
     func snapshot() async -> LoopSnapshot? {
-        await withCheckedContinuation { (c: CheckedContinuation<LoopSnapshot?, Never>) in
+        await ask { requests, reply in requests.snapshotWaiters.append(reply) }
+    }
+
+    private func ask<Answer: Sendable>(
+        _ enqueue: (inout Requests, @escaping @Sendable (Answer?) -> Void) -> Void
+    ) async -> Answer? {
+        await withCheckedContinuation { (c: CheckedContinuation<Answer?, Never>) in
             let closed = mailbox.withLock { m -> Bool in
-                if !m.closed { m.requests.snapshotWaiters.append { c.resume(returning: $0) } }
+                if !m.closed { enqueue(&m.requests) { c.resume(returning: $0) } }
                 return m.closed
             }
             if closed { c.resume(returning: nil) } else { wake() }
@@ -113,6 +129,7 @@ final class AgentLoop: Sendable {
             defer { m.requests = Requests() }
             return m.requests
         }
+        for w in left.summaryWaiters { w(nil) }
         for w in left.snapshotWaiters { w(nil) }
         for r in left.reloads { r.reply?(ReloadReply(ok: false, error: "the agent is stopping")) }
     }

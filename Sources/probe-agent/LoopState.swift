@@ -85,9 +85,13 @@ final class LoopState {
             var now = monotonicNanos()
             turnClock.lap(.requests, now)
             control.lastTurn.store(now, ordering: .relaxed)
-            if !requests.snapshotWaiters.isEmpty {
-                let snap = snapshot()
-                for w in requests.snapshotWaiters { w(snap) }
+            if requests.wantsSummary {
+                let summary = summarize()
+                for w in requests.summaryWaiters { w(summary) }
+                if !requests.snapshotWaiters.isEmpty {
+                    let snap = snapshot(summary)
+                    for w in requests.snapshotWaiters { w(snap) }
+                }
                 turnClock.lap(.snapshot, monotonicNanos())
             }
             if now >= nextStatusAt {
@@ -305,12 +309,20 @@ final class LoopState {
         writeStatus(synchronously: true)
     }
 
-    /// The loop's state now, from copy-on-write values (cheap to take here).
-    private func snapshot() -> LoopSnapshot {
-        LoopSnapshot(startedAt: startedAt, configPath: configPath, config: config, schedule: schedule, ledger: ledger,
-                     addresses: addresses, engine: engine.stats, engineInfo: engine.info, reloads: reloads,
-                     staleResults: staleResults, pendingSends: pending.count - pendingHead, inFlight: engine.inFlight,
-                     probing: control.probing.load(ordering: .relaxed), loopTurns: turnClock.turns)
+    /// The loop's counters and monitor states now: O(monitors), no table held.
+    private func summarize() -> LoopSummary {
+        let ids = config.monitors.map(\.id)
+        return LoopSummary(startedAt: startedAt, configPath: configPath, config: config, scheduleStats: schedule.stats,
+                    lateness: schedule.lateness, down: Set(ids.filter { ledger.health[$0]?.isDown ?? false }),
+                    suppressed: Set(ids.filter { ledger.isSuppressed($0) }), resolverFailures: addresses.failures, engine: engine.stats, engineInfo: engine.info, reloads: reloads,
+                    staleResults: staleResults, pendingSends: pending.count - pendingHead, inFlight: engine.inFlight,
+                    probing: control.probing.load(ordering: .relaxed), loopTurns: turnClock.turns)
+    }
+
+    /// The summary plus the tables, from copy-on-write values (cheap to take here; see
+    /// ``LoopSnapshot`` for what holding it costs the loop).
+    private func snapshot(_ summary: LoopSummary? = nil) -> LoopSnapshot {
+        LoopSnapshot(summary: summary ?? summarize(), schedule: schedule, ledger: ledger, addresses: addresses)
     }
 
     /// Builds and writes the JSON on the writer's queue, so a 100k-target snapshot never stalls probing.

@@ -14,7 +14,7 @@ enum MetricsEndpoint {
             guard let snap = await loop.snapshot() else { return text(.serviceUnavailable, "the agent is stopping\n") }
             let delivery = shipper?.stats
             var head = ExpositionWriter()
-            SelfMetrics.render(snap, delivery: delivery, remoteWrite: remoteWrite, into: &head)
+            SelfMetrics.render(snap.summary, delivery: delivery, remoteWrite: remoteWrite, into: &head)
             let first = head.take()
             let perTarget = TakeOnce((ledger: snap.ledger, schedule: snap.schedule, config: snap.config))
             let body = ResponseBody { writer in

@@ -7,7 +7,7 @@ import Shipper
 /// The agent's own series for `/metrics` (`probeagent_*` plus the standard `process_*`):
 /// build info, scheduler, engine, queue, spill log, shipper, delivery mode, config reloads.
 enum SelfMetrics {
-    static func render(_ snap: LoopSnapshot, delivery: ShipperStats?, remoteWrite: Bool, into w: inout ExpositionWriter) {
+    static func render(_ snap: LoopSummary, delivery: ShipperStats?, remoteWrite: Bool, into w: inout ExpositionWriter) {
         w.header("probeagent_build_info", .gauge, "Always 1; the labels name the build.")
         w.sample("probeagent_build_info", [("version", AgentVersion.current)], 1)
         w.header("process_start_time_seconds", .gauge, "Start time of the process since the Unix epoch.")
@@ -25,16 +25,16 @@ enum SelfMetrics {
         w.sample("probeagent_remote_write_enabled", [], remoteWrite ? 1 : 0)
     }
 
-    private static func scheduler(_ snap: LoopSnapshot, _ w: inout ExpositionWriter) {
-        let s = snap.schedule.stats
+    private static func scheduler(_ snap: LoopSummary, _ w: inout ExpositionWriter) {
+        let s = snap.scheduleStats
         w.header("probeagent_monitors", .gauge, "Monitors in the running config.")
         w.sample("probeagent_monitors", [], Double(snap.config.monitors.count))
         w.header("probeagent_targets", .gauge, "Targets over all monitors.")
         w.sample("probeagent_targets", [], Double(snap.targetCount))
         w.header("probeagent_monitor_down", .gauge, "1 while every target of the monitor fails.")
-        for m in snap.config.monitors { w.sample("probeagent_monitor_down", [("monitor", m.id)], snap.ledger.health[m.id]?.isDown ?? false ? 1 : 0) }
+        for m in snap.config.monitors { w.sample("probeagent_monitor_down", [("monitor", m.id)], snap.down.contains(m.id) ? 1 : 0) }
         w.header("probeagent_monitor_suppressed", .gauge, "1 while a monitor this one depends on is down.")
-        for m in snap.config.monitors { w.sample("probeagent_monitor_suppressed", [("monitor", m.id)], snap.ledger.isSuppressed(m.id) ? 1 : 0) }
+        for m in snap.config.monitors { w.sample("probeagent_monitor_suppressed", [("monitor", m.id)], snap.suppressed.contains(m.id) ? 1 : 0) }
         counter(&w, "probeagent_scheduler_probes_fired_total", "Probes the scheduler made due.", s.fired)
         counter(&w, "probeagent_scheduler_skipped_in_flight_total", "Firings skipped because the previous probe of the target was still in flight.", s.skippedInFlight)
         counter(&w, "probeagent_scheduler_deferred_total", "Probes deferred to a later tick by scheduler.max_probes_per_second.", s.deferredByRateCap)
@@ -42,13 +42,13 @@ enum SelfMetrics {
         counter(&w, "probeagent_scheduler_stale_results_total", "Results for entries a reload had removed or replaced.", s.staleResults + snap.staleResults)
         w.header("probeagent_scheduler_pending_sends", .gauge, "Due probes waiting for room in the engine (back-pressure).")
         w.sample("probeagent_scheduler_pending_sends", [], Double(snap.pendingSends))
-        histogram(&w, "probeagent_scheduler_lateness_seconds", "Actual minus scheduled fire time of each probe (loop slip).", snap.schedule.lateness)
+        histogram(&w, "probeagent_scheduler_lateness_seconds", "Actual minus scheduled fire time of each probe (loop slip).", snap.lateness)
         histogram(&w, "probeagent_loop_turn_duration_seconds", "Work per turn of the probing loop, its wait excluded; a turn over 10 ms makes the probes due meanwhile late.", snap.loopTurns)
         w.header("probeagent_resolver_failing_names", .gauge, "Hostnames whose latest lookup failed (the last good address is kept).")
-        w.sample("probeagent_resolver_failing_names", [], Double(snap.addresses.failures.count))
+        w.sample("probeagent_resolver_failing_names", [], Double(snap.resolverFailures.count))
     }
 
-    private static func engine(_ snap: LoopSnapshot, _ w: inout ExpositionWriter) {
+    private static func engine(_ snap: LoopSummary, _ w: inout ExpositionWriter) {
         let e = snap.engine
         w.header("probeagent_engine_in_flight", .gauge, "Probes sent and not yet answered or timed out.")
         w.sample("probeagent_engine_in_flight", [], Double(snap.inFlight))
@@ -66,7 +66,7 @@ enum SelfMetrics {
         w.sample("probeagent_capabilities_dropped", [], snap.engineInfo.capabilitiesDropped ? 1 : 0)
     }
 
-    private static func config(_ snap: LoopSnapshot, _ w: inout ExpositionWriter) {
+    private static func config(_ snap: LoopSummary, _ w: inout ExpositionWriter) {
         w.header("probeagent_config_reloads_total", .counter, "Config reloads by result.")
         w.sample("probeagent_config_reloads_total", [("result", "success")], Double(snap.reloads.succeeded))
         w.sample("probeagent_config_reloads_total", [("result", "failure")], Double(snap.reloads.failed))
