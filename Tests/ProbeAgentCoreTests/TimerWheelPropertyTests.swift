@@ -58,4 +58,61 @@ import Testing
         #expect(due.map(\.id).sorted() == reference.advance(to: .max).sorted())
         #expect(wheel.isEmpty)
     }
+
+    /// A schedule's pattern, which keeps level-1 lists in deadline order so they drain in
+    /// place: every fired entry comes back one cadence after its deadline; cancels, stray
+    /// inserts (out of order, late, far) and clock jumps mixed in.
+    @Test(arguments: [11, 12, 13, 14] as [UInt64])
+    func matchesReferenceOnAScheduleShapedLoad(seed: UInt64) {
+        var rng = SeededRandom(seed: seed)
+        var wheel = TimerWheel(start: UInt64.random(in: 0..<100_000, using: &rng))
+        var reference = Reference()
+        var now = wheel.elapsed
+        var cadence: [UInt64: UInt64] = [:]
+        var nextID: UInt64 = 0
+        var drained = 0
+        func add(_ deadline: UInt64, every: UInt64) {
+            let handle = wheel.insert(id: nextID, deadline: deadline)
+            reference.live.append((nextID, deadline, handle))
+            cadence[nextID] = every
+            nextID += 1
+        }
+        for _ in 0..<500 { add(now + UInt64.random(in: 0..<300, using: &rng), every: [300, 300, 300, 100, 6_000].randomElement(using: &rng)!) }
+        for _ in 0..<1_500 {
+            switch Int.random(in: 0..<20, using: &rng) {
+            case 0:
+                add(now + UInt64.random(in: 0..<5_000, using: &rng), every: 300)
+            case 1 where !reference.live.isEmpty:
+                let victim = Int.random(in: 0..<reference.live.count, using: &rng)
+                let cancelled = wheel.cancel(reference.live[victim].handle)
+                #expect(cancelled)
+                reference.live.remove(at: victim)
+            default:
+                if let next = wheel.nextDeadline(), let earliest = reference.live.map(\.deadline).min() {
+                    #expect(next <= max(earliest, now), "nextDeadline overshoots")
+                }
+                now += Int.random(in: 0..<10, using: &rng) == 0 ? UInt64.random(in: 0..<400, using: &rng) : UInt64.random(in: 0...3, using: &rng)
+                var due: [TimerEntry] = []
+                wheel.advance(to: now, into: &due)
+                let expected = reference.advance(to: now)
+                #expect(due.map(\.id).sorted() == expected.sorted())
+                if wheel.draining >= 0 { drained += 1 }
+                let deadlines = due.map(\.deadline)
+                #expect(zip(deadlines, deadlines.dropFirst()).allSatisfy { $0 <= $1 }, "fired out of deadline order")
+                for e in due { // the next grid point after now, as the schedule does: never late
+                    let every = cadence[e.id]!
+                    var next = e.deadline + every
+                    if next <= now { next += ((now - next) / every + 1) * every }
+                    let handle = wheel.insert(id: e.id, deadline: next)
+                    reference.live.append((e.id, next, handle))
+                }
+            }
+            #expect(wheel.count == reference.live.count)
+        }
+        #expect(drained > 100, "the draining path was exercised \(drained) times")
+        var due: [TimerEntry] = []
+        wheel.advance(to: .max, into: &due)
+        #expect(due.map(\.id).sorted() == reference.advance(to: .max).sorted())
+        #expect(wheel.isEmpty)
+    }
 }

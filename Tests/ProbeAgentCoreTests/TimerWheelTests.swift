@@ -125,4 +125,41 @@ import Testing
         let fired = advance(&wheel, to: 500)
         #expect(fired.map(\.id) == [1] && fired.first?.deadline == 10)
     }
+
+    /// A schedule's shape: entries re-inserted in firing order one cadence later land on
+    /// level 1 in deadline order; entering their 64-tick window drains that list in place
+    /// (nothing moved to level 0), tick by tick, with inserts, cancels and late arrivals mixed in.
+    @Test func aLevelOneSlotInDeadlineOrderDrainsInPlace() throws {
+        var wheel = TimerWheel(start: 0)
+        var handles: [UInt64: TimerHandle] = [:]
+        for id in 0..<640 as Range<UInt64> { handles[id] = wheel.insert(id: id, deadline: 64 + id / 10) } // ticks 64...127
+        #expect(wheel.inOrder[64 + 1] && wheel.occupied[0] == 0)
+        #expect(advance(&wheel, to: 63).isEmpty)
+        #expect(wheel.nextDeadline() == 64)
+        #expect(advance(&wheel, to: 64).map(\.id) == Array(0..<10))
+        #expect(wheel.draining == 64 + 1 && wheel.occupied[0] == 0 && wheel.occupied[1] == 0) // not cascaded
+        #expect(wheel.nextDeadline() == 65)
+        // An insert at a tick the draining list also holds fires after it (it came later).
+        wheel.insert(id: 10_000, deadline: 66)
+        #expect(wheel.cancel(try #require(handles[25])))
+        #expect(advance(&wheel, to: 66).map(\.id) == Array(10..<25) + Array(26..<30) + [10_000])
+        // A jump past several ticks fires them in deadline order; then the window empties.
+        #expect(advance(&wheel, to: 100).map(\.id) == Array(30..<370))
+        #expect(advance(&wheel, to: 127).map(\.id) == Array(370..<640))
+        #expect(wheel.isEmpty && wheel.drainingHead == nil)
+    }
+
+    @Test func aLevelOneSlotOutOfOrderIsCascadedAsBefore() {
+        var wheel = TimerWheel(start: 0)
+        wheel.insert(id: 1, deadline: 100)
+        wheel.insert(id: 2, deadline: 70) // earlier than the tail: this list is out of order
+        wheel.insert(id: 3, deadline: 70)
+        #expect(!wheel.inOrder[64 + 1])
+        #expect(advance(&wheel, to: 64).isEmpty)
+        #expect(wheel.draining == -1 && wheel.occupied[0] != 0) // cascaded to level 0
+        #expect(advance(&wheel, to: 70).map(\.id) == [2, 3])
+        #expect(advance(&wheel, to: 100).map(\.id) == [1])
+        // Emptied, the list is in order again for its next use.
+        #expect(wheel.inOrder[64 + 1])
+    }
 }

@@ -37,6 +37,7 @@ extension TimerWheel {
             occupied[level] |= 1 << UInt64(slot)
         }
         let tail = tails[list]
+        if tail < 0 { inOrder[list] = true } else if nodes[Int(tail)].deadline > deadline { inOrder[list] = false }
         nodes[Int(index)].list = Int32(list)
         nodes[Int(index)].prev = tail
         nodes[Int(index)].next = -1
@@ -50,7 +51,8 @@ extension TimerWheel {
         let list = Int(node.list)
         if node.prev >= 0 { nodes[Int(node.prev)].next = node.next } else { heads[list] = node.next }
         if node.next >= 0 { nodes[Int(node.next)].prev = node.prev } else { tails[list] = node.prev }
-        if heads[list] < 0, list < Int(Self.overflowList) {
+        if heads[list] < 0 { inOrder[list] = true }
+        if heads[list] < 0, list < Int(Self.overflowList), list != Int(draining) {
             let level = list / WheelGeometry.slotsPerLevel
             occupied[level] &= ~(1 << UInt64(list % WheelGeometry.slotsPerLevel))
         }

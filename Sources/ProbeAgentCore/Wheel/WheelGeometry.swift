@@ -20,7 +20,8 @@
 /// know when to look again: an entry is moved ("cascaded") one or more levels down when time
 /// reaches the start of its slot, and fires from level 0 at its exact tick. An entry is cascaded
 /// at most once per level, so at most five times in its life; a 3 s entry at 10 ms ticks sits on
-/// level 1 and is cascaded once, to level 0.
+/// level 1 and fires from there: a level-1 slot whose list is in deadline order is drained in
+/// place rather than cascaded (``TimerWheel``).
 public enum WheelGeometry {
     /// Slots per level (a power of two, so slot maths is shifts and masks).
     public static let slotsPerLevel = 64
