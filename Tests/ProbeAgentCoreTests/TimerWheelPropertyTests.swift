@@ -10,6 +10,21 @@ import Testing
             live.removeAll { $0.deadline <= now }
             return due.map(\.id)
         }
+
+        /// Cancels a random live entry in both.
+        mutating func cancelOne(in wheel: inout TimerWheel, using rng: inout SeededRandom) {
+            let victim = Int.random(in: 0..<live.count, using: &rng)
+            let cancelled = wheel.cancel(live[victim].handle)
+            #expect(cancelled)
+            live.remove(at: victim)
+        }
+
+        /// The wheel's next deadline never passes the earliest live one, nor lies before now.
+        func checkNextDeadline(of wheel: TimerWheel, now: UInt64) {
+            guard let next = wheel.nextDeadline(), let earliest = live.map(\.deadline).min() else { return }
+            #expect(next <= max(earliest, now), "nextDeadline overshoots")
+            #expect(next >= now)
+        }
     }
 
     @Test(arguments: [1, 2, 3, 4, 5, 6, 7, 8] as [UInt64])
@@ -32,15 +47,9 @@ import Testing
                 reference.live.append((nextID, deadline, handle))
                 nextID += 1
             case 5..<7 where !reference.live.isEmpty:
-                let victim = Int.random(in: 0..<reference.live.count, using: &rng)
-                let cancelled = wheel.cancel(reference.live[victim].handle)
-                #expect(cancelled)
-                reference.live.remove(at: victim)
+                reference.cancelOne(in: &wheel, using: &rng)
             default:
-                if let next = wheel.nextDeadline(), let earliest = reference.live.map(\.deadline).min() {
-                    #expect(next <= max(earliest, now), "nextDeadline overshoots")
-                    #expect(next >= now)
-                }
+                reference.checkNextDeadline(of: wheel, now: now)
                 let step = [UInt64(1), 50, 5_000, 1 << 20, 1 << 31, 1 << 36].randomElement(using: &rng)!
                 now += UInt64.random(in: 0...step, using: &rng)
                 var due: [TimerEntry] = []
@@ -83,14 +92,9 @@ import Testing
             case 0:
                 add(now + UInt64.random(in: 0..<5_000, using: &rng), every: 300)
             case 1 where !reference.live.isEmpty:
-                let victim = Int.random(in: 0..<reference.live.count, using: &rng)
-                let cancelled = wheel.cancel(reference.live[victim].handle)
-                #expect(cancelled)
-                reference.live.remove(at: victim)
+                reference.cancelOne(in: &wheel, using: &rng)
             default:
-                if let next = wheel.nextDeadline(), let earliest = reference.live.map(\.deadline).min() {
-                    #expect(next <= max(earliest, now), "nextDeadline overshoots")
-                }
+                reference.checkNextDeadline(of: wheel, now: now)
                 now += Int.random(in: 0..<10, using: &rng) == 0 ? UInt64.random(in: 0..<400, using: &rng) : UInt64.random(in: 0...3, using: &rng)
                 var due: [TimerEntry] = []
                 wheel.advance(to: now, into: &due)
