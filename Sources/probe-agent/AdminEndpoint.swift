@@ -18,19 +18,12 @@ enum AdminEndpoint {
         let socketPath: String
     }
 
-    /// A reply made from a loop snapshot (nil: the loop has stopped); the snapshot is gone by
-    /// the time this returns, and the pages it held go back (FreedMemory, TakeOnce).
-    static func fromSnapshot<Reply>(_ loop: AgentLoop, _ make: (LoopSnapshot) -> Reply) async -> Reply? {
-        let reply: Reply? = await loop.snapshot().map(make)
-        FreedMemory.release()
-        return reply
-    }
-
-    /// The same from a ``LoopSummary``. It holds no tables, but the pages go back after it as
-    /// after every admin reply: freed memory is handed back on this traffic (README), and the
-    /// scale benchmark's RSS readings are taken on that footing.
-    static func fromSummary<Reply>(_ loop: AgentLoop, _ make: (LoopSummary) -> Reply) async -> Reply? {
-        let reply: Reply? = await loop.summary().map(make)
+    /// A reply made from what the loop hands out (`loop.summary` or `loop.snapshot`; nil: the
+    /// loop has stopped). What it held is gone by the time this returns, and the pages go back
+    /// after every admin reply (FreedMemory, TakeOnce; the scale benchmark's RSS readings are
+    /// taken on that footing).
+    static func fromLoop<Taken, Reply>(_ take: () async -> Taken?, _ make: (Taken) -> Reply) async -> Reply? {
+        let reply: Reply? = await take().map(make)
         FreedMemory.release()
         return reply
     }
@@ -40,7 +33,7 @@ enum AdminEndpoint {
         router.get(RouterPath(AdminPaths.status)) { _, _ -> Response in
             // The summary only: a status request (the bench reads one at each end of its window)
             // must not make the loop copy its tables.
-            guard let reply = await fromSummary(c.loop, { s in
+            guard let reply = await fromLoop(c.loop.summary, { s in
                 AdminViews.status(s, delivery: c.shipper?.stats, httpListen: c.httpListen, adminSocket: c.socketPath)
             }) else { return stopping() }
             return MetricsEndpoint.json(.ok, reply)
@@ -51,7 +44,7 @@ enum AdminEndpoint {
         router.get(RouterPath(AdminPaths.monitors)) { request, _ -> Response in
             let id = request.uri.queryParameters.get("monitor")
             // nil inside: no such monitor.
-            guard let reply = await fromSnapshot(c.loop, { s -> MonitorsReply? in
+            guard let reply = await fromLoop(c.loop.snapshot, { s -> MonitorsReply? in
                 if let id, s.config.monitor(id: id) == nil { return nil }
                 return AdminViews.monitors(s, only: id)
             }) else { return stopping() }
@@ -61,7 +54,7 @@ enum AdminEndpoint {
             return MetricsEndpoint.json(.ok, reply)
         }
         router.get(RouterPath(AdminPaths.graph)) { _, _ -> Response in
-            guard let reply = await fromSummary(c.loop, AdminViews.graph) else { return stopping() }
+            guard let reply = await fromLoop(c.loop.summary, AdminViews.graph) else { return stopping() }
             return MetricsEndpoint.json(.ok, reply)
         }
         router.post(RouterPath(AdminPaths.reload)) { _, _ -> Response in

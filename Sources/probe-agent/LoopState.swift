@@ -309,13 +309,14 @@ final class LoopState {
         writeStatus(synchronously: true)
     }
 
-    /// The loop's counters and monitor states now: O(monitors), no table held.
+    /// The loop's counters and monitor states now: O(monitors), no table held. The suppressed
+    /// set is the one kept current on every transition and reload (reportSuppressionChanges).
     private func summarize() -> LoopSummary {
-        let ids = config.monitors.map(\.id)
-        return LoopSummary(startedAt: startedAt, configPath: configPath, config: config, scheduleStats: schedule.stats,
-                    lateness: schedule.lateness, down: Set(ids.filter { ledger.health[$0]?.isDown ?? false }),
-                    suppressed: Set(ids.filter { ledger.isSuppressed($0) }), resolverFailures: addresses.failures, engine: engine.stats, engineInfo: engine.info, reloads: reloads,
-                    staleResults: staleResults, pendingSends: pending.count - pendingHead, inFlight: engine.inFlight,
+        LoopSummary(startedAt: startedAt, configPath: configPath, config: config, scheduleStats: schedule.stats,
+                    lateness: schedule.lateness, down: Set(ledger.health.lazy.filter { $0.value.isDown }.map(\.key)),
+                    suppressed: suppressed, resolverFailures: addresses.failures, engine: engine.stats,
+                    engineInfo: engine.info, reloads: reloads, staleResults: staleResults,
+                    pendingSends: pending.count - pendingHead, inFlight: engine.inFlight,
                     probing: control.probing.load(ordering: .relaxed), loopTurns: turnClock.turns)
     }
 
