@@ -51,10 +51,13 @@ extension TimerWheel {
         let list = Int(node.list)
         if node.prev >= 0 { nodes[Int(node.prev)].next = node.next } else { heads[list] = node.next }
         if node.next >= 0 { nodes[Int(node.next)].prev = node.prev } else { tails[list] = node.prev }
-        if heads[list] < 0 { inOrder[list] = true }
-        if heads[list] < 0, list < Int(Self.overflowList), list != Int(draining) {
-            let level = list / WheelGeometry.slotsPerLevel
-            occupied[level] &= ~(1 << UInt64(list % WheelGeometry.slotsPerLevel))
+        if heads[list] < 0 {
+            inOrder[list] = true
+            // Also for the draining list: its bit is clear already, so this changes nothing.
+            if list < Int(Self.overflowList) {
+                let level = list / WheelGeometry.slotsPerLevel
+                occupied[level] &= ~(1 << UInt64(list % WheelGeometry.slotsPerLevel))
+            }
         }
         nodes[Int(index)].list = -1
     }
