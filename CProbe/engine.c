@@ -33,8 +33,8 @@
 #define SUBMIT_CHUNK 256
 #define MAX_TIMEOUT_MS 600000u
 
-_Static_assert(sizeof(cprobe_request) == 32, "cprobe_request layout is read by Swift");
-_Static_assert(sizeof(cprobe_result) == 56, "cprobe_result layout is read by Swift");
+_Static_assert(sizeof(cprobe_request) == 40, "cprobe_request layout is read by Swift");
+_Static_assert(sizeof(cprobe_result) == 64, "cprobe_result layout is read by Swift");
 _Static_assert(sizeof(cprobe_stats) == 11 * 8, "cprobe_stats layout is read by Swift");
 
 static uint64_t next_random(struct cprobe_engine *e)
@@ -64,6 +64,18 @@ static void slot_free(struct cprobe_engine *e, uint32_t idx)
     e->free_stack[e->free_top++] = idx;
 }
 
+/* When the packet left, on CLOCK_MONOTONIC (the kernel's TX stamp is CLOCK_REALTIME: moved by
+ * the offset of the two clocks read together just before the send), minus when it was due. */
+static uint64_t send_delay(const struct slot *s)
+{
+    if (s->due_ns == 0)
+        return CPROBE_NO_SEND_DELAY;
+    uint64_t sent = s->sent_mono_ns;
+    if (s->tx_kernel_ns)
+        sent += (uint64_t)((int64_t)(s->tx_kernel_ns - s->sent_real_ns));
+    return sent > s->due_ns ? sent - s->due_ns : 0;
+}
+
 void slot_finish(struct cprobe_engine *e, uint32_t idx, uint8_t status, int err)
 {
     struct slot *s = &e->slots[idx];
@@ -79,6 +91,7 @@ void slot_finish(struct cprobe_engine *e, uint32_t idx, uint8_t status, int err)
     r->error = err;
     r->seq = s->seq;
     r->sent_ns = s->tx_kernel_ns ? s->tx_kernel_ns : s->sent_real_ns;
+    r->send_delay_ns = status == CPROBE_ERROR ? CPROBE_NO_SEND_DELAY : send_delay(s);
     e->done[(e->done_head + e->done_len++) & (e->max_in_flight - 1)] = idx;
     e->in_flight--;
     e->stats.completed++;
@@ -290,6 +303,10 @@ int cprobe_submit(cprobe_engine *e, const cprobe_request *reqs, size_t n)
         s->port = r->port;
         s->seq = 0;
         s->tx_kernel_ns = 0;
+        s->due_ns = r->due_ns;
+        /* The send time a probe refused before sending reports (flush_chunk restamps the rest). */
+        s->sent_mono_ns = now_mono;
+        s->sent_real_ns = now_real;
         s->heap_pos = NO_HEAP_POS;
         s->pending_sqes = 0;
         s->conn_fd = -1;

@@ -55,6 +55,7 @@ struct slot {
     uint64_t sent_mono_ns; /* user clock, just before io_uring_enter */
     uint64_t sent_real_ns; /* CLOCK_REALTIME, same instant */
     uint64_t tx_kernel_ns; /* SO_TIMESTAMPING TX (CLOCK_REALTIME), 0 if none yet */
+    uint64_t due_ns;       /* the request's, CLOCK_MONOTONIC; 0: none */
     uint32_t nonce;        /* ICMP: payload nonce; TCP SYN: the ISN */
     uint32_t heap_pos;
     uint8_t state;

@@ -24,7 +24,8 @@ Usage: scripts/bench-scale.sh [options]
   --keep-logs DIR            copy each N's agent log to DIR/agent-N.log
   -h, --help                 this text
 Per N: CPU µs per probe (user+sys over the window), receiver CPU, peak RSS and RSS per target
-above an empty agent, scheduler lateness p50/p99/max and share sent within 10 ms, results made /
+above an empty agent, lateness p50/p99/max and share within 10 ms, both as handed to the engine
+(scheduler) and as sent (kernel TX timestamp; "sent within 10 ms" is this one), results made /
 shipped / in the receiver, loss, GET /metrics time and size (n/a until the agent serves it),
 and the agent's CPU per probe as a ratio to fping's, to the floor's and to the floor's with kernel
 RX/TX timestamps (raw_floor --stamps: what ProbeAgent's precision costs in the kernel).

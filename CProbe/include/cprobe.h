@@ -70,12 +70,19 @@ typedef struct cprobe_request {
     uint8_t kind;        /* CPROBE_KIND_* */
     uint16_t port;       /* TCP destination port (host order); ignored for ICMP */
     uint32_t timeout_ms; /* per-probe deadline, from submission; 1..600000 */
+    uint64_t due_ns;     /* CLOCK_MONOTONIC time the probe was due; 0: none (no send_delay_ns) */
 } cprobe_request;
+
+/* send_delay_ns when there is none: no due_ns given, or the probe was never sent. */
+#define CPROBE_NO_SEND_DELAY UINT64_MAX
+
 
 typedef struct cprobe_result {
     uint64_t cookie;
     uint64_t rtt_ns;     /* valid for OK, REFUSED, UNREACHABLE */
     uint64_t sent_ns;    /* CLOCK_REALTIME of the send, ns since the epoch */
+    uint64_t send_delay_ns; /* the send (kernel TX stamp, else the user clock) minus due_ns, or
+                             * CPROBE_NO_SEND_DELAY: the caller's lateness plus the engine's batching */
     int32_t error;       /* errno (positive) for CPROBE_ERROR, else 0 */
     uint8_t status;      /* CPROBE_OK ... */
     uint8_t kind;

@@ -38,17 +38,13 @@ public struct StatusReply: Codable, Sendable {
 
     public struct Scheduler: Codable, Sendable {
         public var entries: Int, fired: UInt64, pendingSends: Int
-        public var latenessP50Seconds: Double, latenessP99Seconds: Double, latenessMaxSeconds: Double
-        /// The lateness histogram since start: per-bucket (not cumulative) counts, the last one
-        /// above every bound — so a client can take the difference of two replies for a window.
-        public var latenessBucketUpperBoundsSeconds: [Double], latenessBucketCounts: [UInt64]
-        public init(entries: Int, fired: UInt64, pendingSends: Int, latenessP50Seconds: Double,
-                    latenessP99Seconds: Double, latenessMaxSeconds: Double,
-                    latenessBucketUpperBoundsSeconds: [Double], latenessBucketCounts: [UInt64]) {
+        /// Scheduler lateness: when the loop handed each probe to the engine, minus when it was due.
+        public var lateness: LatenessReport
+        /// Send lateness: when each probe left (the kernel's TX stamp), minus when it was due.
+        public var sendLateness: LatenessReport
+        public init(entries: Int, fired: UInt64, pendingSends: Int, lateness: LatenessReport, sendLateness: LatenessReport) {
             (self.entries, self.fired, self.pendingSends) = (entries, fired, pendingSends)
-            (self.latenessP50Seconds, self.latenessP99Seconds, self.latenessMaxSeconds) =
-                (latenessP50Seconds, latenessP99Seconds, latenessMaxSeconds)
-            (self.latenessBucketUpperBoundsSeconds, self.latenessBucketCounts) = (latenessBucketUpperBoundsSeconds, latenessBucketCounts)
+            (self.lateness, self.sendLateness) = (lateness, sendLateness)
         }
     }
 
@@ -70,6 +66,20 @@ public struct StatusReply: Codable, Sendable {
         (self.monitors, self.targets, self.monitorsDown, self.monitorsSuppressed) = (monitors, targets, monitorsDown, monitorsSuppressed)
         (self.engine, self.scheduler, self.reloads, self.delivery) = (engine, scheduler, reloads, delivery)
         (self.cpuSeconds, self.residentBytes) = (cpuSeconds, residentBytes)
+    }
+}
+
+/// A lateness histogram since start (in the status reply and the status file): its count,
+/// quantiles (bucket upper bounds), and per-bucket (not cumulative) counts, the last one above
+/// every bound — so a client can take the difference of two readings for a window.
+public struct LatenessReport: Codable, Sendable {
+    public var count: UInt64
+    public var p50Seconds: Double, p99Seconds: Double, maxSeconds: Double
+    public var bucketUpperBoundsSeconds: [Double], bucketCounts: [UInt64]
+    public init(count: UInt64, p50Seconds: Double, p99Seconds: Double, maxSeconds: Double,
+                bucketUpperBoundsSeconds: [Double], bucketCounts: [UInt64]) {
+        (self.count, self.p50Seconds, self.p99Seconds, self.maxSeconds) = (count, p50Seconds, p99Seconds, maxSeconds)
+        (self.bucketUpperBoundsSeconds, self.bucketCounts) = (bucketUpperBoundsSeconds, bucketCounts)
     }
 }
 

@@ -32,14 +32,18 @@ public struct ProbeRequest: Sendable {
     public var kind: ProbeKind
     public var port: UInt16
     public var timeoutMilliseconds: UInt32
+    /// When the probe was due, CLOCK_MONOTONIC nanoseconds; 0 for none. With it, the result
+    /// says how long after that the packet left (``ProbeResult/sendDelayNanoseconds``).
+    public var dueNanoseconds: UInt64
 
     public init(cookie: UInt64, address: IPAddress, kind: ProbeKind = .icmp, port: UInt16 = 0,
-                timeoutMilliseconds: UInt32 = 1000) {
+                timeoutMilliseconds: UInt32 = 1000, dueNanoseconds: UInt64 = 0) {
         self.cookie = cookie
         self.address = address
         self.kind = kind
         self.port = port
         self.timeoutMilliseconds = timeoutMilliseconds
+        self.dueNanoseconds = dueNanoseconds
     }
 
     var cValue: cprobe_request {
@@ -49,6 +53,7 @@ public struct ProbeRequest: Sendable {
         r.kind = kind.rawValue
         r.port = port
         r.timeout_ms = timeoutMilliseconds
+        r.due_ns = dueNanoseconds
         // Straight from the two words: no array per probe on the submit path.
         withUnsafeMutableBytes(of: &r.addr) { dst in
             dst.storeBytes(of: address.bytes.0.bigEndian, toByteOffset: 0, as: UInt64.self)
@@ -66,6 +71,10 @@ public struct ProbeResult: Sendable {
     public var rttNanoseconds: UInt64
     /// Send time, nanoseconds since the Unix epoch (kernel stamp when there was one).
     public var sentAtNanoseconds: UInt64
+    /// How long after the request's due time the packet left (the kernel's TX stamp where there
+    /// is one, else the engine's clock just before the send); nil without a due time, or when
+    /// the probe was never sent (`.error`).
+    public var sendDelayNanoseconds: UInt64?
     public var clock: ClockSource
     /// errno for `.error` (and for a local unreachable); 0 otherwise.
     public var errno: Int32
@@ -81,6 +90,7 @@ public struct ProbeResult: Sendable {
         kind = ProbeKind(rawValue: r.kind) ?? .icmp
         rttNanoseconds = r.rtt_ns
         sentAtNanoseconds = r.sent_ns
+        sendDelayNanoseconds = r.send_delay_ns == UInt64.max ? nil : r.send_delay_ns
         switch Int(r.clock) {
         case CPROBE_CLOCK_TX_KERNEL | CPROBE_CLOCK_RX_KERNEL: clock = .kernel
         case 0: clock = .user

@@ -29,7 +29,8 @@ struct StatusCommand: AsyncParsableCommand {
         t.add(["suppressed", s.monitorsSuppressed.isEmpty ? "none" : s.monitorsSuppressed.joined(separator: ", ")])
         t.add(["engine", "icmp4 \(s.engine.icmp4), icmp6 \(s.engine.icmp6), tcp-syn \(s.engine.tcpSyn ? "raw" : "unavailable"), capabilities dropped: \(s.engine.capabilitiesDropped ? "yes" : "NO")"])
         t.add(["probes", "\(s.engine.submitted) sent, \(s.engine.inFlight) in flight, \(s.engine.sendErrors) send errors, \(s.engine.unmatchedReplies) unmatched replies"])
-        t.add(["lateness", "p50 \(Human.seconds(s.scheduler.latenessP50Seconds)), p99 \(Human.seconds(s.scheduler.latenessP99Seconds)), max \(Human.seconds(s.scheduler.latenessMaxSeconds))"])
+        t.add(["lateness", Self.lateness(s.scheduler.lateness) + " (handed to the engine)"])
+        t.add(["send lateness", Self.lateness(s.scheduler.sendLateness) + " (on the wire)"])
         if let d = s.delivery {
             t.add(["delivery", "\(d.mode) since \(ISO8601DateFormatter().string(from: d.modeChangedAt)): \(d.reason)"])
         } else {
@@ -39,6 +40,10 @@ struct StatusCommand: AsyncParsableCommand {
         t.add(["admin socket", s.adminSocket])
         t.add(["resources", String(format: "%.1f s CPU, %@ resident", s.cpuSeconds, Human.bytes(s.residentBytes))])
         print(t.rendered)
+    }
+
+    static func lateness(_ l: LatenessReport) -> String {
+        "p50 \(Human.seconds(l.p50Seconds)), p99 \(Human.seconds(l.p99Seconds)), max \(Human.seconds(l.maxSeconds))"
     }
 }
 

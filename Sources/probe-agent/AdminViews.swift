@@ -7,7 +7,6 @@ import Shipper
 /// Turns a loop snapshot (and the shipper's counters) into the admin API's replies.
 enum AdminViews {
     static func status(_ s: LoopSummary, delivery: ShipperStats?, httpListen: String?, adminSocket: String) -> StatusReply {
-        let l = s.lateness
         let e = s.engine
         return StatusReply(
             version: AgentVersion.current, pid: getpid(), startedAt: s.startedAt,
@@ -20,10 +19,7 @@ enum AdminViews {
                           submitted: e.submitted, completed: e.completed, sendErrors: e.send_errors,
                           unmatchedReplies: e.unmatched_foreign + e.unmatched_stale + e.unmatched_malformed),
             scheduler: .init(entries: s.targetCount, fired: s.scheduleStats.fired, pendingSends: s.pendingSends,
-                             latenessP50Seconds: Double(l.quantile(0.5)) / 1e9, latenessP99Seconds: Double(l.quantile(0.99)) / 1e9,
-                             latenessMaxSeconds: Double(l.max) / 1e9,
-                             latenessBucketUpperBoundsSeconds: DurationHistogram.boundsSeconds,
-                             latenessBucketCounts: l.counts),
+                             lateness: LatenessReport(s.lateness), sendLateness: LatenessReport(s.sendLateness)),
             reloads: .init(succeeded: s.reloads.succeeded, failed: s.reloads.failed, lastAt: s.reloads.lastAt,
                            lastError: s.reloads.lastError),
             delivery: delivery.map(summary), cpuSeconds: ProcessUsage.cpuSeconds(), residentBytes: ProcessUsage.residentBytes())
@@ -98,5 +94,13 @@ enum AdminViews {
             modeChangedAt: d.modeChangedAt,
             backlog: .init(memoryResults: d.memQueueDepth, spilledResults: d.spillPendingRecords,
                            spilledBytes: d.spillBytes, oldestAgeSeconds: d.spillOldestPendingAgeSeconds))
+    }
+}
+
+extension LatenessReport {
+    init(_ h: DurationHistogram) {
+        self.init(count: h.count, p50Seconds: Double(h.quantile(0.5)) / 1e9, p99Seconds: Double(h.quantile(0.99)) / 1e9,
+                  maxSeconds: Double(h.max) / 1e9, bucketUpperBoundsSeconds: DurationHistogram.boundsSeconds,
+                  bucketCounts: h.counts)
     }
 }

@@ -13,7 +13,9 @@ struct LoopSummary: Sendable {
     var configPath: String
     var config: AgentConfig
     var scheduleStats: ScheduleStats
+    /// Scheduler lateness (hand-out to the engine − due) and send lateness (TX stamp − due).
     var lateness: DurationHistogram
+    var sendLateness: DurationHistogram
     /// Monitors whose targets all fail, and monitors whose failures are suppressed.
     var down: Set<String>
     var suppressed: Set<String>

@@ -29,6 +29,9 @@ final class LoopState {
     private var outbox: [ResultRecord] = []
     private var labelsByMonitor: [String: [(String, String)]] = [:]
     private var staleResults: UInt64 = 0
+    /// When each probe left (kernel TX stamp) minus when it was due: the scheduler's lateness
+    /// plus the time the engine took to get it out with the rest of its batch.
+    private var sendLateness = DurationHistogram()
     private(set) var reloads = ReloadStatus()
     private let status: StatusWriter?
     private let statusInterval: UInt64
@@ -164,7 +167,7 @@ final class LoopState {
             }
             let ms = UInt32(clamping: max(1, p.timeout.nanosecondsValue / 1_000_000))
             pending.append(ProbeRequest(cookie: p.cookie.rawValue, address: address, kind: kind,
-                                        port: p.port ?? 0, timeoutMilliseconds: ms))
+                                        port: p.port ?? 0, timeoutMilliseconds: ms, dueNanoseconds: p.scheduled))
         }
     }
 
@@ -175,6 +178,7 @@ final class LoopState {
             staleResults += 1
             return
         }
+        if let d = r.sendDelayNanoseconds { sendLateness.record(d) }
         record(cookie, monitorID: owner.monitorID, target: owner.target, probeProtocol: owner.probeProtocol,
                outcome: Self.outcome(r.status), rtt: r.rttNanoseconds, sentAt: r.sentAtNanoseconds)
     }
@@ -313,7 +317,7 @@ final class LoopState {
     /// set is the one kept current on every transition and reload (reportSuppressionChanges).
     private func summarize() -> LoopSummary {
         LoopSummary(startedAt: startedAt, configPath: configPath, config: config, scheduleStats: schedule.stats,
-                    lateness: schedule.lateness, down: Set(ledger.health.lazy.filter { $0.value.isDown }.map(\.key)),
+                    lateness: schedule.lateness, sendLateness: sendLateness, down: Set(ledger.health.lazy.filter { $0.value.isDown }.map(\.key)),
                     suppressed: suppressed, resolverFailures: addresses.failures, engine: engine.stats,
                     engineInfo: engine.info, reloads: reloads, staleResults: staleResults,
                     pendingSends: pending.count - pendingHead, inFlight: engine.inFlight,

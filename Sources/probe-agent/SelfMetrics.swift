@@ -43,6 +43,7 @@ enum SelfMetrics {
         w.header("probeagent_scheduler_pending_sends", .gauge, "Due probes waiting for room in the engine (back-pressure).")
         w.sample("probeagent_scheduler_pending_sends", [], Double(snap.pendingSends))
         histogram(&w, "probeagent_scheduler_lateness_seconds", "Actual minus scheduled fire time of each probe (loop slip).", snap.lateness)
+        histogram(&w, "probeagent_send_lateness_seconds", "When each probe left (kernel TX timestamp) minus its scheduled fire time: the loop's slip plus the engine sending the rest of its batch.", snap.sendLateness)
         histogram(&w, "probeagent_loop_turn_duration_seconds", "Work per turn of the probing loop, its wait excluded; a turn over 10 ms makes the probes due meanwhile late.", snap.loopTurns)
         w.header("probeagent_resolver_failing_names", .gauge, "Hostnames whose latest lookup failed (the last good address is kept).")
         w.sample("probeagent_resolver_failing_names", [], Double(snap.resolverFailures.count))

@@ -1,3 +1,4 @@
+import AdminAPI
 import Foundation
 import Logging
 import ProbeAgentCore
@@ -8,17 +9,6 @@ import Shipper
 /// engine counters, resolver failures, and every target's counters. Built from copy-on-write
 /// values on the loop thread, encoded and written on a background queue.
 struct StatusSnapshot: Encodable, Sendable {
-    struct Lateness: Encodable, Sendable {
-        var count: UInt64
-        var p50Seconds: Double
-        var p99Seconds: Double
-        var maxSeconds: Double
-        /// Histogram: upper bounds (the last bucket is +Inf) and per-bucket counts, so two
-        /// snapshots give the lateness of the interval between them.
-        var bucketUpperBoundsSeconds: [Double]
-        var bucketCounts: [UInt64]
-    }
-
     struct Scheduler: Encodable, Sendable {
         var entries: Int
         var fired: UInt64
@@ -27,7 +17,8 @@ struct StatusSnapshot: Encodable, Sendable {
         var missedPeriods: UInt64
         var staleResults: UInt64
         var pendingSends: Int
-        var lateness: Lateness
+        var lateness: LatenessReport
+        var sendLateness: LatenessReport
     }
 
     struct EngineStatus: Encodable, Sendable {
@@ -94,15 +85,11 @@ struct StatusSnapshot: Encodable, Sendable {
             byMonitor[e.monitorID, default: []].append(
                 Target(target: e.target, address: address?.description, record: current))
         }
-        let l = schedule.lateness
         scheduler = Scheduler(
             entries: entries, fired: schedule.stats.fired, skippedInFlight: schedule.stats.skippedInFlight,
             deferredByRateCap: schedule.stats.deferredByRateCap, missedPeriods: schedule.stats.missedPeriods,
             staleResults: schedule.stats.staleResults + staleResults, pendingSends: pendingSends,
-            lateness: Lateness(count: l.count, p50Seconds: Double(l.quantile(0.5)) / 1e9,
-                               p99Seconds: Double(l.quantile(0.99)) / 1e9, maxSeconds: Double(l.max) / 1e9,
-                               bucketUpperBoundsSeconds: DurationHistogram.boundsSeconds,
-                               bucketCounts: l.counts))
+            lateness: LatenessReport(schedule.lateness), sendLateness: LatenessReport(snap.sendLateness))
         engine = EngineStatus(
             icmp4: i.icmp4, icmp6: i.icmp6, tcpSyn: i.tcpSyn4, capabilitiesDropped: i.capabilitiesDropped,
             submitted: s.submitted, completed: s.completed, inFlight: inFlight, sendErrors: s.send_errors,

@@ -32,5 +32,12 @@ struct AgentDriftTests {
         let l = s.scheduler.lateness
         print("drift: \(counts.reduce(0, +)) probes; lateness p50 ≤ \(l.p50Seconds * 1e3) ms, p99 ≤ \(l.p99Seconds * 1e3) ms, max \(l.maxSeconds * 1e3) ms; CPU \(s.cpuSeconds) s")
         #expect(l.p99Seconds <= 0.05, "p99 lateness \(l.p99Seconds) s")
+        // Send lateness (kernel TX stamp − due): one per probe that went out, never earlier than
+        // the hand-out to the engine, so no quantile below the scheduler's.
+        let sent = s.scheduler.sendLateness
+        print("drift: send lateness p50 ≤ \(sent.p50Seconds * 1e3) ms, p99 ≤ \(sent.p99Seconds * 1e3) ms, max \(sent.maxSeconds * 1e3) ms")
+        #expect(sent.count == counts.reduce(0, +))
+        #expect(sent.p50Seconds >= l.p50Seconds && sent.p99Seconds >= l.p99Seconds)
+        #expect(sent.p99Seconds <= 0.05, "p99 send lateness \(sent.p99Seconds) s")
     }
 }

@@ -50,9 +50,11 @@ struct AgentctlAdminTests {
 
         let status = try agent.agentctl(["status"])
         #expect(status.status == 0, "\(status.stderr)")
-        #expect(status.stdout.contains("probing       yes") && status.stdout.contains("capabilities dropped: yes"), "\(status.stdout)")
+        #expect(status.stdout.contains(#/probing +yes/#) && status.stdout.contains("capabilities dropped: yes"), "\(status.stdout)")
         let s = try Self.decode(StatusReply.self, try agent.agentctl(["status", "--json"]))
         #expect(s.ready && s.monitors == 2 && s.targets == 3 && s.monitorsDown == ["edge"] && s.delivery?.mode == "normal")
+        #expect(status.stdout.contains("send lateness") && s.scheduler.sendLateness.count > 0
+                && s.scheduler.sendLateness.count <= s.scheduler.lateness.count, "\(status.stdout)")
 
         let queue = try agent.agentctl(["queue-stats"])
         #expect(queue.status == 0 && queue.stdout.contains("memory queue") && queue.stdout.contains("remote write"), "\(queue.stdout)")

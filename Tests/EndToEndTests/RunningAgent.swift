@@ -132,7 +132,8 @@ final class RunningAgent {
 /// The parts of the agent's status file the tests read.
 struct AgentStatus: Decodable {
     struct Lateness: Decodable { var count: Int; var p50Seconds: Double; var p99Seconds: Double; var maxSeconds: Double }
-    struct Scheduler: Decodable { var entries: Int; var fired: Int; var skippedInFlight: Int; var staleResults: Int; var lateness: Lateness }
+    struct Scheduler: Decodable { var entries: Int; var fired: Int; var skippedInFlight: Int; var staleResults: Int
+        var lateness: Lateness; var sendLateness: Lateness }
     struct Engine: Decodable { var completed: Int; var capabilitiesDropped: Bool; var unmatchedStale: Int }
     struct Delivery: Decodable {
         var mode: String; var modeHistory: [String]

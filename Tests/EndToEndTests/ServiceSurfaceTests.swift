@@ -66,7 +66,8 @@ struct ServiceSurfaceTests {
         let refused = try #require(Self.sample(page.body, "probe_errors_total\(closed),reason=\"refused\"}"))
         #expect(closedSent >= 3 && refused == closedSent, "loss readable from counters: every connect refused")
         #expect(Self.sample(page.body, "probe_up\(closed)}") == 0)
-        for name in ["probeagent_build_info{version=", "probeagent_scheduler_lateness_seconds_bucket", "probeagent_engine_in_flight",
+        for name in ["probeagent_build_info{version=", "probeagent_scheduler_lateness_seconds_bucket",
+                     "probeagent_send_lateness_seconds_bucket", "probeagent_engine_in_flight",
                      "probeagent_targets 4", "probeagent_monitor_down{monitor=\"closed\"} 1", "probeagent_config_reloads_total",
                      "probeagent_capabilities_dropped 1", "process_cpu_seconds_total"] {
             #expect(page.body.contains(name), "missing \(name)")

@@ -103,5 +103,32 @@ struct LoopbackTests {
         ])
         #expect(results.count == 2)
         #expect(results.allSatisfy { $0.status == .error && $0.errno == EINVAL })
+        // Never sent: no send delay; their time is the refusal's, not a stale slot's (or 1970).
+        #expect(results.allSatisfy { $0.sendDelayNanoseconds == nil })
+        let now = UInt64(Date().timeIntervalSince1970 * 1e9)
+        #expect(results.allSatisfy { $0.sentAtNanoseconds + 5_000_000_000 > now && $0.sentAtNanoseconds <= now })
+    }
+
+    @Test(.enabled(if: haveRaw, rawReason))
+    func sendDelayIsTheKernelsSendTimeMinusTheDueTime() throws {
+        let engine = try testEngine()
+        _ = engine.run((0..<50).map { ProbeRequest(cookie: UInt64($0), address: v4("127.0.0.1")) }) // stamping on
+        let start = monotonicNanos()
+        let overdue: UInt64 = 50_000_000
+        var batch = (0..<50).map { i in
+            ProbeRequest(cookie: UInt64(100 + i), address: v4("127.0.0.\(i + 1)"), dueNanoseconds: start - overdue)
+        }
+        batch.append(ProbeRequest(cookie: 200, address: v4("127.0.0.1"))) // no due time
+        batch.append(ProbeRequest(cookie: 201, address: v4("127.0.0.1"), dueNanoseconds: start + 60_000_000_000))
+        let results = Dictionary(uniqueKeysWithValues: engine.run(batch).map { ($0.cookie, $0) })
+        let took = monotonicNanos() - start
+        #expect(results.count == 52)
+        let late = (100..<150).compactMap { results[UInt64($0)] }
+        #expect(late.count == 50 && late.allSatisfy { $0.status == .ok })
+        // Sent after `start`, and before the run returned.
+        #expect(late.allSatisfy { ($0.sendDelayNanoseconds ?? 0) >= overdue && $0.sendDelayNanoseconds! <= overdue + took })
+        #expect(late.filter { $0.clock == .kernel }.count >= 45) // the delay is taken from the TX stamp
+        #expect(results[200]?.sendDelayNanoseconds == nil)
+        #expect(results[201]?.sendDelayNanoseconds == 0) // sent before it was due: not late
     }
 }

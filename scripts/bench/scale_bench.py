@@ -8,9 +8,10 @@ checked first), one after the other so they never share the CPUs:
          starts on loopback (VictoriaMetrics, else Prometheus), a spill dir and an http
          listener. After the first status write (config loaded), WARMUP s, then a WINDOW s
          window: CPU (user+sys, /proc/PID/stat) per probe, receiver CPU per probe, RSS growth
-         in the window, lateness in the window (the difference of the lateness histogram that
-         GET /v1/status on the admin socket returns at window start and end: p50/p99/highest
-         bucket and share <= 10 ms); then GET /metrics (timed) and SIGTERM. From the final
+         in the window, lateness in the window (the difference of the two lateness histograms
+         that GET /v1/status on the admin socket returns at window start and end: scheduler =
+         handed to the engine - due, send = kernel TX stamp - due; p50/p99/highest bucket and
+         share <= 10 ms); then GET /metrics (timed) and SIGTERM. From the final
          status file (written at start and stop only: each write encodes every target):
          lateness over the whole run incl. start-up, results made / shipped / left on disk,
          remote-write requests and their durations, loss; from the receiver: series and samples.
@@ -187,8 +188,9 @@ def start_agent(agent, n, d, receiver):
 
 
 def admin_lateness(d):
-    """The agent's lateness histogram so far (per-bucket counts, bounds in s) from GET /v1/status
-    on its admin socket: two of them make the window's histogram."""
+    """The agent's two lateness histograms so far, scheduler (handed to the engine) and send
+    (kernel TX stamp), as (bounds in s, per-bucket counts) from GET /v1/status on its admin
+    socket: two readings make the window's histograms."""
     import http.client
 
     class UnixConnection(http.client.HTTPConnection):
@@ -203,12 +205,12 @@ def admin_lateness(d):
         s = json.loads(c.getresponse().read())["scheduler"]
     finally:
         c.close()
-    return s["latenessBucketUpperBoundsSeconds"], s["latenessBucketCounts"]
+    return {k: (s[k]["bucketUpperBoundsSeconds"], s[k]["bucketCounts"]) for k in ("lateness", "sendLateness")}
 
 
 def window_lateness(before, after):
-    """p50/p99/max (upper bucket bounds, ms) and share within 10 ms of the probes fired between
-    two admin_lateness() readings."""
+    """p50/p99/max (upper bucket bounds, ms) and share within 10 ms of the probes between two
+    readings of one of admin_lateness()'s histograms."""
     bounds, counts = after[0], [b - a for a, b in zip(before[1], after[1])]
     total = sum(counts)
     if not total:
@@ -268,7 +270,8 @@ def run_agent(agent, n, warmup, window, receiver_kind):
                 time.sleep(window)
                 c1, r1 = agent_bench.cpu_seconds(p.pid), receiver and receiver.cpu_seconds()
                 rss1, hwm = proc_status_kb(p.pid, "VmRSS"), proc_status_kb(p.pid, "VmHWM")
-                in_window = window_lateness(lat0, admin_lateness(d))
+                lat1 = admin_lateness(d)
+                in_window = {k: window_lateness(lat0[k], lat1[k]) for k in lat0}
                 load1 = load()
                 metrics = scrape_metrics(port)
             finally:
@@ -293,7 +296,7 @@ def summarize_agent(n, window, final, code, cpu, receiver_cpu, rss0, rss1, hwm, 
     records = [t["record"] for m in final["monitors"] for t in m["targets"] if t["record"]]
     made = sum(r["sent"] for r in records)
     ok = sum(r["ok"] for r in records)
-    lat = final["scheduler"]["lateness"]
+    lat, send = final["scheduler"]["lateness"], final["scheduler"]["sendLateness"]
     within_10ms = sum(c for b, c in zip(lat["bucketUpperBoundsSeconds"], lat["bucketCounts"]) if b <= 0.010)
     delivery = final.get("delivery") or {}
     req = delivery.get("requestDurations")
@@ -303,10 +306,14 @@ def summarize_agent(n, window, final, code, cpu, receiver_cpu, rss0, rss1, hwm, 
         receiver=receiver and receiver.kind,
         receiver_cpu_us_per_probe=receiver_cpu * 1e6 / probes if receiver else None,
         rss_kb_window_start=rss0, rss_kb_window_end=rss1, rss_peak_kb=hwm,
-        lateness_in_window=in_window,
+        # scheduler lateness: handed to the engine − due; send lateness: kernel TX stamp − due
+        lateness_in_window=in_window["lateness"], send_lateness_in_window=in_window["sendLateness"],
         lateness_count=lat["count"], lateness_p50_ms=lat["p50Seconds"] * 1e3,
         lateness_p99_ms=lat["p99Seconds"] * 1e3, lateness_max_ms=lat["maxSeconds"] * 1e3,
-        sent_within_10ms_pct=100.0 * within_10ms / lat["count"] if lat["count"] else None,
+        handed_within_10ms_pct=100.0 * within_10ms / lat["count"] if lat["count"] else None,
+        send_lateness_p99_ms=final["scheduler"]["sendLateness"]["p99Seconds"] * 1e3,
+        sent_within_10ms_pct=100.0 * sum(c for b, c in zip(send["bucketUpperBoundsSeconds"], send["bucketCounts"])
+                                         if b <= 0.010) / send["count"] if send["count"] else None,
         probes_per_target_min=min(r["sent"] for r in records), probes_per_target_max=max(r["sent"] for r in records),
         results_made=made, timeouts=sum(r["timeouts"] for r in records),
         loss_pct=100.0 * (made - ok) / made if made else None,
@@ -445,19 +452,21 @@ def print_tables(report):
           f"warm-up {report['warmup_s']:g} s (peers {report['peer_warmup_s']:g} s), window {report['window_s']:g} s")
     e = report["empty_agent"]
     print(f"\nCost, memory, lateness (window; 'run' = whole run incl. start-up). Empty agent: RSS {e['rss_kb'] / 1024:.1f} MiB, "
-          f"{e['cpu_share_of_one_core'] * 100:.2f}% of a core")
+          f"{e['cpu_share_of_one_core'] * 100:.2f}% of a core. Lateness: 'sched' = handed to the engine − due, "
+          f"'send' = kernel TX stamp − due; p50/p99/max are bucket upper bounds")
     print(f"{'targets':>8} {'µs/probe':>9} {'core %':>7} {'recv µs/probe':>14} {'peak MiB':>9} {'B/target':>9} "
-          f"{'RSS Δwindow KiB':>16} {'lateness p50/p99/max ms':>24} {'≤10 ms %':>9} {'run p99 ms':>11} "
-          f"{'run ≤10 ms %':>13} {'loss %':>7} {'exit':>5}")
+          f"{'RSS Δwindow KiB':>16} {'sched p50/p99/max ms':>21} {'≤10 ms %':>9} {'send p50/p99/max ms':>20} "
+          f"{'sent ≤10 ms %':>14} {'run send p99':>13} {'run sent ≤10 %':>15} {'loss %':>7} {'exit':>5}")
     for r in rows:
         a = r["agent"]
-        w = a["lateness_in_window"] or {}
-        lat = f"{fmt(w.get('p50_ms'))}/{fmt(w.get('p99_ms'))}/{fmt(w.get('max_bucket_ms'))}"
+        w, ws = a["lateness_in_window"] or {}, a["send_lateness_in_window"] or {}
+        lat = lambda x: f"{fmt(x.get('p50_ms'))}/{fmt(x.get('p99_ms'))}/{fmt(x.get('max_bucket_ms'))}"
         print(f"{a['targets']:>8} {a['cpu_us_per_probe']:>9.2f} {a['cpu_share_of_one_core'] * 100:>6.1f}% "
               f"{fmt(a['receiver_cpu_us_per_probe'], '.2f'):>14} {a['rss_peak_kb'] / 1024:>9.1f} "
-              f"{a['rss_bytes_per_target']:>9.0f} {a['rss_kb_window_end'] - a['rss_kb_window_start']:>16} {lat:>24} "
-              f"{fmt(w.get('within_10ms_pct'), '.2f'):>9} {a['lateness_p99_ms']:>11.1f} "
-              f"{fmt(a['sent_within_10ms_pct'], '.2f'):>13} {fmt(a['loss_pct'], '.3f'):>7} {str(a['exit']):>5}")
+              f"{a['rss_bytes_per_target']:>9.0f} {a['rss_kb_window_end'] - a['rss_kb_window_start']:>16} {lat(w):>21} "
+              f"{fmt(w.get('within_10ms_pct'), '.2f'):>9} {lat(ws):>20} {fmt(ws.get('within_10ms_pct'), '.2f'):>14} "
+              f"{a['send_lateness_p99_ms']:>13.1f} {fmt(a['sent_within_10ms_pct'], '.2f'):>15} "
+              f"{fmt(a['loss_pct'], '.3f'):>7} {str(a['exit']):>5}")
     print("\nDelivery (results; at stop) and /metrics")
     print(f"{'targets':>8} {'made':>10} {'shipped':>10} {'on disk':>8} {'lost':>6} {'missing':>8} {'in store':>10} "
           f"{'series':>8} {'requests':>9} {'req p50/p99 ms':>15} {'modes':>18} {'GET /metrics':>20}")
