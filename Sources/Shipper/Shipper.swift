@@ -48,15 +48,23 @@ public final class Shipper: @unchecked Sendable {
     private let stopping = Atomic<Bool>(false)
     private let finished = DispatchSemaphore(value: 0)
     private let onModeChange: @Sendable (DeliveryMode, String) -> Void
+    private let onBuffersFreed: @Sendable () -> Void
+    private var queueReleasesSeen: UInt64 = 0
 
     /// Opens the spill log (repairing a torn tail) and the HTTP client; throws a clear error
     /// naming the directory when the spill log cannot be opened.
     ///
-    /// - Parameter onModeChange: told every mode change (on the shipper thread), with its reason.
+    /// - Parameters:
+    ///   - onModeChange: told every mode change (on the shipper thread), with its reason.
+    ///   - onBuffersFreed: told (on the shipper thread) when a drained burst has left large
+    ///     buffers free — the memory queue let its grown storage go, or a backlog drained and
+    ///     delivery went back to normal — so the process can hand the pages back.
     public init(options: ShipperOptions, handoff: ResultHandoff, log: Logger,
-                onModeChange: @escaping @Sendable (DeliveryMode, String) -> Void = { _, _ in }) throws {
+                onModeChange: @escaping @Sendable (DeliveryMode, String) -> Void = { _, _ in },
+                onBuffersFreed: @escaping @Sendable () -> Void = {}) throws {
         self.options = options
         self.onModeChange = onModeChange
+        self.onBuffersFreed = onBuffersFreed
         requestBuilder = RequestBuilder(external: options.externalLabels)
         self.log = log
         self.handoff = handoff
@@ -260,6 +268,8 @@ public final class Shipper: @unchecked Sendable {
                                 nowMilliseconds: Self.wallMs()) {
             log.notice("delivery mode \(m.rawValue): \(reason)")
             onModeChange(m, reason)
+            // A drained backlog leaves its read-back chunks (and the queue's ring) free.
+            if m == .normal { onBuffersFreed() }
         }
     }
 
@@ -269,6 +279,10 @@ public final class Shipper: @unchecked Sendable {
     }
 
     private func publish() {
+        if queue.storageReleases != queueReleasesSeen {
+            queueReleasesSeen = queue.storageReleases
+            onBuffersFreed()
+        }
         let s = spill.stats
         counters.memQueueDepth = queue.count
         counters.requestsInFlight = inFlight.count

@@ -1,4 +1,5 @@
 import Dispatch
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -31,8 +32,28 @@ enum FreedMemory {
     static func release() { _ = trim?(0) }
 
     /// ``release()`` on a Dispatch thread, for callers that must not wait for it (the probing
-    /// loop after a reload, the shipper when a backlog has drained).
-    static func releaseInBackground() { DispatchQueue.global(qos: .utility).async { release() } }
+    /// loop after a reload or a burst of due probes, the shipper when a burst has drained).
+    ///
+    /// Coalesced: at most one trim every ``minimumGap``; a request meanwhile runs one when the
+    /// gap is over, so nothing freed after the last trim is left out (bursts come in waves at
+    /// start-up: the loop's backlog, then the store's slow first samples).
+    static func releaseInBackground() {
+        let delay: UInt64? = schedule.withLock { s in
+            if s.pending { return nil }
+            s.pending = true
+            let now = DispatchTime.now().uptimeNanoseconds
+            return s.lastRun + minimumGap > now ? s.lastRun + minimumGap - now : 0
+        }
+        guard let delay else { return }
+        DispatchQueue.global(qos: .utility).asyncAfter(deadline: .now() + .nanoseconds(Int(delay))) {
+            // Before the trim: a request during it schedules the next one.
+            schedule.withLock { $0 = (pending: false, lastRun: DispatchTime.now().uptimeNanoseconds) }
+            release()
+        }
+    }
+
+    static let minimumGap: UInt64 = 5_000_000_000
+    private static let schedule = Mutex((pending: false, lastRun: UInt64(0)))
 
     /// One malloc arena for the whole process, unless `MALLOC_ARENA_MAX` says otherwise; call
     /// before any thread starts.

@@ -111,7 +111,12 @@ final class LoopState {
                 pendingHead += submitted
                 if pendingHead == pending.count {
                     // Once a burst (start-up, a stall) has drained, let its buffer go (a tick is ~350).
-                    if pending.capacity > 16_384 { pending = [] } else { pending.removeAll(keepingCapacity: true) }
+                    if pending.capacity > 16_384 {
+                        pending = []
+                        FreedMemory.releaseInBackground()
+                    } else {
+                        pending.removeAll(keepingCapacity: true)
+                    }
                     pendingHead = 0
                 } else if pendingHead > 4096 && pendingHead > pending.count / 2 {
                     pending.removeFirst(pendingHead) // amortised: a backlog's sent half goes at once

@@ -66,12 +66,14 @@ struct ProbeAgentCommand: ParsableCommand {
         var shipper: Shipper?
         if let rw = cfg.remoteWrite {
             do {
-                shipper = try Shipper(options: ShipperOptions(config: cfg, remoteWrite: rw), handoff: handoff, log: log) { mode, why in
-                    events.publish(AgentEvent(kind: .modeChanged, message: "delivery mode \(mode.rawValue): \(why)"))
-                    // A drained backlog leaves its buffers free (the memory queue's ring, read-back
-                    // chunks): give the pages back, off the shipper's thread (FreedMemory.swift).
-                    if mode == .normal { FreedMemory.releaseInBackground() }
-                }
+                shipper = try Shipper(
+                    options: ShipperOptions(config: cfg, remoteWrite: rw), handoff: handoff, log: log,
+                    onModeChange: { mode, why in
+                        events.publish(AgentEvent(kind: .modeChanged, message: "delivery mode \(mode.rawValue): \(why)"))
+                    },
+                    // A drained burst (start-up's new series, an outage's backlog) left large
+                    // buffers free: give the pages back, off the shipper's thread (FreedMemory.swift).
+                    onBuffersFreed: { FreedMemory.releaseInBackground() })
             } catch {
                 log.critical("cannot start result delivery (spill log \(cfg.spill.directory)): \(error)")
                 throw ExitCode(3)

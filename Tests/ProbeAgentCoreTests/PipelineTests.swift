@@ -110,14 +110,16 @@ struct PipelineTests {
         #expect(q.storageCapacity >= burst)
         let firstHalf = q.pop(max: burst / 2)
         #expect(firstHalf == Array(0..<burst / 2) && q.storageCapacity >= burst) // not empty yet: kept
+        #expect(q.storageReleases == 0)
         let rest = q.drain()
         #expect(rest == Array(burst / 2..<burst))
         #expect(q.isEmpty && q.storageCapacity == 0)
+        #expect(q.storageReleases == 1, "counted, so the shipper can hand the pages back")
         // Steady state under the kept size reuses its storage.
         for i in 0..<100 { _ = q.push(i) }
         let small = q.storageCapacity
         _ = q.drain()
-        #expect(small > 0 && q.storageCapacity == small)
+        #expect(small > 0 && q.storageCapacity == small && q.storageReleases == 1)
         for i in 0..<3 { _ = q.push(i) }
         #expect(q.drain() == [0, 1, 2])
     }

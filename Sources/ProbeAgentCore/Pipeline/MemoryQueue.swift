@@ -23,6 +23,9 @@ public struct MemoryQueue<Element>: Sendable where Element: Sendable {
     /// Pushes refused because the queue was full.
     public var refused: UInt64 { refusedPushes }
     @usableFromInline var refusedPushes: UInt64 = 0
+    /// Times a drained burst's storage was let go (the owner may hand the pages back then).
+    public var storageReleases: UInt64 { releases }
+    @usableFromInline var releases: UInt64 = 0
 
     public init(capacity: Int) {
         precondition(capacity > 0)
@@ -77,7 +80,10 @@ public struct MemoryQueue<Element>: Sendable where Element: Sendable {
             head = 0
             // After a burst, the ring's storage (up to capacity × the element, 7 MB at 100k
             // results) goes back; steady state stays under the kept size and reuses it.
-            if ring.count > Self.keptCapacity { ring = [] }
+            if ring.count > Self.keptCapacity {
+                ring = []
+                releases += 1
+            }
         }
         return out
     }
