@@ -1,9 +1,10 @@
 /*
- * thread_attrs.c — the calling thread's kernel-visible name and scheduling slice, set from C
- * because prctl(2) and syscall(2) are variadic (Swift cannot call them) and sched_setattr(2)
- * has no glibc wrapper.
+ * thread_attrs.c — the calling thread's kernel-visible name and scheduling (slice, real-time
+ * policy), set from C: prctl(2) and syscall(2) are variadic (Swift cannot call them),
+ * sched_setattr(2) has no glibc wrapper, and SCHED_RESET_ON_FORK is a GNU extension.
  */
 #include <errno.h>
+#include <sched.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -43,4 +44,26 @@ int cprobe_set_thread_slice(uint64_t nanoseconds)
     a.nice = nice;
     a.runtime = nanoseconds;
     return syscall(SYS_sched_setattr, 0, &a, 0) == 0 ? 0 : -errno;
+}
+
+int cprobe_set_thread_realtime(int priority, int reset_on_fork)
+{
+    struct sched_param p = { .sched_priority = priority };
+    int policy = SCHED_RR | (reset_on_fork ? SCHED_RESET_ON_FORK : 0);
+    return sched_setscheduler(0, policy, &p) == 0 ? 0 : -errno;
+}
+
+int cprobe_set_thread_normal(void)
+{
+    struct sched_param p = { .sched_priority = 0 };
+    return sched_setscheduler(0, SCHED_OTHER, &p) == 0 ? 0 : -errno;
+}
+
+int cprobe_thread_realtime_priority(void)
+{
+    int policy = sched_getscheduler(0) & ~SCHED_RESET_ON_FORK;
+    struct sched_param p;
+    if ((policy != SCHED_RR && policy != SCHED_FIFO) || sched_getparam(0, &p) != 0)
+        return 0;
+    return p.sched_priority;
 }

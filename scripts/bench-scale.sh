@@ -21,6 +21,8 @@ Usage: scripts/bench-scale.sh [options]
   --no-floor                 skip the raw-socket floors, plain and with kernel timestamps (needs cc)
   --no-histograms            metrics.per_target_histograms: false
   --log-level LEVEL          the agent's log_level (debug: every loop turn over 10 ms)
+  --loop-priority normal|realtime
+                             the agent's scheduler.loop_priority (realtime: the loop at SCHED_RR 1)
   --keep-logs DIR            copy each N's agent log to DIR/agent-N.log
   -h, --help                 this text
 Per N: CPU µs per probe (user+sys over the window), receiver CPU, peak RSS and RSS per target

@@ -182,6 +182,14 @@ int cprobe_cap_net_raw_in_bounding_set(void);
 int cprobe_name_thread(const char *name);
 /* Asks for a scheduling slice of `nanoseconds` (Linux 6.12+; older kernels ignore it). */
 int cprobe_set_thread_slice(uint64_t nanoseconds);
+/* Moves it to SCHED_RR at `priority` (1..99); with `reset_on_fork`, threads it starts later
+ * begin at SCHED_OTHER, else they inherit the policy. Needs CAP_SYS_NICE, or RLIMIT_RTPRIO >=
+ * priority for a thread not yet real-time. */
+int cprobe_set_thread_realtime(int priority, int reset_on_fork);
+/* Moves it back to SCHED_OTHER (no privilege needed). */
+int cprobe_set_thread_normal(void);
+/* Its SCHED_RR / SCHED_FIFO priority, or 0 when it is not real-time. */
+int cprobe_thread_realtime_priority(void);
 
 /* Human names. */
 const char *cprobe_status_name(uint8_t status);

@@ -42,9 +42,13 @@ public struct StatusReply: Codable, Sendable {
         public var lateness: LatenessReport
         /// Send lateness: when each probe left (the kernel's TX stamp), minus when it was due.
         public var sendLateness: LatenessReport
-        public init(entries: Int, fired: UInt64, pendingSends: Int, lateness: LatenessReport, sendLateness: LatenessReport) {
+        /// What the probing loop's thread runs at: `normal`, `realtime (SCHED_RR 1)`, or
+        /// `normal (realtime refused: …)` (`scheduler.loop_priority`).
+        public var loopPriority: String
+        public init(entries: Int, fired: UInt64, pendingSends: Int, lateness: LatenessReport, sendLateness: LatenessReport,
+                    loopPriority: String) {
             (self.entries, self.fired, self.pendingSends) = (entries, fired, pendingSends)
-            (self.lateness, self.sendLateness) = (lateness, sendLateness)
+            (self.lateness, self.sendLateness, self.loopPriority) = (lateness, sendLateness, loopPriority)
         }
     }
 

@@ -31,6 +31,7 @@ struct StatusCommand: AsyncParsableCommand {
         t.add(["probes", "\(s.engine.submitted) sent, \(s.engine.inFlight) in flight, \(s.engine.sendErrors) send errors, \(s.engine.unmatchedReplies) unmatched replies"])
         t.add(["lateness", Self.lateness(s.scheduler.lateness) + " (handed to the engine)"])
         t.add(["send lateness", Self.lateness(s.scheduler.sendLateness) + " (on the wire)"])
+        t.add(["probing loop", s.scheduler.loopPriority])
         if let d = s.delivery {
             t.add(["delivery", "\(d.mode) since \(ISO8601DateFormatter().string(from: d.modeChangedAt)): \(d.reason)"])
         } else {

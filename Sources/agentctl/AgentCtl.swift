@@ -7,7 +7,7 @@ struct AgentCtl: AsyncParsableCommand {
         abstract: "Inspect and drive ProbeAgent.",
         discussion: """
             Talking to a running agent (over its admin socket; see --socket):
-              status         up? probing? engine, lateness, delivery mode
+              status         up? probing? engine, scheduler and send lateness, loop priority, delivery mode
               queue-stats    memory queue, spill log, backfill ETA, remote write, lag
               monitors       state and success rate per monitor;
                              --monitor ID: its targets; --graph: depends_on tree

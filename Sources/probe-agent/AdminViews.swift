@@ -19,7 +19,8 @@ enum AdminViews {
                           submitted: e.submitted, completed: e.completed, sendErrors: e.send_errors,
                           unmatchedReplies: e.unmatched_foreign + e.unmatched_stale + e.unmatched_malformed),
             scheduler: .init(entries: s.targetCount, fired: s.scheduleStats.fired, pendingSends: s.pendingSends,
-                             lateness: LatenessReport(s.lateness), sendLateness: LatenessReport(s.sendLateness)),
+                             lateness: LatenessReport(s.lateness), sendLateness: LatenessReport(s.sendLateness),
+                             loopPriority: s.loopPriority),
             reloads: .init(succeeded: s.reloads.succeeded, failed: s.reloads.failed, lastAt: s.reloads.lastAt,
                            lastError: s.reloads.lastError),
             delivery: delivery.map(summary), cpuSeconds: ProcessUsage.cpuSeconds(), residentBytes: ProcessUsage.residentBytes())

@@ -37,24 +37,24 @@ final class AgentLoop: Sendable {
     /// Probing has started: the first batch went to the engine.
     let probing = Atomic<Bool>(false)
 
-    /// Starts the loop thread, which takes sole ownership of `engine`; returns once the loop is
-    /// set up.
+    /// Starts the loop on its thread (started early: ``LoopThread``), which takes sole ownership
+    /// of `engine`; returns once the loop is set up.
     ///
     /// The engine is opened by the caller on the main thread and handed over here: CProbe drops
     /// capabilities with capset(2), which changes only the calling thread, so opening it before
     /// any other thread exists (no shipper, HTTP or Dispatch workers yet) means every thread
     /// the agent ever has starts without capabilities.
-    static func start(engine: TakeOnce<Engine>, configPath: String, config: AgentConfig, statusFile: String?,
-                      statusInterval: Duration, shipper: Shipper?, handoff: ResultHandoff, events: EventHub,
-                      log: Logger) -> AgentLoop {
+    static func start(on thread: LoopThread, engine: TakeOnce<Engine>, configPath: String, config: AgentConfig,
+                      statusFile: String?, statusInterval: Duration, shipper: Shipper?, handoff: ResultHandoff,
+                      events: EventHub, log: Logger) -> AgentLoop {
         let loop = AgentLoop()
         let started = DispatchSemaphore(value: 0)
-        let thread = Thread {
-            ThreadPriority.nameCallingThread("probe-loop")
-            ThreadPriority.shortenCallingThreadsSlice(log: log)
+        let priority = thread.priority
+        thread.run {
             let delivery = shipper.map { s in (handoff: handoff, stats: { @Sendable in s.stats }, stop: { @Sendable in s.stop() }) }
             let state = LoopState(engine: engine.take()!, configPath: configPath, config: config, statusFile: statusFile,
-                                  statusInterval: statusInterval, shipper: delivery, events: events, log: log, control: loop)
+                                  statusInterval: statusInterval, shipper: delivery, events: events, loopPriority: priority,
+                                  log: log, control: loop)
             loop.waker.withLock { $0 = state.engine.waker }
             started.signal()
             state.run()
@@ -62,7 +62,6 @@ final class AgentLoop: Sendable {
             loop.close()
             loop.stopped.signal()
         }
-        thread.start()
         started.wait()
         return loop
     }

@@ -30,6 +30,8 @@ struct LoopSummary: Sendable {
     var probing: Bool
     /// Work per loop turn (LoopTurnClock).
     var loopTurns: DurationHistogram
+    /// What the loop thread runs at (ThreadPriority.applyToLoop).
+    var loopPriority: String
 
     var targetCount: Int { config.targetCount }
     var monitorsDown: [String] { config.monitors.map(\.id).filter(down.contains) }

@@ -43,11 +43,14 @@ final class LoopState {
     /// Work per loop turn, by phase (LoopTurnClock.swift).
     private(set) var turnClock = LoopTurnClock()
     let startedAt = Date()
+    /// What the loop thread runs at: `normal`, `realtime (SCHED_RR 1)`, or why not realtime.
+    private let loopPriority: String
 
     init(engine: Engine, configPath: String, config: AgentConfig, statusFile: String?, statusInterval: Duration,
          shipper: (handoff: ResultHandoff, stats: @Sendable () -> ShipperStats, stop: @Sendable () -> Void)?, events: EventHub,
-         log: Logger, control: AgentLoop) {
+         loopPriority: String, log: Logger, control: AgentLoop) {
         self.events = events
+        self.loopPriority = loopPriority
         self.configPath = configPath
         self.shipper = shipper
         self.config = config
@@ -284,8 +287,9 @@ final class LoopState {
         resolver.setNames(addresses.hostnames)
         if (new.remoteWrite == nil) != (config.remoteWrite == nil) || new.remoteWrite != config.remoteWrite
             || new.spill != config.spill || new.queue != config.queue || new.http != config.http
-            || new.admin != config.admin || new.metrics != config.metrics || new.logLevel != config.logLevel {
-            log.warning("remote_write, spill, queue, http, admin, metrics and log_level changes take effect at the next restart")
+            || new.admin != config.admin || new.metrics != config.metrics || new.logLevel != config.logLevel
+            || new.scheduler.loopPriority != config.scheduler.loopPriority {
+            log.warning("remote_write, spill, queue, http, admin, metrics, log_level and scheduler.loop_priority changes take effect at the next restart")
         }
         labelsByMonitor = Self.labels(new)
         config = new
@@ -326,7 +330,8 @@ final class LoopState {
                     suppressed: suppressed, resolverFailures: addresses.failures, engine: engine.stats,
                     engineInfo: engine.info, reloads: reloads, staleResults: staleResults,
                     pendingSends: pending.count - pendingHead, inFlight: engine.inFlight,
-                    probing: control.probing.load(ordering: .relaxed), loopTurns: turnClock.turns)
+                    probing: control.probing.load(ordering: .relaxed), loopTurns: turnClock.turns,
+                    loopPriority: loopPriority)
     }
 
     /// The summary plus the tables, from copy-on-write values (cheap to take here; see

@@ -46,6 +46,9 @@ struct ProbeAgentCommand: ParsableCommand {
         // One line per event on stderr; `<N>`-prefixed for journald under systemd (LineLogHandler.swift).
         LoggingSystem.bootstrap(LineLogHandler.factory(level: cfg.logLevel.swiftLogLevel))
         let log = Logger(label: "probe-agent")
+        // Before the capabilities go: a real-time policy for the loop's thread to inherit, if
+        // the config asks for one (ThreadPriority.swift, LoopThread.swift).
+        let lent = ThreadPriority.lendRealtimeToLoopThread(cfg)
         // First, before any other thread starts: sockets open, then every capability dropped.
         let engine: Engine
         do {
@@ -54,6 +57,9 @@ struct ProbeAgentCommand: ParsableCommand {
             log.critical("cannot start the probe engine: \(error)")
             throw ExitCode(3)
         }
+        // The first thread after that is the loop's; then no other thread inherits real-time.
+        let loopThread = LoopThread(config: cfg, lent: lent, log: log)
+        ThreadPriority.mainThreadBackToNormal()
         // SIGTERM from here on is a clean stop, even before the loop exists (SignalRouter.swift);
         // not earlier: its dispatch thread must start after the capabilities are dropped.
         let signals = SignalRouter(log: log)
@@ -83,7 +89,7 @@ struct ProbeAgentCommand: ParsableCommand {
             shipper?.start(onThread: { ThreadPriority.nameCallingThread("probe-ship"); ThreadPriority.lowerCallingThread() })
         }
         ThreadPriority.lowerEventLoops()
-        let loop = AgentLoop.start(engine: TakeOnce(engine), configPath: config, config: cfg,
+        let loop = AgentLoop.start(on: loopThread, engine: TakeOnce(engine), configPath: config, config: cfg,
                                    statusFile: statusFile, statusInterval: interval, shipper: shipper,
                                    handoff: handoff, events: events, log: log)
         let reloader = ConfigReloader(path: config, loop: loop)

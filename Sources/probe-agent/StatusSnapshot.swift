@@ -19,6 +19,7 @@ struct StatusSnapshot: Encodable, Sendable {
         var pendingSends: Int
         var lateness: LatenessReport
         var sendLateness: LatenessReport
+        var loopPriority: String
     }
 
     struct EngineStatus: Encodable, Sendable {
@@ -89,7 +90,8 @@ struct StatusSnapshot: Encodable, Sendable {
             entries: entries, fired: schedule.stats.fired, skippedInFlight: schedule.stats.skippedInFlight,
             deferredByRateCap: schedule.stats.deferredByRateCap, missedPeriods: schedule.stats.missedPeriods,
             staleResults: schedule.stats.staleResults + staleResults, pendingSends: pendingSends,
-            lateness: LatenessReport(schedule.lateness), sendLateness: LatenessReport(snap.sendLateness))
+            lateness: LatenessReport(schedule.lateness), sendLateness: LatenessReport(snap.sendLateness),
+            loopPriority: snap.loopPriority)
         engine = EngineStatus(
             icmp4: i.icmp4, icmp6: i.icmp6, tcpSyn: i.tcpSyn4, capabilitiesDropped: i.capabilitiesDropped,
             submitted: s.submitted, completed: s.completed, inFlight: inFlight, sendErrors: s.send_errors,

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import NIOPosix
+import ProbeAgentCore
 import ProbeEngine
 
 /// The probing loop keeps the default priority; the agent's other busy threads — the shipper,
@@ -9,8 +10,9 @@ import ProbeEngine
 /// have queues to absorb it, wait. Measured with scripts/bench-scale.sh at 100k targets:
 /// lateness p99 in the window 10 → 2.5 ms with the shipper lowered.
 ///
-/// Lowering a priority needs no privilege (raising the loop's would need CAP_SYS_NICE, which
-/// the agent drops).
+/// Lowering a priority needs no privilege. Raising the loop's (`scheduler.loop_priority:
+/// realtime`) needs CAP_SYS_NICE, which the agent drops once the engine is open (so the main
+/// thread takes the policy before that and the loop's thread inherits it), or RLIMIT_RTPRIO.
 enum ThreadPriority {
     static let background: Int32 = 10
 
@@ -36,6 +38,49 @@ enum ThreadPriority {
     static func shortenCallingThreadsSlice(log: Logger) {
         let rc = CallingThread.requestSlice(nanoseconds: loopSliceNanoseconds)
         if rc != 0 { log.debug("probing loop keeps the default scheduling slice: \(String(cString: strerror(-rc)))") }
+    }
+
+    /// The SCHED_RR priority of a `loop_priority: realtime` loop: the lowest real-time one,
+    /// above every normal task, below any real-time task the host already has.
+    static let loopRealtimePriority: Int32 = 1
+
+    /// On the main thread before the engine drops the capabilities, when the config asks for a
+    /// real-time loop: the main thread takes SCHED_RR while CAP_SYS_NICE is still there, so that
+    /// the loop's thread, started right after the engine and before any other (``LoopThread``),
+    /// inherits it; ``mainThreadBackToNormal()`` follows. 0, or a negative errno (also 0 when
+    /// not asked).
+    static func lendRealtimeToLoopThread(_ config: AgentConfig) -> Int32 {
+        guard config.scheduler.loopPriority == .realtime else { return 0 }
+        return CallingThread.setRealtime(priority: loopRealtimePriority, resetOnFork: false)
+    }
+
+    /// The main thread, once the loop's thread has started: back to SCHED_OTHER, so nothing
+    /// else it starts is real-time.
+    static func mainThreadBackToNormal() {
+        if CallingThread.realtimePriority != 0 { CallingThread.setNormal() }
+    }
+
+    /// On the loop thread: the configured priority (a real-time one, else the short slice).
+    /// Returns what the loop runs at, for the status; a refused real-time priority is a warning
+    /// that names the cause, and probing goes on at normal priority.
+    ///
+    /// The real-time policy comes from the main thread (root or CAP_SYS_NICE), or, without
+    /// capabilities, from RLIMIT_RTPRIO (systemd's `LimitRTPRIO=1`): then the loop takes it here.
+    /// Either way it is set again with SCHED_RESET_ON_FORK: no thread the loop starts inherits it.
+    static func applyToLoop(_ config: AgentConfig, lent: Int32, log: Logger) -> String {
+        guard config.scheduler.loopPriority == .realtime else {
+            shortenCallingThreadsSlice(log: log)
+            return "normal"
+        }
+        let rc = CallingThread.setRealtime(priority: loopRealtimePriority, resetOnFork: true)
+        if rc == 0 {
+            log.info("probing loop runs at real-time priority (SCHED_RR \(loopRealtimePriority))")
+            return "realtime (SCHED_RR \(loopRealtimePriority))"
+        }
+        shortenCallingThreadsSlice(log: log)
+        let why = "sched_setscheduler: \(String(cString: strerror(-(lent != 0 ? lent : rc))))"
+        log.warning("scheduler.loop_priority is realtime, but the probing loop runs at normal priority (\(why)); it needs root or CAP_SYS_NICE, or RLIMIT_RTPRIO >= \(loopRealtimePriority) (systemd: LimitRTPRIO=\(loopRealtimePriority) and RestrictRealtime=no)")
+        return "normal (realtime refused: \(why))"
     }
 
     /// Names the calling thread as `top -H`, `ps -L` and perf show it. Foundation's

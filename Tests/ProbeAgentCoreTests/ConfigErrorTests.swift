@@ -24,6 +24,12 @@ import Testing
         #expect(errors.first?.position == "2:1")
     }
 
+    @Test func unknownLoopPriority() {
+        let errors = configErrors("scheduler:\n  loop_priority: high\nmonitors: []\n")
+        #expect(errors.map(\.message) == ["unknown scheduler.loop_priority 'high'; expected one of normal, realtime"])
+        #expect(errors.first?.position == "2:18")
+    }
+
     @Test func badDuration() {
         let errors = configErrors("""
             monitors:

@@ -45,6 +45,7 @@ import Testing
         #expect(b.port == 22)
         #expect(b.dependsOn == ["a"])
         #expect(config.scheduler.tick == .milliseconds(10))
+        #expect(config.scheduler.loopPriority == .normal)
         #expect(config.remoteWrite == nil)
         #expect(config.logLevel == .info)
     }
@@ -52,7 +53,7 @@ import Testing
     @Test func pipelineSectionsParse() throws {
         let config = try AgentConfig.load(yaml: """
             monitors: []
-            scheduler: {tick: 5ms, max_probes_per_second: 5000, resolve_interval: 1m}
+            scheduler: {tick: 5ms, max_probes_per_second: 5000, resolve_interval: 1m, loop_priority: realtime}
             queue: {mem_items_cap: 5000}
             spill: {dir: /tmp/spill, max_bytes: 64MiB, max_age: 1h30m, fsync_interval: 250ms}
             remote_write:
@@ -71,6 +72,7 @@ import Testing
         #expect(config.scheduler.tick == .milliseconds(5))
         #expect(config.scheduler.maxProbesPerSecond == 5000)
         #expect(config.scheduler.resolveInterval == .seconds(60))
+        #expect(config.scheduler.loopPriority == .realtime)
         #expect(config.queue.memItemsCap == 5000)
         #expect(config.spill.maxBytes == 64 << 20)
         #expect(config.spill.maxAge == .seconds(5400))

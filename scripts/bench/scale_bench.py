@@ -157,6 +157,7 @@ def scrape_metrics(port):
 HISTOGRAMS = True  # metrics.per_target_histograms; --no-histograms turns it off
 LOG_LEVEL = None  # --log-level: the agent's log_level
 LOG_DIR = None  # --keep-logs: where each run's agent.log is copied
+LOOP_PRIORITY = "normal"  # --loop-priority: scheduler.loop_priority
 
 
 def agent_config(n, d, receiver, http_port):
@@ -166,6 +167,7 @@ def agent_config(n, d, receiver, http_port):
         text += "metrics:\n  per_target_histograms: false\n"
     if LOG_LEVEL:
         text = re.sub(r"(?m)^log_level: .*$", f"log_level: {LOG_LEVEL}", text)
+    text = re.sub(r"(?m)^scheduler:$", f"scheduler:\n  loop_priority: {LOOP_PRIORITY}", text)
     if receiver:
         text += f"remote_write:\n  url: {receiver.url}/api/v1/write\n"
     return text
@@ -449,7 +451,8 @@ def print_tables(report):
     m, rows = report["machine"], report["results"]
     print(f"probe-agent at scale: 3 s cadence, loopback ICMP, remote write to {report['receiver']}; "
           f"{m['nproc']} cores, {m['cpu']}, Linux {m['kernel']}, {report['date']}; "
-          f"warm-up {report['warmup_s']:g} s (peers {report['peer_warmup_s']:g} s), window {report['window_s']:g} s")
+          f"warm-up {report['warmup_s']:g} s (peers {report['peer_warmup_s']:g} s), window {report['window_s']:g} s; "
+          f"loop priority {report.get('loop_priority', 'normal')}")
     e = report["empty_agent"]
     print(f"\nCost, memory, lateness (window; 'run' = whole run incl. start-up). Empty agent: RSS {e['rss_kb'] / 1024:.1f} MiB, "
           f"{e['cpu_share_of_one_core'] * 100:.2f}% of a core. Lateness: 'sched' = handed to the engine − due, "
@@ -512,10 +515,12 @@ def main():
     ap.add_argument("--log-level", choices=["trace", "debug", "info", "notice", "warning", "error"],
                     help="the agent's log_level (debug logs every loop turn over 10 ms)")
     ap.add_argument("--keep-logs", metavar="DIR", help="copy each N's agent.log to DIR/agent-N.log")
+    ap.add_argument("--loop-priority", choices=["normal", "realtime"], default="normal",
+                    help="the agent's scheduler.loop_priority (realtime: the probing loop at SCHED_RR 1)")
     ap.add_argument("--receiver", choices=["vm", "prometheus", "none"], default="vm")
     a = ap.parse_args()
-    global HISTOGRAMS, LOG_LEVEL, LOG_DIR
-    HISTOGRAMS, LOG_LEVEL, LOG_DIR = not a.no_histograms, a.log_level, a.keep_logs
+    global HISTOGRAMS, LOG_LEVEL, LOG_DIR, LOOP_PRIORITY
+    HISTOGRAMS, LOG_LEVEL, LOG_DIR, LOOP_PRIORITY = not a.no_histograms, a.log_level, a.keep_logs, a.loop_priority
     sizes = [int(n) for n in a.targets.split(",")]
     if not sizes or min(sizes) < 1 or max(sizes) > 1_000_000 or not 0 < a.warmup <= 600 or not 0 < a.peer_warmup <= 600 \
             or not 3 <= a.window <= 3600:
@@ -552,7 +557,7 @@ def main():
 
     receiver = results[0]["agent"]["receiver"] if results else None
     report = dict(date=time.strftime("%Y-%m-%d %H:%M:%S %z"), machine=machine(), command=" ".join(sys.argv),
-                  cadence_s=CADENCE_S, per_target_histograms=HISTOGRAMS, warmup_s=a.warmup,
+                  cadence_s=CADENCE_S, per_target_histograms=HISTOGRAMS, loop_priority=LOOP_PRIORITY, warmup_s=a.warmup,
                   peer_warmup_s=a.peer_warmup, window_s=a.window, receiver=receiver or "none",
                   empty_agent=empty, results=results, json=a.json,
                   notes="lateness: whole run (status written at start and stop only); "

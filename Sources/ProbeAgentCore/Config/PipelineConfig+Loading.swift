@@ -2,7 +2,7 @@ import Yams
 
 extension SchedulerConfig {
     mutating func read(_ node: Node, _ reader: inout NodeReader) {
-        let keys = ["tick", "max_probes_per_second", "resolve_interval"]
+        let keys = ["tick", "max_probes_per_second", "resolve_interval", "loop_priority"]
         guard let f = reader.fields(node, in: "scheduler", known: keys) else { return }
         if let n = f["tick"], let value = reader.duration(n, "scheduler.tick") {
             if value < .milliseconds(1) || value > .seconds(1) {
@@ -16,6 +16,14 @@ extension SchedulerConfig {
         }
         if let n = f["resolve_interval"], let value = reader.duration(n, "scheduler.resolve_interval") {
             resolveInterval = value
+        }
+        if let n = f["loop_priority"], let text = reader.string(n, "scheduler.loop_priority") {
+            if let value = LoopPriority(rawValue: text) {
+                loopPriority = value
+            } else {
+                let names = LoopPriority.allCases.map(\.rawValue).joined(separator: ", ")
+                reader.error(at: n, "unknown scheduler.loop_priority '\(text)'; expected one of \(names)")
+            }
         }
     }
 }
