@@ -76,7 +76,6 @@ typedef struct cprobe_request {
 /* send_delay_ns when there is none: no due_ns given, or the probe was never sent. */
 #define CPROBE_NO_SEND_DELAY UINT64_MAX
 
-
 typedef struct cprobe_result {
     uint64_t cookie;
     uint64_t rtt_ns;     /* valid for OK, REFUSED, UNREACHABLE */
