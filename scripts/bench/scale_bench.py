@@ -210,6 +210,12 @@ def admin_lateness(d):
     return {k: (s[k]["bucketUpperBoundsSeconds"], s[k]["bucketCounts"]) for k in ("lateness", "sendLateness")}
 
 
+def within_10ms_pct(bounds, counts):
+    """Share (%) of a lateness histogram's probes in buckets bounded by 10 ms; None when empty."""
+    total = sum(counts)
+    return 100.0 * sum(c for b, c in zip(bounds, counts) if b <= 0.010) / total if total else None
+
+
 def window_lateness(before, after):
     """p50/p99/max (upper bucket bounds, ms) and share within 10 ms of the probes between two
     readings of one of admin_lateness()'s histograms."""
@@ -221,7 +227,7 @@ def window_lateness(before, after):
     top = max(i for i, c in enumerate(counts) if c)
     return dict(count=total, p50_ms=q(0.5), p99_ms=q(0.99),
                 max_bucket_ms=bounds[top] * 1e3 if top < len(bounds) else float("inf"),
-                within_10ms_pct=100.0 * sum(c for b, c in zip(bounds, counts) if b <= 0.010) / total)
+                within_10ms_pct=within_10ms_pct(bounds, counts))
 
 
 def tail(d, lines=20):
@@ -299,7 +305,6 @@ def summarize_agent(n, window, final, code, cpu, receiver_cpu, rss0, rss1, hwm, 
     made = sum(r["sent"] for r in records)
     ok = sum(r["ok"] for r in records)
     lat, send = final["scheduler"]["lateness"], final["scheduler"]["sendLateness"]
-    within_10ms = sum(c for b, c in zip(lat["bucketUpperBoundsSeconds"], lat["bucketCounts"]) if b <= 0.010)
     delivery = final.get("delivery") or {}
     req = delivery.get("requestDurations")
     return dict(
@@ -312,10 +317,9 @@ def summarize_agent(n, window, final, code, cpu, receiver_cpu, rss0, rss1, hwm, 
         lateness_in_window=in_window["lateness"], send_lateness_in_window=in_window["sendLateness"],
         lateness_count=lat["count"], lateness_p50_ms=lat["p50Seconds"] * 1e3,
         lateness_p99_ms=lat["p99Seconds"] * 1e3, lateness_max_ms=lat["maxSeconds"] * 1e3,
-        handed_within_10ms_pct=100.0 * within_10ms / lat["count"] if lat["count"] else None,
-        send_lateness_p99_ms=final["scheduler"]["sendLateness"]["p99Seconds"] * 1e3,
-        sent_within_10ms_pct=100.0 * sum(c for b, c in zip(send["bucketUpperBoundsSeconds"], send["bucketCounts"])
-                                         if b <= 0.010) / send["count"] if send["count"] else None,
+        handed_within_10ms_pct=within_10ms_pct(lat["bucketUpperBoundsSeconds"], lat["bucketCounts"]),
+        send_lateness_p99_ms=send["p99Seconds"] * 1e3,
+        sent_within_10ms_pct=within_10ms_pct(send["bucketUpperBoundsSeconds"], send["bucketCounts"]),
         probes_per_target_min=min(r["sent"] for r in records), probes_per_target_max=max(r["sent"] for r in records),
         results_made=made, timeouts=sum(r["timeouts"] for r in records),
         loss_pct=100.0 * (made - ok) / made if made else None,
