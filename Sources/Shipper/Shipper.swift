@@ -215,7 +215,7 @@ public final class Shipper: @unchecked Sendable {
     /// dead-lettered, or given up as too old), false when it must be retried later.
     func handle(_ answer: StoreClient.Answer, _ batch: [ResultRecord], _ body: Data) -> Bool {
         counters.requestsSent += 1
-        let verdict = StoreResponse.classify(status: answer.status, body: answer.body, retryAfter: answer.retryAfter)
+        let verdict = StoreResponse.classify(answer)
         switch verdict {
         case .accepted:
             counters.resultsShipped += UInt64(batch.count)
@@ -226,10 +226,12 @@ public final class Shipper: @unchecked Sendable {
             backoff.reset()
             updateMode(reason: spill.stats.pendingRecords > 0 ? "store back, draining backlog" : "backlog drained")
             return true
-        case .retry(let after):
+        case .failing, .tooLarge:
+            var why = "", after: Duration?
+            if case .failing(let w, let a) = verdict { (why, after) = (w, a) }
+            if case .tooLarge(let w) = verdict { why = w }
             counters.requestsFailed += 1
             counters.retries += 1
-            let why = answer.error ?? "HTTP \(answer.status ?? 0): \(answer.body.prefix(120))"
             if !storeFailing { log.warning("remote write failing (\(why)); spilling results to disk") }
             counters.lastError = why
             storeFailing = true
@@ -237,11 +239,11 @@ public final class Shipper: @unchecked Sendable {
             nextTryAt = Self.monoNs() + UInt64(delay.nanosecondsValue)
             updateMode(reason: why)
             return false
-        case .reject:
+        case .malformed(let why):
             counters.requestsFailed += 1
             counters.deadLetterRequests += 1
             counters.deadLetterResults += UInt64(batch.count)
-            deadLetter.put(body: body, why: "HTTP \(answer.status ?? 0): \(answer.body)", records: batch, log: log)
+            deadLetter.put(body: body, why: why, records: batch, log: log)
             return true
         case .tooOld:
             counters.requestsFailed += 1

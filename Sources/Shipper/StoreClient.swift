@@ -10,12 +10,7 @@ import Synchronization
 /// Remote-write POSTs for the shipper: ``send(_:done:)`` with a callback, or ``post(_:)``, which
 /// blocks the calling thread (the shipper's own; never an event loop or the cooperative pool).
 final class StoreClient {
-    struct Answer: Sendable {
-        var status: Int?
-        var body: String
-        var retryAfter: String?
-        var error: String?
-    }
+    typealias Answer = StoreAnswer
 
     private let client: HTTPClient
     private let options: ShipperOptions
@@ -76,7 +71,7 @@ final class StoreClient {
             r.body = .data(body)
             request = r
         } catch {
-            return done(Answer(status: nil, body: "", retryAfter: nil, error: "\(error)"))
+            return done(Answer(status: nil, transportError: "\(error)"))
         }
         let deadline = NIODeadline.now() + .nanoseconds(options.timeout.nanosecondsValue)
         client.execute(request: request, deadline: deadline).whenComplete { result in
@@ -84,9 +79,10 @@ final class StoreClient {
             case .success(let response):
                 let text = response.body.map { String(buffer: $0) } ?? ""
                 done(Answer(status: Int(response.status.code), body: String(text.prefix(512)),
-                            retryAfter: response.headers.first(name: "Retry-After")))
+                            retryAfter: response.headers.first(name: "Retry-After"),
+                            location: response.headers.first(name: "Location")))
             case .failure(let error):
-                done(Answer(status: nil, body: "", retryAfter: nil, error: "\(error)"))
+                done(Answer(status: nil, transportError: "\(error)"))
             }
         }
     }

@@ -65,15 +65,25 @@ struct PipelineTests {
     }
 
     @Test func storeAnswersAreClassified() {
-        #expect(StoreResponse.classify(status: 204, body: "", retryAfter: nil) == .accepted)
-        #expect(StoreResponse.classify(status: nil, body: "", retryAfter: nil) == .retry(after: nil))
-        #expect(StoreResponse.classify(status: 503, body: "busy", retryAfter: nil) == .retry(after: nil))
-        #expect(StoreResponse.classify(status: 429, body: "", retryAfter: "12") == .retry(after: .seconds(12)))
-        #expect(StoreResponse.classify(status: 429, body: "", retryAfter: "Wed, 21 Oct 2015 07:28:00 GMT") == .retry(after: nil))
-        #expect(StoreResponse.classify(status: 400, body: "snappy: corrupt input", retryAfter: nil) == .reject)
-        #expect(StoreResponse.classify(status: 404, body: "", retryAfter: nil) == .reject)
-        #expect(StoreResponse.classify(status: 500, body: "too old sample", retryAfter: nil) == .tooOld)
-        #expect(StoreResponse.classify(status: 400, body: "out of bounds", retryAfter: nil) == .tooOld)
+        func verdict(_ status: Int?, _ body: String = "", retryAfter: String? = nil, location: String? = nil) -> StoreVerdict {
+            StoreResponse.classify(StoreAnswer(status: status, body: body, retryAfter: retryAfter, location: location,
+                                               transportError: status == nil ? "connection refused by 127.0.0.1:9" : nil))
+        }
+        #expect(verdict(204) == .accepted)
+        #expect(verdict(nil) == .failing(reason: "connection refused by 127.0.0.1:9", retryAfter: nil))
+        #expect(verdict(503, "busy") == .failing(reason: "HTTP 503 Service Unavailable: busy", retryAfter: nil))
+        #expect(verdict(429, retryAfter: "12") == .failing(reason: "HTTP 429 Too Many Requests", retryAfter: .seconds(12)))
+        #expect(verdict(429, retryAfter: "Wed, 21 Oct 2015 07:28:00 GMT") == .failing(reason: "HTTP 429 Too Many Requests", retryAfter: nil))
+        #expect(verdict(400, "snappy: corrupt input") == .malformed(reason: "HTTP 400 Bad Request: snappy: corrupt input"))
+        #expect(verdict(422, "bad labels\nmore") == .malformed(reason: "HTTP 422 Unprocessable Content: bad labels"))
+        for status in [401, 403, 404, 405, 407, 408, 500, 502] {
+            guard case .failing = verdict(status, "x") else { Issue.record("\(status) must mean the store is failing"); continue }
+        }
+        #expect(verdict(413, "too big") == .tooLarge(reason: "HTTP 413 Content Too Large: too big"))
+        #expect(verdict(302, location: "https://elsewhere/") == .failing(
+            reason: "HTTP 302 Found: redirect to https://elsewhere/ not followed; fix remote_write.url", retryAfter: nil))
+        #expect(verdict(500, "too old sample") == .tooOld)
+        #expect(verdict(400, "out of bounds") == .tooOld)
     }
 
     @Test func modesFollowStoreHealthAndBacklog() {
