@@ -6,59 +6,46 @@ import SpillLog
 import Synchronization
 
 /// Ships every probe result to the store with Prometheus remote write, never dropping one that
-/// was accepted: memory queue while the store keeps up, the spill log on disk while it does
-/// not, backfill (oldest first, at `backfill_rate`) when it is back.
+/// was accepted (DESIGN.md, "Result pipeline (write-ahead)").
 ///
-/// Ordering: by default live results queue *behind* the backlog — whenever anything is on disk,
-/// new results are appended to the spill log too, and everything leaves in order, so each series
-/// reaches the store in timestamp order. The memory queue holds results only while the disk is
-/// empty (when it must spill, it moves its own contents first). With `fresh_first`, live results
-/// go straight out while the backlog drains alongside (for stores that accept out-of-order data).
+/// The policy — what to log, what to send when, what to commit, the modes — is the pure
+/// ``DeliveryStateMachine``; this class is its driver and only carries its actions out: appends
+/// to and reads from the spill log, POSTs, commits, dead letters. In `write_ahead` mode (the
+/// default) every result is appended to the log, compressed in blocks (``ResultBlock``),
+/// before it waits anywhere; in `on_failure` mode only when the store fails or memory is full.
 ///
-/// Live results leave through Shipper+Live.swift, the backlog through Shipper+Backlog.swift.
-///
-/// Threading: all state below is owned by the shipper thread; other threads see `stats` (a
-/// locked copy) and call `stop()`.
+/// Threading: everything below is owned by the shipper thread; other threads read `stats` (a
+/// locked copy) and ``stallReason(now:)``, and call `stop()`.
 public final class Shipper: @unchecked Sendable {
     let options: ShipperOptions
     let log: Logger
     let handoff: ResultHandoff
-    let spill: SpillLog
     let store: StoreClient
     let deadLetter: DeadLetterBox
-    var queue: MemoryQueue<ResultRecord>
-    private var modes: ModeTracker
-    private var backoff = Backoff()
-    var storeFailing = false
-    var nextTryAt: UInt64 = 0
-    var queueSince: UInt64?
-    var backfillTokens: Double = 0
-    /// Live results written behind the backlog while the store is healthy: read back on top of
-    /// `backfill_rate`, so the backlog shrinks at that rate whatever the live rate (at 100k
-    /// targets live results alone come at 33k/s, more than the default rate).
-    var liveCredit: Double = 0
-    /// The backlog chunk whose requests partly failed, to be read again.
-    var retryChunk: RetryChunk?
-    var lastRefill: UInt64
-    var counters = ShipperStats()
+    /// Opened on the shipper thread (scanning a large log must not delay the first probe).
+    var spill: SpillLog!
+    var machine: DeliveryStateMachine<SpillPosition>!
     var requestBuilder: RequestBuilder
-    var inFlight = InFlightRequests()
+    var extra = ShipperStats()
+    private var sentAt: [UInt64: UInt64] = [:]
     let answers = StoreAnswers()
     private let published = Mutex(ShipperStats())
     private let stopping = Atomic<Bool>(false)
+    /// CLOCK_MONOTONIC ns when the shipper thread last went round its loop (0 before start).
+    private let heartbeat = Atomic<UInt64>(0)
+    private let machineStalled = Atomic<Bool>(false)
     private let finished = DispatchSemaphore(value: 0)
     private let onModeChange: @Sendable (DeliveryMode, String) -> Void
     private let onBuffersFreed: @Sendable () -> Void
-    private var queueReleasesSeen: UInt64 = 0
 
-    /// Opens the spill log (repairing a torn tail) and the HTTP client; throws a clear error
-    /// naming the directory when the spill log cannot be opened.
+    /// Checks the spill directory and opens the HTTP client; throws a clear error naming the
+    /// directory or file when one cannot be used. The spill log itself is opened (and scanned)
+    /// on the shipper thread.
     ///
     /// - Parameters:
     ///   - onModeChange: told every mode change (on the shipper thread), with its reason.
-    ///   - onBuffersFreed: told (on the shipper thread) when a drained burst has left large
-    ///     buffers free — the memory queue let its grown storage go, or a backlog drained and
-    ///     delivery went back to normal — so the process can hand the pages back.
+    ///   - onBuffersFreed: told (on the shipper thread) when a drained backlog left large
+    ///     buffers free, so the process can hand the pages back.
     public init(options: ShipperOptions, handoff: ResultHandoff, log: Logger,
                 onModeChange: @escaping @Sendable (DeliveryMode, String) -> Void = { _, _ in },
                 onBuffersFreed: @escaping @Sendable () -> Void = {}) throws {
@@ -69,261 +56,263 @@ public final class Shipper: @unchecked Sendable {
         self.log = log
         self.handoff = handoff
         try FileManager.default.createDirectory(atPath: options.spillDirectory, withIntermediateDirectories: true)
-        spill = try SpillLog(directory: options.spillDirectory, options: options.spill)
         store = try StoreClient(options: options)
         deadLetter = DeadLetterBox(directory: options.spillDirectory + "/dead-letter")
-        queue = MemoryQueue(capacity: options.memItemsCap)
-        let now = Self.wallMs()
-        modes = ModeTracker(nowMilliseconds: now)
-        lastRefill = Self.monoNs()
-        let s = spill.stats
-        if s.corruptRecords > 0 || s.tornTailBytes > 0 {
-            log.warning("spill log repaired at open: \(s.corruptRecords) corrupt records skipped, \(s.tornTailBytes) torn-tail bytes truncated")
-        }
-        if s.pendingRecords > 0 {
-            modes.update(storeFailing: false, backlog: s.pendingRecords, reason: "backlog of \(s.pendingRecords) results on disk at start", nowMilliseconds: now)
-            log.notice("resuming backfill of \(s.pendingRecords) spilled results")
-        }
-        counters.memQueueCap = options.memItemsCap
-        counters.backfillRatePerSecond = options.backfillRate
+        extra.memQueueCap = options.memItemsCap
+        extra.backfillRatePerSecond = options.backfillRate
+        extra.modeReason = "opening the spill log"
         publish()
     }
 
     public var stats: ShipperStats { published.withLock { $0 } }
 
+    /// Why delivery is stalled, or nil: the shipper thread has not gone round its loop for
+    /// `stall_timeout` (a hung disk, a blocking call), or requests are on their way and none
+    /// was answered for that long.
+    public func stallReason(now: UInt64 = Shipper.monoNs()) -> String? {
+        let beat = heartbeat.load(ordering: .relaxed)
+        let limit = UInt64(options.stallTimeout.nanosecondsValue)
+        if beat > 0, now > beat, now - beat > limit {
+            return "delivery stalled: the shipper thread has made no progress for \((now - beat) / 1_000_000_000) s (disk or store call blocked)"
+        }
+        if machineStalled.load(ordering: .relaxed) {
+            return "delivery stalled: no answer from the store for over \(options.stallTimeout) with requests on their way"
+        }
+        return nil
+    }
+
     /// Starts the shipper thread.
     /// - Parameter onThread: run first on the new thread (the agent names it `probe-ship` for
     ///   the kernel and lowers its priority: ThreadPriority.swift).
     public func start(onThread setUp: @escaping @Sendable () -> Void = {}) {
+        heartbeat.store(Self.monoNs(), ordering: .relaxed)
         Thread { [self] in
             setUp()
-            while !stopping.load(ordering: .acquiring) { step() }
-            shutDown()
+            if open() {
+                while !stopping.load(ordering: .acquiring) { step() }
+                shutDown()
+            }
             finished.signal()
         }.start()
     }
 
-    /// Persists everything not yet delivered (memory queue → spill log, fsync) and stops.
-    /// Call after the probing loop has handed over its last results.
+    /// Persists everything not yet delivered and stops. Call after the probing loop has
+    /// handed over its last results.
     public func stop() {
         stopping.store(true, ordering: .releasing)
-        handoff.put([])
+        handoff.wake()
         finished.wait()
     }
 
-    // MARK: - One round
+    // MARK: - The thread
+
+    private func open() -> Bool {
+        do {
+            spill = try SpillLog(directory: options.spillDirectory, options: options.spill, weigh: ResultBlock.weight)
+        } catch {
+            log.critical("spill log \(options.spillDirectory) cannot be opened: \(error); results are not shipped")
+            extra.lastError = "spill log: \(error)"
+            publish()
+            return false
+        }
+        let s = spill.stats
+        if s.corruptRecords > 0 || s.tornTailBytes > 0 {
+            log.warning("spill log repaired at open: \(s.corruptRecords) corrupt records skipped, \(s.tornTailBytes) torn-tail bytes truncated")
+        }
+        let now = Self.monoNs()
+        machine = DeliveryStateMachine(options: options.machineOptions, backlogOnDisk: s.pendingRecords > 0,
+                                       now: now, wallMs: Self.wallMs())
+        if s.pendingRecords > 0 {
+            log.notice("resuming delivery of \(s.pendingRecords) results from the spill log")
+        }
+        perform(machine.poll(now: now, wallMs: Self.wallMs()))
+        publish()
+        return true
+    }
 
     private func step() {
-        let incoming = handoff.take(waitingUpTo: .milliseconds(20))
+        let now = Self.monoNs()
+        heartbeat.store(now, ordering: .relaxed)
+        let deadline = machine.nextDeadline(now: now)
+        let wait = min(20_000_000, deadline > now ? deadline - now : 0)
+        let incoming = handoff.take(waitingUpTo: .nanoseconds(Int64(wait)))
+        if !incoming.isEmpty { admit(incoming) }
         collectAnswers()
-        if !incoming.isEmpty { route(incoming) }
-        deliver()
+        perform(machine.poll(now: Self.monoNs(), wallMs: Self.wallMs()))
         do { try spill.maintain(nowNanos: Int64(Self.wallMs()) * 1_000_000) } catch { note(error, "spill maintenance") }
+        machineStalled.store(machine.isStalled(now: Self.monoNs()), ordering: .relaxed)
         publish()
     }
 
-    /// New results: to the memory queue while nothing waits on disk, else behind the backlog.
-    private func route(_ records: [ResultRecord]) {
-        counters.resultsReceived += UInt64(records.count)
-        // While the store fails everything is backlog, fresh-first too (else the queue would
-        // hold the outage's oldest results and ship them first when the store is back).
-        if storeFailing || (!options.freshFirst && (spill.stats.pendingRecords > 0 || inFlight.hasFailures)) {
-            settle() // a failed request's batch must reach the disk before anything newer
-            let behind = queue.drain() + records
-            if !storeFailing { liveCredit = min(Double(options.memItemsCap), liveCredit + Double(behind.count)) }
-            toDisk(behind)
-            return
+    /// New results: appended to the log first (write-ahead), then given to the machine.
+    private func admit(_ records: [ResultRecord]) {
+        let outcome: DeliveryStateMachine<SpillPosition>.LogOutcome
+        if machine.admission(count: records.count) == .log {
+            outcome = append(records[...])
+        } else {
+            outcome = .notLogged
         }
-        for (i, r) in records.enumerated() where !queue.push(r) {
-            counters.memQueueOverflows += 1
-            if !options.freshFirst { settle() }
-            toDisk((options.freshFirst ? [] : queue.drain()) + records[i...])
-            return
-        }
-        if queueSince == nil && !queue.isEmpty { queueSince = Self.monoNs() }
+        perform(machine.received(records, outcome, now: Self.monoNs(), wallMs: Self.wallMs()))
     }
 
-    func toDisk(_ records: [ResultRecord]) {
-        guard !records.isEmpty else { return }
-        queueSince = nil
-        let entries = records.map { SpillEntry(payload: Data($0.encoded()), timestampNanos: $0.timestampMilliseconds * 1_000_000) }
+    /// Appends results as compressed blocks, all or none.
+    private func append(_ records: ArraySlice<ResultRecord>) -> DeliveryStateMachine<SpillPosition>.LogOutcome {
         do {
-            try spill.append(entries)
+            let blocks = try ResultBlock.encode(records)
+            let timestamp = (records.last?.timestampMilliseconds ?? Self.wallMs()) * 1_000_000
+            let end = try spill.append(blocks.map { SpillEntry(payload: $0.payload, timestampNanos: timestamp, weight: $0.count) })
+            extra.spillBytesWritten += UInt64(blocks.reduce(0) { $0 + $1.payload.count })
+            return .appended(end: end)
         } catch {
-            // The disk refuses: keep what fits in memory, count the rest as lost, keep probing.
-            counters.spillWriteErrors += 1
+            extra.spillWriteErrors += 1
             note(error, "spill write")
-            var kept = 0
-            for r in records where queue.push(r) { kept += 1 }
-            counters.resultsLost += UInt64(records.count - kept)
-            if kept < records.count { log.error("\(records.count - kept) results lost: memory queue full and the spill log refuses writes") }
+            return .refused(reason: "\(error)")
         }
     }
 
-    private func deliver() {
-        let now = Self.monoNs()
-        guard now >= nextTryAt else { return }
-        refillBackfill(now)
-        let fromDisk = spill.stats.pendingRecords > 0
-        if options.freshFirst || !fromDisk {
-            // While the store is failing, one request at a time is the retry probe.
-            let limit = storeFailing ? 1 : options.requestsInFlight
-            while inFlight.count < limit, !inFlight.hasFailures, flushDue(Self.monoNs()), sendFromQueue() {}
-        }
-        // The backlog's head is also the retry probe while the store is failing (a small read).
-        // Several requests per round while the budget lasts, bounded in time so new results are
-        // taken in at least every 50 ms.
-        guard fromDisk else { return }
-        let until = now + 50_000_000
-        for _ in 0..<64 {
-            guard Self.monoNs() >= nextTryAt, sendFromDisk(), !storeFailing, diskBudget >= 1, Self.monoNs() < until else { break }
+    private func collectAnswers() {
+        for (id, answer) in answers.take() {
+            if let at = sentAt.removeValue(forKey: id) { extra.requestDurations.record(Self.monoNs() - at) }
+            let verdict = StoreResponse.classify(answer)
+            perform(machine.answered(id, verdict, now: Self.monoNs(), wallMs: Self.wallMs()))
         }
     }
 
-    private func flushDue(_ now: UInt64) -> Bool {
-        guard !queue.isEmpty else { return false }
-        if queue.count >= options.resultsPerRequest { return true }
-        guard let since = queueSince else { return true }
-        return now - since >= UInt64(options.flushInterval.nanosecondsValue)
+    private func perform(_ actions: [DeliveryStateMachine<SpillPosition>.Action]) {
+        for action in actions {
+            switch action {
+            case .send(let id, let records):
+                send(id, records)
+            case .commit(let position):
+                do { try spill.commit(through: position) } catch { note(error, "spill commit") }
+            case .skipBacklog(let position):
+                spill.skip(to: position)
+            case .readBacklog(let max):
+                readBacklog(max)
+            case .deadLetter(let records, let reason):
+                deadLetter.put(body: try? WriteRequestEncoder.body(protobuf: requestBuilder.protobuf(records)),
+                               why: reason, records: records, log: log)
+            case .modeChanged(let mode, let reason):
+                switch mode {
+                case .degraded: log.warning("delivery mode degraded: \(reason); results kept in the spill log")
+                default: log.notice("delivery mode \(mode.rawValue): \(reason)")
+                }
+                onModeChange(mode, reason)
+                if mode == .normal { onBuffersFreed() }
+            }
+        }
     }
 
-    // MARK: - Sending
-
-    /// Sends records; true when they are done with (delivered, dead-lettered, or given up as
-    /// too old), false when the store must be retried later.
-    func ship(_ batch: [ResultRecord]) -> Bool {
-        guard let body = encode(batch) else { return true }
-        let sentAt = Self.monoNs()
-        let answer = store.post(body)
-        counters.requestDurations.record(Self.monoNs() - sentAt)
-        return handle(answer, batch, body)
-    }
-
-    /// The request body, or nil when the batch cannot be encoded (then it is dead-lettered).
-    func encode(_ batch: [ResultRecord]) -> Data? {
+    private func send(_ id: UInt64, _ records: [ResultRecord]) {
+        let body: Data
         do {
-            return try WriteRequestEncoder.body(protobuf: requestBuilder.protobuf(batch))
+            body = try WriteRequestEncoder.body(protobuf: requestBuilder.protobuf(records))
         } catch {
-            deadLetter.put(body: nil, why: "cannot encode: \(error)", records: batch, log: log)
-            counters.deadLetterRequests += 1
-            counters.deadLetterResults += UInt64(batch.count)
-            return nil
+            perform(machine.answered(id, .malformed(reason: "cannot encode: \(error)"), now: Self.monoNs(), wallMs: Self.wallMs()))
+            return
+        }
+        sentAt[id] = Self.monoNs()
+        store.send(body) { [answers, handoff] answer in
+            answers.put(id, answer)
+            handoff.wake()
         }
     }
 
-    /// What the store's answer means for a batch: true when it is done with (delivered,
-    /// dead-lettered, or given up as too old), false when it must be retried later.
-    func handle(_ answer: StoreClient.Answer, _ batch: [ResultRecord], _ body: Data) -> Bool {
-        counters.requestsSent += 1
-        let verdict = StoreResponse.classify(answer)
-        switch verdict {
-        case .accepted:
-            counters.resultsShipped += UInt64(batch.count)
-            counters.samplesSent += UInt64(batch.reduce(0) { $0 + SeriesMapping.sampleCount(of: $1) })
-            counters.highestSentTimestampMs = max(counters.highestSentTimestampMs, batch.map(\.timestampMilliseconds).max() ?? 0)
-            if storeFailing { log.notice("remote write: store answering again") }
-            storeFailing = false
-            backoff.reset()
-            updateMode(reason: spill.stats.pendingRecords > 0 ? "store back, draining backlog" : "backlog drained")
-            return true
-        case .failing, .tooLarge:
-            var why = "", after: Duration?
-            if case .failing(let w, let a) = verdict { (why, after) = (w, a) }
-            if case .tooLarge(let w) = verdict { why = w }
-            counters.requestsFailed += 1
-            counters.retries += 1
-            if !storeFailing { log.warning("remote write failing (\(why)); spilling results to disk") }
-            counters.lastError = why
-            storeFailing = true
-            let delay = backoff.next(random: Double.random(in: 0..<1), retryAfter: after)
-            nextTryAt = Self.monoNs() + UInt64(delay.nanosecondsValue)
-            updateMode(reason: why)
-            return false
-        case .malformed(let why):
-            counters.requestsFailed += 1
-            counters.deadLetterRequests += 1
-            counters.deadLetterResults += UInt64(batch.count)
-            deadLetter.put(body: body, why: why, records: batch, log: log)
-            return true
-        case .tooOld:
-            counters.requestsFailed += 1
-            return shipSplitting(batch)
+    /// Reads about `max` results back from the log, block by block.
+    private func readBacklog(_ max: Int) {
+        var read: [(records: [ResultRecord], end: SpillPosition)] = []
+        var total = 0, reachedEnd = false
+        do {
+            while total < max {
+                guard let record = try spill.read(max: 1).first else { reachedEnd = true; break }
+                do {
+                    let results = try ResultBlock.decode(record.payload)
+                    read.append((results, record.position))
+                    total += results.count
+                } catch {
+                    extra.undecodableSpillRecords += 1
+                    log.error("spill log: a record at \(record.position) cannot be decoded (\(error)); skipped and counted")
+                    read.append(([], record.position))
+                }
+            }
+        } catch {
+            note(error, "spill read")
         }
-    }
-
-    /// One too-old sample fails the whole request: halve until the old ones are isolated and
-    /// given up (counted); everything else is delivered.
-    private func shipSplitting(_ batch: [ResultRecord]) -> Bool {
-        guard batch.count > 1 else {
-            counters.tooOldResultsDropped += UInt64(batch.count)
-            log.warning("remote write: store refuses a sample as too old (monitor \(batch.first?.monitorID ?? "?")); given up and counted")
-            return true
-        }
-        let mid = batch.count / 2
-        return ship(Array(batch[..<mid])) && ship(Array(batch[mid...]))
+        perform(machine.backlogRead(read, reachedEnd: reachedEnd, now: Self.monoNs(), wallMs: Self.wallMs()))
     }
 
     // MARK: - Bookkeeping
 
-    private func updateMode(reason: String) {
-        if let m = modes.update(storeFailing: storeFailing, backlog: spill.stats.pendingRecords, reason: reason,
-                                nowMilliseconds: Self.wallMs()) {
-            log.notice("delivery mode \(m.rawValue): \(reason)")
-            onModeChange(m, reason)
-            // A drained backlog leaves its read-back chunks (and the queue's ring) free.
-            if m == .normal { onBuffersFreed() }
-        }
-    }
-
     func note(_ error: Error, _ what: String) {
-        counters.lastError = "\(what): \(error)"
+        extra.lastError = "\(what): \(error)"
         log.error("\(what) failed: \(error)")
     }
 
     private func publish() {
-        if queue.storageReleases != queueReleasesSeen {
-            queueReleasesSeen = queue.storageReleases
-            onBuffersFreed()
+        var s = extra
+        if let machine {
+            let c = machine.counters
+            s.resultsReceived = c.resultsReceived
+            s.resultsShipped = c.resultsShipped
+            s.samplesSent = c.samplesSent
+            s.requestsSent = c.requestsSent
+            s.requestsFailed = c.requestsFailed
+            s.retries = c.retries
+            s.deadLetterRequests = c.deadLetterRequests
+            s.deadLetterResults = c.deadLetterResults
+            s.tooOldResultsDropped = c.tooOldResultsDropped
+            s.notDurableResults = c.notDurable
+            s.resultsLost = c.resultsLost + handoff.dropped + extra.resultsLost
+            s.memQueueOverflows = c.windowOverflows
+            s.highestSentTimestampMs = c.highestSentTimestampMs
+            s.requestSizeHalvings = c.requestSizeHalvings
+            s.lastError = c.lastError ?? extra.lastError
+            s.memQueueDepth = machine.windowCount
+            s.requestsInFlight = machine.requestsInFlight
+            s.resultsPerRequest = machine.requestLimit
+            s.mode = machine.mode.mode
+            s.modeReason = machine.mode.reason
+            s.modeChangedAt = Date(timeIntervalSince1970: Double(machine.mode.changedAtMilliseconds) / 1000)
+            s.modeHistory = machine.mode.history
         }
-        let s = spill.stats
-        counters.memQueueDepth = queue.count
-        counters.requestsInFlight = inFlight.count
-        counters.spillBytes = s.bytesOnDisk
-        counters.spillSegments = s.segments
-        counters.spillPendingRecords = s.pendingRecords
-        counters.spillOldestPendingAgeSeconds = s.oldestPendingAge(nowNanos: Int64(Self.wallMs()) * 1_000_000)
-            .map { Double($0.components.seconds) + Double($0.components.attoseconds) / 1e18 }
-        counters.spillDroppedRecords = s.droppedRecords
-        counters.spillCorruptRecords = s.corruptRecords
-        counters.spillTornTailBytes = s.tornTailBytes
-        counters.mode = modes.mode
-        counters.modeReason = modes.reason
-        counters.modeChangedAt = Date(timeIntervalSince1970: Double(modes.changedAtMilliseconds) / 1000)
-        counters.modeHistory = modes.history
-        let snapshot = counters
-        published.withLock { $0 = snapshot }
+        if let spill {
+            let l = spill.stats
+            s.spillBytes = l.bytesOnDisk
+            s.spillSegments = l.segments
+            s.spillPendingRecords = l.pendingRecords
+            s.spillOldestPendingAgeSeconds = l.oldestPendingAge(nowNanos: Int64(Self.wallMs()) * 1_000_000)
+                .map { Double($0.components.seconds) + Double($0.components.attoseconds) / 1e18 }
+            s.spillDroppedRecords = l.droppedRecords
+            s.spillCorruptRecords = l.corruptRecords
+            s.spillTornTailBytes = l.tornTailBytes
+        }
+        s.stalled = stallReason()
+        published.withLock { $0 = s }
     }
 
-    /// SIGTERM: whatever is still in memory goes to disk, fsync'd; the next start ships it.
+    /// SIGTERM: the last results are logged, requests on their way get a short while to be
+    /// answered (so their results need not be sent again), the log is flushed and closed.
     private func shutDown() {
-        settle()
         let rest = handoff.take(waitingUpTo: .zero)
-        if !rest.isEmpty { counters.resultsReceived += UInt64(rest.count) }
-        let pending = queue.drain() + rest
-        if !pending.isEmpty { toDisk(pending) }
-        // What the disk refused went back to the queue, which dies with us: count it as lost.
-        if !queue.isEmpty {
-            counters.resultsLost += UInt64(queue.count)
-            log.error("\(queue.count) results lost at stop: the spill log refuses writes (\(counters.lastError ?? "?"))")
-            _ = queue.drain()
+        if !rest.isEmpty { admit(rest) }
+        let until = Self.monoNs() + 2_000_000_000
+        while machine.requestsInFlight > 0 && Self.monoNs() < until {
+            usleep(10_000)
+            collectAnswers()
+        }
+        // on_failure mode (or a disk that refused): what is only in memory goes to the log now.
+        let unlogged = machine.takeUnlogged()
+        if !unlogged.isEmpty, case .refused = append(unlogged[...]) {
+            extra.resultsLost += UInt64(unlogged.count)
+            log.error("\(unlogged.count) results lost at stop: the spill log refuses writes (\(extra.lastError ?? "?"))")
         }
         do { try spill.flush(); try spill.close() } catch { note(error, "spill close") }
         store.shutdown()
         publish()
-        log.info("shipper stopped: \(pending.count) results persisted to the spill log, \(spill.stats.pendingRecords) waiting on disk")
+        log.info("shipper stopped: \(spill.stats.pendingRecords) results waiting in the spill log")
     }
 
-    static func monoNs() -> UInt64 {
+    public static func monoNs() -> UInt64 {
         var ts = timespec()
         clock_gettime(CLOCK_MONOTONIC, &ts)
         return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)

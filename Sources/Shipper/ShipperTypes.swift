@@ -14,6 +14,8 @@ public struct ShipperOptions: Sendable {
     public var timeout: Duration = .seconds(10)
     public var backfillRate = 20_000
     public var freshFirst = false
+    public var writeAhead = true
+    public var stallTimeout: Duration = .seconds(30)
     public var memItemsCap = 100_000
     public var spillDirectory: String
     public var spill = SpillOptions()
@@ -41,6 +43,8 @@ public struct ShipperOptions: Sendable {
         timeout = rw.timeout
         backfillRate = rw.backfillRate
         freshFirst = rw.freshFirst
+        writeAhead = config.spill.mode == .writeAhead
+        stallTimeout = rw.stallTimeout
         memItemsCap = config.memoryQueueCapacity
         spillDirectory = config.spill.directory
         spill = SpillOptions(maxBytes: Int(clamping: config.spill.maxBytes), maxAge: config.spill.maxAge,
@@ -50,6 +54,20 @@ public struct ShipperOptions: Sendable {
 
     /// Results per request: each result becomes up to three samples.
     var resultsPerRequest: Int { max(1, samplesPerRequest / 3) }
+
+    /// The delivery policy's settings.
+    var machineOptions: DeliveryStateMachine<SpillPosition>.Options {
+        var o = DeliveryStateMachine<SpillPosition>.Options()
+        o.lanes = requestsInFlight
+        o.resultsPerRequest = resultsPerRequest
+        o.flushInterval = flushInterval
+        o.memoryCap = memItemsCap
+        o.backfillRate = backfillRate
+        o.writeAhead = writeAhead
+        o.freshFirst = freshFirst
+        o.stallAfter = stallTimeout
+        return o
+    }
 }
 
 /// Delivery counters and state, as the status file and (later) /metrics report them.
@@ -69,7 +87,17 @@ public struct ShipperStats: Sendable, Codable {
     public var tooOldResultsDropped: UInt64 = 0
     public var undecodableSpillRecords: UInt64 = 0
     public var spillWriteErrors: UInt64 = 0
-    /// Results lost because they could be neither queued nor written to disk.
+    /// Bytes of result blocks appended to the spill log (compressed), since start.
+    public var spillBytesWritten: UInt64 = 0
+    /// Results the spill log refused (disk full, EIO, read-only), shipped from memory only.
+    public var notDurableResults: UInt64 = 0
+    /// Times a 413 answer halved the request size, and the results per request now.
+    public var requestSizeHalvings: UInt64 = 0
+    public var resultsPerRequest = 0
+    /// Why delivery is stalled (``Shipper/stallReason(now:)``), nil when it is not.
+    public var stalled: String?
+    /// Results lost because they could be neither queued nor written to disk, or because the
+    /// hand-off from the probing loop was full (the shipper stalled).
     public var resultsLost: UInt64 = 0
     public var highestSentTimestampMs: Int64 = 0
     /// Remote-write requests sent and not answered yet.

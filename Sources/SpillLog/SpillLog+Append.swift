@@ -32,12 +32,14 @@ extension SpillLog {
     ///   ``SpillError/diskFull(path:)``, ``SpillError/readOnly(path:)``,
     ///   ``SpillError/ioFailure(path:operation:)`` or ``SpillError/system(path:operation:errno:)``
     ///   when the disk refuses, with the log rolled back to where it was.
-    public func append(_ entries: [SpillEntry]) throws {
+    /// - Returns: the log's end after the batch (commit through it once the batch is delivered).
+    @discardableResult
+    public func append(_ entries: [SpillEntry]) throws -> SpillPosition {
         try checkOpen()
         for entry in entries where entry.payload.count > RecordFormat.maxPayload {
             throw SpillError.recordTooLarge(size: entry.payload.count, limit: RecordFormat.maxPayload)
         }
-        guard !entries.isEmpty else { return }
+        guard !entries.isEmpty else { return endPosition }
         var undo = AppendUndo()
         if let last = segments.last {
             undo.first = (last.id, last.size, last.records, last.newestNanos)
@@ -68,7 +70,7 @@ extension SpillLog {
                 entry.payload.withUnsafeBytes {
                     RecordFormat.encode(payload: $0, timestamp: entry.timestampNanos, into: &buffer)
                 }
-                bufferRecords += 1
+                bufferRecords += max(1, entry.weight)
                 bufferNewest = max(bufferNewest, entry.timestampNanos)
             }
             try flush()
@@ -78,6 +80,7 @@ extension SpillLog {
             throw error
         }
         if headTimestamp == .some(nil) { headTimestamp = nil }
+        return endPosition
     }
 
     /// Writes encoded records at the end of the last segment and updates its counters.

@@ -38,8 +38,10 @@ extension SpillLog {
             }
             switch event {
             case .record(let offset, let size, let timestamp, let payload):
-                cursor = SpillPosition(segment: segment.id, offset: offset + size, ordinal: cursor.ordinal + 1)
-                out.append(SpillRecord(payload: reader!.scanner.payload(payload), timestampNanos: timestamp, position: cursor))
+                let bytes = reader!.scanner.payload(payload)
+                let weight = bytes.withUnsafeBytes { Swift.max(1, weigh($0)) }
+                cursor = SpillPosition(segment: segment.id, offset: offset + size, ordinal: cursor.ordinal + weight)
+                out.append(SpillRecord(payload: bytes, timestampNanos: timestamp, position: cursor))
             case .garbage(let offset, let length, _):
                 if !segments[i].knownGarbage.contains(offset) {
                     segments[i].knownGarbage.insert(offset)
@@ -66,6 +68,20 @@ extension SpillLog {
         headTimestamp = nil
         try dropConsumedSegments()
         try savePosition()
+    }
+
+    /// Moves the read cursor forward to `position` (the records before it are held elsewhere,
+    /// e.g. in a read cache of the log's tail); positions at or before the cursor are ignored.
+    public func skip(to position: SpillPosition) {
+        guard cursor.isBefore(position), index(of: position.segment) != nil else { return }
+        cursor = position
+        closeReader()
+    }
+
+    /// Where the next append will go (the log's end).
+    public var endPosition: SpillPosition {
+        guard let last = segments.last else { return SpillPosition(segment: nextID, offset: 0, ordinal: 0) }
+        return SpillPosition(segment: last.id, offset: last.size, ordinal: last.records)
     }
 
     /// Moves the read cursor back to the committed position, so unacknowledged records are

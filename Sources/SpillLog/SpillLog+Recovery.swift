@@ -70,11 +70,11 @@ extension SpillLog {
         var resume: SpillPosition?
         while let event = try scanner.next() {
             switch event {
-            case .record(let offset, _, let timestamp, _):
+            case .record(let offset, _, let timestamp, let payload):
                 if let s = savedOffset, resume == nil, offset >= s {
                     resume = SpillPosition(segment: id, offset: offset, ordinal: segment.records)
                 }
-                segment.records += 1
+                segment.records += scanner.payload(payload).withUnsafeBytes { max(1, weigh($0)) }
                 segment.newestNanos = max(segment.newestNanos, timestamp)
             case .garbage(let offset, let length, let atEnd):
                 if atEnd { validEnd = offset }

@@ -54,6 +54,8 @@ public final class SpillLog {
     var headTimestamp: Int64??
     var counters = SpillStats()
     var isClosed = false
+    /// Items a record's payload stands for (SpillEntry.weight), for records read from disk.
+    let weigh: (UnsafeRawBufferPointer) -> Int
 
     /// Opens (creating if needed) the spill log in `directory` and recovers it: scans every
     /// segment, cuts a torn tail, counts corrupt ranges, resumes at the saved read position.
@@ -61,8 +63,12 @@ public final class SpillLog {
     /// - Parameters:
     ///   - directory: the log's own directory; its parent must exist.
     ///   - options: segment size, caps and fsync policy.
+    ///   - weigh: the items a record's payload stands for (its SpillEntry.weight when it was
+    ///     appended); counts, caps' drop counts and positions' ordinals are in items.
     /// - Throws: ``SpillError`` when the directory or a segment cannot be read or repaired.
-    public init(directory: String, options: SpillOptions = SpillOptions()) throws {
+    public init(directory: String, options: SpillOptions = SpillOptions(),
+                weigh: @escaping (UnsafeRawBufferPointer) -> Int = { _ in 1 }) throws {
+        self.weigh = weigh
         precondition(options.segmentBytes > 0 && options.maxBytes > 0, "segmentBytes and maxBytes must be positive")
         self.directory = directory
         self.options = options

@@ -39,10 +39,14 @@ public struct SpillEntry: Sendable, Equatable {
     /// Nanoseconds since the Unix epoch (the probe result's time); drives the age cap and
     /// the oldest-pending age.
     public var timestampNanos: Int64
+    /// Items the record stands for (a batch of results is one record): what the pending and
+    /// dropped counts count. Read back through the log's `weigh` function.
+    public var weight: Int
 
-    public init(payload: Data, timestampNanos: Int64) {
+    public init(payload: Data, timestampNanos: Int64, weight: Int = 1) {
         self.payload = payload
         self.timestampNanos = timestampNanos
+        self.weight = weight
     }
 }
 
@@ -51,7 +55,8 @@ public struct SpillEntry: Sendable, Equatable {
 public struct SpillPosition: Hashable, Sendable, CustomStringConvertible {
     public let segment: UInt64
     public let offset: Int
-    /// Valid records of `segment` before `offset` (for the pending count; not persisted).
+    /// Weight of the valid records of `segment` before `offset` (for the pending count; not
+    /// persisted).
     let ordinal: Int
 
     init(segment: UInt64, offset: Int, ordinal: Int) {

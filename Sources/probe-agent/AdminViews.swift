@@ -86,12 +86,15 @@ enum AdminViews {
         GraphReply(nodes: s.config.monitors.map { GraphReply.Node(id: $0.id, dependsOn: $0.dependsOn, state: s.state(of: $0.id)) })
     }
 
-    static func health(loopAlive: Bool, delivery: ShipperStats?, remoteWrite: Bool) -> HealthReply {
+    /// /health: `stalled` (503) when the probing loop has not turned for 5 s or delivery is
+    /// stalled (Shipper.stallReason), else `ok` with the delivery mode and its reason.
+    static func health(loopAlive: Bool, deliveryStalled: String?, delivery: ShipperStats?, remoteWrite: Bool) -> HealthReply {
         let d = delivery ?? ShipperStats()
+        let reason = !loopAlive ? "the probing loop has not turned for more than 5 s"
+            : deliveryStalled ?? (remoteWrite ? d.modeReason : "no remote_write configured: results are not shipped")
         return HealthReply(
-            status: loopAlive ? "ok" : "stalled", mode: d.mode.rawValue,
-            reason: loopAlive ? (remoteWrite ? d.modeReason : "no remote_write configured: results are not shipped")
-                              : "the probing loop has not turned for more than 5 s",
+            status: loopAlive && deliveryStalled == nil ? "ok" : "stalled", mode: d.mode.rawValue,
+            reason: reason,
             modeChangedAt: d.modeChangedAt,
             backlog: .init(memoryResults: d.memQueueDepth, spilledResults: d.spillPendingRecords,
                            spilledBytes: d.spillBytes, oldestAgeSeconds: d.spillOldestPendingAgeSeconds))

@@ -25,7 +25,7 @@ final class LoopState {
     private var pending: [ProbeRequest] = []
     private var pendingHead = 0
     /// Where results go for delivery (nil: no remote_write, results are only counted here).
-    private let shipper: (handoff: ResultHandoff, stats: @Sendable () -> ShipperStats, stop: @Sendable () -> Void)?
+    private let shipper: (handoff: ResultHandoff, stats: @Sendable () -> ShipperStats, stop: @Sendable () -> Void, stalled: @Sendable () -> Bool)?
     private var outbox: [ResultRecord] = []
     private var labelsByMonitor: [String: [(String, String)]] = [:]
     private var staleResults: UInt64 = 0
@@ -47,7 +47,7 @@ final class LoopState {
     private let loopPriority: String
 
     init(engine: Engine, configPath: String, config: AgentConfig, statusFile: String?, statusInterval: Duration,
-         shipper: (handoff: ResultHandoff, stats: @Sendable () -> ShipperStats, stop: @Sendable () -> Void)?, events: EventHub,
+         shipper: (handoff: ResultHandoff, stats: @Sendable () -> ShipperStats, stop: @Sendable () -> Void, stalled: @Sendable () -> Bool)?, events: EventHub,
          loopPriority: String, log: Logger, control: AgentLoop) {
         self.events = events
         self.loopPriority = loopPriority
@@ -67,7 +67,9 @@ final class LoopState {
         }
         let now = monotonicNanos()
         schedule = Schedule(config: config, now: now)
-        service = ServiceHeartbeat(config: config, now: now)
+        var stalled: @Sendable () -> Bool = { false }
+        if let shipper { stalled = shipper.stalled }
+        service = ServiceHeartbeat(config: config, now: now, deliveryStalled: stalled)
         ledger = ResultLedger(config: config)
         labelsByMonitor = Self.labels(config)
         nextStatusAt = now

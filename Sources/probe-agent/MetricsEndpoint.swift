@@ -32,8 +32,9 @@ enum MetricsEndpoint {
         }
         router.get("/health") { _, _ -> Response in
             let alive = loopAlive(loop)
-            let reply = AdminViews.health(loopAlive: alive, delivery: shipper?.stats, remoteWrite: remoteWrite)
-            return json(alive ? .ok : .serviceUnavailable, reply)
+            let stalled = shipper?.stallReason()
+            let reply = AdminViews.health(loopAlive: alive, deliveryStalled: stalled, delivery: shipper?.stats, remoteWrite: remoteWrite)
+            return json(alive && stalled == nil ? .ok : .serviceUnavailable, reply)
         }
         router.get("/-/ready") { _, _ -> Response in
             loop.probing.load(ordering: .relaxed) && loopAlive(loop)

@@ -68,7 +68,7 @@ struct ProbeAgentCommand: ParsableCommand {
         log.info("engine up: icmp4=\(info.icmp4) icmp6=\(info.icmp6) tcp-syn=\(info.tcpSyn4 ? "raw" : "unavailable") capabilities dropped=\(info.capabilitiesDropped)")
         umask(0o027) // files and the admin socket: nothing for "other"
         let events = EventHub(log: log)
-        let handoff = ResultHandoff()
+        let handoff = ResultHandoff(capacity: cfg.memoryQueueCapacity)
         var shipper: Shipper?
         if let rw = cfg.remoteWrite {
             do {

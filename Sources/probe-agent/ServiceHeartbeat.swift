@@ -5,7 +5,9 @@ import ProbeAgentCore
 ///
 /// Owned by ``LoopState`` and used only on the loop thread. The watchdog pings come from the
 /// loop itself on purpose: if the loop wedges (a stuck engine call, a livelock), the pings stop
-/// and systemd restarts the agent, where a helper thread would go on pinging for it. Not under
+/// and systemd restarts the agent, where a helper thread would go on pinging for it. A stalled
+/// shipper (Shipper.stallReason) stops the pings too: an agent that probes but can no longer
+/// deliver or persist is restarted rather than left to lose what it measures. Not under
 /// systemd, ``beat(now:submitted:)`` costs two comparisons that always fail.
 struct ServiceHeartbeat {
     /// CLOCK_MONOTONIC ns of the next WATCHDOG=1; `UInt64.max` when systemd does not watch, so
@@ -19,9 +21,12 @@ struct ServiceHeartbeat {
     private let readyBy: UInt64
     private let notifier: ServiceNotifier
     private var summary: String
+    private let deliveryStalled: @Sendable () -> Bool
 
-    init(config: AgentConfig, now: UInt64, notifier: ServiceNotifier = .shared) {
+    init(config: AgentConfig, now: UInt64, notifier: ServiceNotifier = .shared,
+         deliveryStalled: @escaping @Sendable () -> Bool = { false }) {
         self.notifier = notifier
+        self.deliveryStalled = deliveryStalled
         readyPending = notifier.isEnabled
         readyBy = now + 1_000_000_000
         summary = Self.summary(config)
@@ -51,7 +56,7 @@ struct ServiceHeartbeat {
     }
 
     private mutating func ping(now: UInt64) {
-        notifier.watchdog()
+        if !deliveryStalled() { notifier.watchdog() }
         nextPingAt = now + pingInterval
     }
 

@@ -42,7 +42,7 @@ extension QueueConfig {
 
 extension SpillConfig {
     mutating func read(_ node: Node, _ reader: inout NodeReader) {
-        let keys = ["dir", "max_bytes", "max_age", "fsync_interval"]
+        let keys = ["dir", "max_bytes", "max_age", "fsync_interval", "mode"]
         guard let f = reader.fields(node, in: "spill", known: keys) else { return }
         if let n = f["dir"], let value = reader.string(n, "spill.dir") {
             if value.isEmpty { reader.error(at: n, "spill.dir must not be empty") } else { directory = value }
@@ -50,15 +50,22 @@ extension SpillConfig {
         if let n = f["max_bytes"], let value = reader.byteSize(n, "spill.max_bytes") { maxBytes = value }
         if let n = f["max_age"], let value = reader.duration(n, "spill.max_age") { maxAge = value }
         if let n = f["fsync_interval"], let value = reader.duration(n, "spill.fsync_interval") { fsyncInterval = value }
+        if let n = f["mode"], let text = reader.string(n, "spill.mode") {
+            if let value = SpillMode(rawValue: text) {
+                mode = value
+            } else {
+                reader.error(at: n, "unknown spill.mode '\(text)'; expected write_ahead or on_failure")
+            }
+        }
     }
 }
 
 extension RemoteWriteConfig {
     static let keys = ["url", "headers", "basic_auth", "bearer_token", "tls", "external_labels",
                        "samples_per_request", "requests_in_flight", "flush_interval", "timeout", "backfill_rate",
-                       "fresh_first"]
+                       "fresh_first", "stall_timeout"]
 
-    static func read(_ node: Node, _ reader: inout NodeReader) -> RemoteWriteConfig? {
+    static func read(_ node: Node, _ reader: inout NodeReader, spillMode: SpillMode) -> RemoteWriteConfig? {
         guard let f = reader.fields(node, in: "remote_write", known: keys),
               let urlNode = reader.require(f, "url", in: "remote_write"),
               let url = reader.string(urlNode, "remote_write.url") else { return nil }
@@ -106,6 +113,12 @@ extension RemoteWriteConfig {
         }
         if let n = f["fresh_first"], let value = reader.bool(n, "remote_write.fresh_first") {
             config.freshFirst = value
+            if value && spillMode == .writeAhead {
+                reader.error(at: n, "remote_write.fresh_first needs spill.mode: on_failure (write-ahead delivery sends every series in log order)")
+            }
+        }
+        if let n = f["stall_timeout"], let value = reader.duration(n, "remote_write.stall_timeout") {
+            if value < .seconds(1) { reader.error(at: n, "remote_write.stall_timeout must be at least 1s") } else { config.stallTimeout = value }
         }
         return config
     }

@@ -59,10 +59,23 @@ public struct SpillConfig: Sendable, Hashable {
     public var maxBytes: Int64 = 1 << 30
     /// Results older than this are dropped (and counted). Default 24 h.
     public var maxAge: Duration = .seconds(24 * 3600)
-    /// How often appended records are fsynced; the most a power loss can cost. Default 1 s.
+    /// How often appended records are fsynced; the most a power loss can cost. Default 1 s;
+    /// 0 fsyncs after every append (every shipper round, ~50 a second under load).
     public var fsyncInterval: Duration = .seconds(1)
+    /// When results are written to the log (`spill.mode`).
+    public var mode: SpillMode = .writeAhead
     /// Creates the defaults.
     public init() {}
+}
+
+/// `spill.mode`: when results are written to the spill log.
+public enum SpillMode: String, Sendable, Hashable, CaseIterable {
+    /// Every result, before it waits anywhere: a crash or power loss costs at most
+    /// `fsync_interval` of results, whatever the store does.
+    case writeAhead = "write_ahead"
+    /// Only when the store fails or the memory queue is full: no disk writes while the store
+    /// keeps up, but a crash loses every result still in memory (up to `mem_items_cap`).
+    case onFailure = "on_failure"
 }
 
 /// Prometheus remote-write 1.0 shipping (`remote_write:`).
@@ -94,6 +107,9 @@ public struct RemoteWriteConfig: Sendable, Hashable {
     /// out-of-order samples); by default live results queue behind the backlog, so every
     /// series stays in order.
     public var freshFirst = false
+    /// No answer from the store (or no turn of the shipper thread) for this long while work
+    /// waits: delivery counts as stalled (/health 503, the watchdog is no longer fed).
+    public var stallTimeout: Duration = .seconds(30)
 
     /// Creates a config for a receiver URL.
     public init(url: String) { self.url = url }

@@ -1,0 +1,438 @@
+/// The delivery policy, as a pure state machine: events and `now` in, actions out
+/// (DESIGN.md, "Result pipeline (write-ahead)"). The shipper thread only carries the actions out.
+///
+/// Data structure: a *window* of chunks in memory, oldest first. A chunk is one append to the
+/// spill log (or, in `on_failure` mode, a batch that was not logged), with the log position at
+/// its end and the count of its results not yet done with (delivered, dead-lettered, given up).
+/// Every result of the window waits in one of `lanes` FIFO queues, chosen by its series, and a
+/// lane has at most one request on its way: so a series is in at most one request and its
+/// samples reach the store in order, while the lanes' requests complete in any order. When the
+/// front chunks are all done the log's read position is committed through the last of them:
+/// the commit is always the lowest unacknowledged point.
+///
+/// The window is a read cache of the log's tail: while it has room, a chunk just appended stays
+/// in memory and the log's read cursor skips it (``Action/skipBacklog(to:)``). Once a chunk does
+/// not fit, `diskBehind` is set and everything newer stays on disk only, until the backlog
+/// reads (``Action/readBacklog(maxResults:)``, at `backfill_rate` plus the live rate) have
+/// caught up with the log's end. So results leave in log order, and a restart resumes from the
+/// committed position with nothing lost (at-least-once).
+///
+/// Costs: O(1) per result to admit, dispatch and acknowledge; O(chunks done) per commit.
+public struct DeliveryStateMachine<Position: Sendable>: Sendable {
+    public struct Options: Sendable {
+        /// Requests on their way at once (`requests_in_flight`), one per lane.
+        public var lanes = 4
+        /// Most results in one request (each result is up to three samples).
+        public var resultsPerRequest = 666
+        /// Longest a result waits for its request to fill.
+        public var flushInterval: Duration = .seconds(1)
+        /// Most results held in memory (`queue.mem_items_cap`).
+        public var memoryCap = 100_000
+        /// Results per second read back from the log on top of the live rate.
+        public var backfillRate = 20_000
+        /// `spill.mode: write_ahead`: every result is logged before it waits anywhere.
+        public var writeAhead = true
+        /// `fresh_first` (on_failure mode only): live results do not wait behind the backlog.
+        public var freshFirst = false
+        /// No answer for this long while requests are on their way: delivery is stalled.
+        public var stallAfter: Duration = .seconds(30)
+        public var backoff = Backoff()
+        public init() {}
+    }
+
+    /// What the shipper does for the machine.
+    public enum Action: Sendable {
+        /// Encode and POST these results; report the answer with ``answered(_:_:now:)``.
+        case send(request: UInt64, records: [ResultRecord])
+        /// Everything through `position` is done with: persist the log's read position.
+        case commit(Position)
+        /// The chunk ending at `position` is in memory: move the log's read cursor past it.
+        case skipBacklog(to: Position)
+        /// Read up to about this many results from the log's cursor; report them with
+        /// ``backlogRead(_:reachedEnd:now:)``.
+        case readBacklog(maxResults: Int)
+        /// The store refused these as malformed: keep them in the dead-letter directory.
+        case deadLetter(records: [ResultRecord], reason: String)
+        /// The mode changed; tell /health, the event stream and the log.
+        case modeChanged(DeliveryMode, reason: String)
+    }
+
+    /// Whether a batch of new results is to be appended to the log before ``received(_:_:now:)``.
+    public enum Admission: Sendable, Equatable { case log, memoryOnly }
+
+    /// What became of a batch the shipper was asked to log.
+    public enum LogOutcome: Sendable {
+        case appended(end: Position)
+        /// The log refused it (disk full, EIO, read-only): shipped from memory if there is
+        /// room, counted as not durable; otherwise counted as lost.
+        case refused(reason: String)
+        /// Not logged (``Admission/memoryOnly``).
+        case notLogged
+    }
+
+    /// Counters since start (the shipper adds the log's and the transport's own).
+    public struct Counters: Sendable, Equatable {
+        public var resultsReceived: UInt64 = 0
+        public var resultsShipped: UInt64 = 0
+        public var samplesSent: UInt64 = 0
+        public var requestsSent: UInt64 = 0
+        public var requestsFailed: UInt64 = 0
+        public var retries: UInt64 = 0
+        public var deadLetterRequests: UInt64 = 0
+        public var deadLetterResults: UInt64 = 0
+        public var tooOldResultsDropped: UInt64 = 0
+        /// Results the log refused, shipped from memory only.
+        public var notDurable: UInt64 = 0
+        /// Results that fit neither in the log nor in memory.
+        public var resultsLost: UInt64 = 0
+        public var highestSentTimestampMs: Int64 = 0
+        /// Results that stayed on disk only because memory was full (not lost).
+        public var windowOverflows: UInt64 = 0
+        /// Halvings of the request size after 413 answers.
+        public var requestSizeHalvings: UInt64 = 0
+        public var lastError: String?
+    }
+
+    struct Chunk {
+        let end: Position?
+        var undone: Int
+    }
+
+    struct Pending {
+        let record: ResultRecord
+        let chunk: UInt64
+        /// When it joined the window (flush timing), CLOCK_MONOTONIC ns.
+        let since: UInt64
+    }
+
+    struct Lane {
+        var queue = Queue<Pending>()
+        /// Batches to send again before the queue, in order (a failed request, or the halves of
+        /// one split to isolate a too-old sample or after a 413).
+        var retry: [[Pending]] = []
+        var inFlight: UInt64?
+        var count: Int { queue.count + retry.reduce(0) { $0 + $1.count } }
+    }
+
+    public let options: Options
+    private var chunks = Queue<Chunk>()
+    /// Id of `chunks`' first element; ids are consecutive.
+    private var firstChunkID: UInt64 = 0
+    private var lanes: [Lane]
+    private var requests: [UInt64: (lane: Int, records: [Pending], sentAt: UInt64)] = [:]
+    private var nextRequestID: UInt64 = 0
+    /// Results in the window: queued, to retry, or on their way.
+    public private(set) var windowCount = 0
+    /// Records on disk after the window that are not in memory.
+    public private(set) var diskBehind: Bool
+    private var readPending = false
+    /// Results known to wait on disk only (appended while behind; unknown ones from an earlier
+    /// run are not counted until read).
+    public private(set) var diskOnlyResults = 0
+    private var backfillTokens: Double = 0
+    private var liveCredit: Double = 0
+    private var lastRefill: UInt64
+    private(set) var storeFailing = false
+    private var failingReason = ""
+    private var nextTryAt: UInt64 = 0
+    private var backoff: Backoff
+    /// Results per request now (halved by 413 answers).
+    public private(set) var requestLimit: Int
+    private var modes: ModeTracker
+    /// Last answer (or idle moment), for the stall check.
+    private var lastProgress: UInt64
+    public private(set) var counters = Counters()
+    /// Draws in [0, 1) for the backoff's jitter (a seeded generator in tests).
+    private var random: @Sendable () -> Double
+
+    /// - Parameters:
+    ///   - backlogOnDisk: the log holds records from an earlier run.
+    ///   - now: CLOCK_MONOTONIC ns; `wallMs`: for the mode's change time.
+    public init(options: Options, backlogOnDisk: Bool, now: UInt64, wallMs: Int64,
+                random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) }) {
+        precondition(options.lanes > 0 && options.resultsPerRequest > 0 && options.memoryCap > 0)
+        self.options = options
+        self.random = random
+        lanes = Array(repeating: Lane(), count: options.lanes)
+        diskBehind = backlogOnDisk
+        lastRefill = now
+        lastProgress = now
+        backoff = options.backoff
+        requestLimit = options.resultsPerRequest
+        modes = ModeTracker(nowMilliseconds: wallMs)
+    }
+
+    public var mode: ModeTracker { modes }
+    public var requestsInFlight: Int { requests.count }
+    public var isIdle: Bool { windowCount == 0 && !diskBehind }
+
+    // MARK: - Events
+
+    /// Whether a batch of `count` new results is to be logged first.
+    public func admission(count: Int) -> Admission {
+        if options.writeAhead || storeFailing || windowCount + count > options.memoryCap { return .log }
+        return diskBehind && !options.freshFirst ? .log : .memoryOnly
+    }
+
+    /// New results from the probing loop, after the log did what ``admission(count:)`` asked.
+    public mutating func received(_ records: [ResultRecord], _ outcome: LogOutcome, now: UInt64, wallMs: Int64) -> [Action] {
+        guard !records.isEmpty else { return [] }
+        counters.resultsReceived += UInt64(records.count)
+        var actions: [Action] = []
+        let fits = windowCount + records.count <= options.memoryCap
+        switch outcome {
+        case .appended(let end):
+            if !diskBehind && fits {
+                admit(records, end: end, now: now)
+                actions.append(.skipBacklog(to: end))
+            } else {
+                if !fits { counters.windowOverflows += UInt64(records.count) }
+                diskBehind = true
+                diskOnlyResults += records.count
+                if !storeFailing { liveCredit = min(Double(options.memoryCap), liveCredit + Double(records.count)) }
+            }
+        case .refused(let reason):
+            counters.lastError = "spill write: \(reason)"
+            if fits {
+                counters.notDurable += UInt64(records.count)
+                admit(records, end: nil, now: now)
+            } else {
+                counters.resultsLost += UInt64(records.count)
+            }
+        case .notLogged:
+            admit(records, end: nil, now: now)
+        }
+        updateMode(&actions, wallMs: wallMs)
+        return actions
+    }
+
+    /// Results read back from the log, oldest first, as chunks each ending at a position.
+    /// - Parameter reachedEnd: the read met the log's end: nothing is on disk only any more.
+    public mutating func backlogRead(_ read: [(records: [ResultRecord], end: Position)], reachedEnd: Bool,
+                                     now: UInt64, wallMs: Int64) -> [Action] {
+        readPending = false
+        lastProgress = now
+        var actions: [Action] = []
+        var total = 0
+        for (records, end) in read {
+            total += records.count
+            if records.isEmpty {
+                // Nothing decodable in it: done with at once (counted by the shipper).
+                chunks.push(Chunk(end: end, undone: 0))
+            } else {
+                admit(records, end: end, now: 0)
+            }
+        }
+        diskOnlyResults = max(0, diskOnlyResults - total)
+        let fromLive = min(liveCredit, Double(total))
+        liveCredit -= fromLive
+        backfillTokens -= Double(total) - fromLive
+        if reachedEnd {
+            diskBehind = false
+            diskOnlyResults = 0
+            liveCredit = 0
+        }
+        commitDone(&actions)
+        updateMode(&actions, wallMs: wallMs)
+        return actions
+    }
+
+    /// The store's verdict on a request.
+    public mutating func answered(_ request: UInt64, _ verdict: StoreVerdict, now: UInt64, wallMs: Int64) -> [Action] {
+        guard let r = requests.removeValue(forKey: request) else { return [] }
+        lanes[r.lane].inFlight = nil
+        lastProgress = now
+        counters.requestsSent += 1
+        var actions: [Action] = []
+        switch verdict {
+        case .accepted:
+            counters.resultsShipped += UInt64(r.records.count)
+            for p in r.records {
+                counters.samplesSent += UInt64(SeriesMapping.sampleCount(of: p.record))
+                counters.highestSentTimestampMs = max(counters.highestSentTimestampMs, p.record.timestampMilliseconds)
+            }
+            done(r.records)
+            if storeFailing {
+                storeFailing = false
+                backoff.reset()
+                nextTryAt = 0
+            }
+        case .failing(let reason, let after):
+            fail(r, reason: reason, retryAfter: after, now: now)
+        case .tooLarge(let reason):
+            // Half of what was refused: several requests refused at once halve it once.
+            let halved = max(1, r.records.count / 2)
+            if halved < requestLimit {
+                requestLimit = halved
+                counters.requestSizeHalvings += 1
+            }
+            fail(r, reason: "\(reason); requests halved to \(requestLimit) results", retryAfter: nil, now: now)
+            lanes[r.lane].retry = lanes[r.lane].retry.flatMap { split($0, into: requestLimit) }
+        case .malformed(let reason):
+            counters.requestsFailed += 1
+            counters.deadLetterRequests += 1
+            counters.deadLetterResults += UInt64(r.records.count)
+            actions.append(.deadLetter(records: r.records.map(\.record), reason: reason))
+            done(r.records)
+        case .tooOld:
+            counters.requestsFailed += 1
+            if r.records.count == 1 {
+                counters.tooOldResultsDropped += 1
+                counters.lastError = "store refuses a sample of monitor \(r.records[0].record.monitorID) as too old; given up and counted"
+                done(r.records)
+            } else {
+                let mid = r.records.count / 2
+                lanes[r.lane].retry.insert(contentsOf: [Array(r.records[..<mid]), Array(r.records[mid...])], at: 0)
+            }
+        }
+        commitDone(&actions)
+        updateMode(&actions, wallMs: wallMs)
+        return actions
+    }
+
+    /// What to do now: requests to send, backlog to read. Call after every event and timeout.
+    /// - Parameter flushAll: send partly filled requests at once (shutting down).
+    public mutating func poll(now: UInt64, wallMs: Int64, flushAll: Bool = false) -> [Action] {
+        var actions: [Action] = []
+        if windowCount == 0 && requests.isEmpty { lastProgress = now }
+        refill(now)
+        guard now >= nextTryAt else { return actions }
+        // While the store fails, one request at a time probes it.
+        let limit = storeFailing ? 1 : options.lanes
+        for i in lanes.indices where requests.count < limit && lanes[i].inFlight == nil {
+            guard let batch = takeBatch(lane: i, now: now, flushAll: flushAll) else { continue }
+            nextRequestID += 1
+            requests[nextRequestID] = (i, batch, now)
+            lanes[i].inFlight = nextRequestID
+            if storeFailing { counters.retries += 1 }
+            actions.append(.send(request: nextRequestID, records: batch.map(\.record)))
+        }
+        if diskBehind && !readPending {
+            let room = options.memoryCap - windowCount
+            let budget = storeFailing ? (windowCount == 0 ? 1 : 0) : Int(backfillTokens + liveCredit)
+            let want = min(room, budget, options.lanes * options.resultsPerRequest * 2)
+            if want >= 1 {
+                readPending = true
+                actions.append(.readBacklog(maxResults: want))
+            }
+        }
+        return actions
+    }
+
+    /// When the machine wants ``poll(now:wallMs:flushAll:)`` again at the latest (CLOCK_MONOTONIC ns).
+    public func nextDeadline(now: UInt64) -> UInt64 {
+        var at = now + 1_000_000_000
+        if nextTryAt > now { at = min(at, nextTryAt) }
+        let flush = UInt64(options.flushInterval.nanosecondsValue)
+        for lane in lanes where lane.inFlight == nil {
+            if let first = lane.queue.first { at = min(at, max(now, first.since + flush)) }
+        }
+        return at
+    }
+
+    /// True when requests are on their way and none has been answered for `stallAfter`.
+    public func isStalled(now: UInt64) -> Bool {
+        !requests.isEmpty && now > lastProgress && now - lastProgress > UInt64(options.stallAfter.nanosecondsValue)
+    }
+
+    /// The results in memory that are not in the log (on_failure mode, or refused by the disk),
+    /// oldest first, for the shipper to append at shutdown once no request is on its way.
+    /// They leave the machine.
+    public mutating func takeUnlogged() -> [ResultRecord] {
+        var unlogged: [Pending] = []
+        for i in lanes.indices {
+            let all = lanes[i].retry.flatMap { $0 } + lanes[i].queue.drain()
+            lanes[i].retry = []
+            for p in all { if chunkEnd(p.chunk) == nil { unlogged.append(p) } else { lanes[i].queue.push(p) } }
+        }
+        windowCount -= unlogged.count
+        return unlogged.sorted { ($0.chunk, $0.since) < ($1.chunk, $1.since) }.map(\.record)
+    }
+
+    // MARK: - Internals
+
+    private mutating func admit(_ records: [ResultRecord], end: Position?, now: UInt64) {
+        let id = firstChunkID + UInt64(chunks.count)
+        chunks.push(Chunk(end: end, undone: records.count))
+        for r in records {
+            lanes[Self.lane(of: r, lanes: lanes.count)].queue.push(Pending(record: r, chunk: id, since: now))
+        }
+        windowCount += records.count
+    }
+
+    /// The lane of a result's series (all of its metrics travel together).
+    static func lane(of r: ResultRecord, lanes: Int) -> Int {
+        var h = StableHasher()
+        h.combine(r.monitorID)
+        h.combine(r.target)
+        return Int((h.value ^ h.value >> 29) % UInt64(lanes))
+    }
+
+    private mutating func takeBatch(lane i: Int, now: UInt64, flushAll: Bool) -> [Pending]? {
+        if !lanes[i].retry.isEmpty {
+            let batch = lanes[i].retry.removeFirst()
+            if batch.count <= requestLimit { return batch }
+            lanes[i].retry.insert(Array(batch[requestLimit...]), at: 0)
+            return Array(batch[..<requestLimit])
+        }
+        guard let first = lanes[i].queue.first else { return nil }
+        let due = flushAll || lanes[i].queue.count >= requestLimit
+            || now >= first.since + UInt64(options.flushInterval.nanosecondsValue)
+        guard due else { return nil }
+        return lanes[i].queue.pop(max: requestLimit)
+    }
+
+    private mutating func fail(_ r: (lane: Int, records: [Pending], sentAt: UInt64), reason: String,
+                               retryAfter: Duration?, now: UInt64) {
+        counters.requestsFailed += 1
+        counters.lastError = reason
+        failingReason = reason
+        storeFailing = true
+        lanes[r.lane].retry.insert(r.records, at: 0)
+        let delay = backoff.next(random: random(), retryAfter: retryAfter)
+        nextTryAt = now + UInt64(delay.nanosecondsValue)
+    }
+
+    private func split(_ batch: [Pending], into size: Int) -> [[Pending]] {
+        stride(from: 0, to: batch.count, by: size).map { Array(batch[$0..<min(batch.count, $0 + size)]) }
+    }
+
+    private mutating func done(_ records: [Pending]) {
+        windowCount -= records.count
+        for p in records {
+            let index = Int(p.chunk - firstChunkID)
+            chunks[index].undone -= 1
+        }
+    }
+
+    private func chunkEnd(_ id: UInt64) -> Position? {
+        id < firstChunkID ? nil : chunks[Int(id - firstChunkID)].end
+    }
+
+    /// Drops the done chunks at the front; commits through the last logged one of them.
+    private mutating func commitDone(_ actions: inout [Action]) {
+        var last: Position?
+        while let first = chunks.first, first.undone == 0 {
+            if let end = first.end { last = end }
+            _ = chunks.popFirst()
+            firstChunkID += 1
+        }
+        if let last { actions.append(.commit(last)) }
+    }
+
+    private mutating func refill(_ now: UInt64) {
+        guard now > lastRefill else { return }
+        let rate = Double(options.backfillRate)
+        backfillTokens = min(rate, backfillTokens + Double(now - lastRefill) / 1e9 * rate)
+        lastRefill = now
+    }
+
+    private mutating func updateMode(_ actions: inout [Action], wallMs: Int64) {
+        let reason = storeFailing ? failingReason
+            : diskBehind ? "store answering, draining the backlog on disk" : "store answering, no backlog"
+        if let m = modes.update(storeFailing: storeFailing, backlog: diskBehind ? 1 : 0, reason: reason, nowMilliseconds: wallMs) {
+            actions.append(.modeChanged(m, reason: reason))
+        }
+    }
+}
+
