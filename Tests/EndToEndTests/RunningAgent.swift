@@ -140,6 +140,7 @@ struct AgentStatus: Decodable {
         var resultsReceived: Int; var resultsShipped: Int; var retries: Int
         var deadLetterRequests: Int; var deadLetterResults: Int; var tooOldResultsDropped: Int
         var resultsLost: Int; var spillWriteErrors: Int; var spillPendingRecords: Int; var spillDroppedRecords: Int; var spillTornTailBytes: Int
+        var memQueueDepth: Int; var notDurableResults: Int?; var spillBytesWritten: Int?; var stalled: String?; var modeReason: String?
         var lastError: String?
     }
     struct Reloads: Decodable {

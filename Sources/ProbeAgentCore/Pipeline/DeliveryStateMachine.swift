@@ -126,6 +126,9 @@ public struct DeliveryStateMachine<Position: Sendable>: Sendable {
     /// Records on disk after the window that are not in memory.
     public private(set) var diskBehind: Bool
     private var readPending = false
+    /// Recovery lasts until every chunk before this id is done (set when the store answers
+    /// again, and when the backlog reads catch up with the log's end).
+    private var recoveryMark: UInt64?
     /// Results known to wait on disk only (appended while behind; unknown ones from an earlier
     /// run are not counted until read).
     public private(set) var diskOnlyResults = 0
@@ -228,6 +231,7 @@ public struct DeliveryStateMachine<Position: Sendable>: Sendable {
         liveCredit -= fromLive
         backfillTokens -= Double(total) - fromLive
         if reachedEnd {
+            if diskBehind { recoveryMark = max(recoveryMark ?? 0, firstChunkID + UInt64(chunks.count)) }
             diskBehind = false
             diskOnlyResults = 0
             liveCredit = 0
@@ -256,6 +260,7 @@ public struct DeliveryStateMachine<Position: Sendable>: Sendable {
                 storeFailing = false
                 backoff.reset()
                 nextTryAt = 0
+                recoveryMark = firstChunkID + UInt64(chunks.count)
             }
         case .failing(let reason, let after):
             fail(r, reason: reason, retryAfter: after, now: now)
@@ -427,10 +432,17 @@ public struct DeliveryStateMachine<Position: Sendable>: Sendable {
         lastRefill = now
     }
 
+    /// Results wait from before the store answered again (or from an earlier run).
+    private mutating func inBacklog() -> Bool {
+        if let mark = recoveryMark, firstChunkID >= mark { recoveryMark = nil }
+        return diskBehind || recoveryMark != nil
+    }
+
     private mutating func updateMode(_ actions: inout [Action], wallMs: Int64) {
+        let backlog = inBacklog()
         let reason = storeFailing ? failingReason
-            : diskBehind ? "store answering, draining the backlog on disk" : "store answering, no backlog"
-        if let m = modes.update(storeFailing: storeFailing, backlog: diskBehind ? 1 : 0, reason: reason, nowMilliseconds: wallMs) {
+            : backlog ? "store answering, draining the backlog" : "store answering, no backlog"
+        if let m = modes.update(storeFailing: storeFailing, backlog: backlog ? 1 : 0, reason: reason, nowMilliseconds: wallMs) {
             actions.append(.modeChanged(m, reason: reason))
         }
     }
