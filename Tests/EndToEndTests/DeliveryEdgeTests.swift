@@ -64,7 +64,11 @@ struct DeliveryEdgeTests {
         let delivered = requests.flatMap(\.series).filter { $0.name == "probe_success" }.reduce(0) { $0 + $1.samples.count }
         let s = try agent.status()
         let made = s.monitors.flatMap(\.targets).reduce(0) { $0 + ($1.record?.sent ?? 0) }
-        #expect(delivered + (s.delivery?.spillPendingRecords ?? -1) == made, "made \(made), delivered \(delivered)")
+        // Write-ahead: the log's read position moves over whole appended chunks, so at a stop a
+        // few delivered results of a partly acknowledged chunk are still pending (sent again at
+        // the next start, at-least-once): nothing missing, nothing delivered twice here.
+        let pending = s.delivery?.spillPendingRecords ?? -1
+        #expect(delivered <= made && delivered + pending >= made, "made \(made), delivered \(delivered), pending \(pending)")
         #expect(s.delivery?.tooOldResultsDropped == 0 && s.delivery?.deadLetterResults == 0)
     }
 
@@ -81,7 +85,7 @@ struct DeliveryEdgeTests {
         try store.setMode("flaky:2")
         #expect(agent.waitForStatus(timeout: 60) { ($0.delivery?.resultsShipped ?? 0) >= 40 } != nil, "log:\n\(agent.log)")
         try store.setMode("ok")
-        #expect(agent.waitForStatus(timeout: 60) { $0.delivery?.spillPendingRecords == 0 } != nil, "backlog drained; log:\n\(agent.log)")
+        #expect(agent.waitForStatus(timeout: 60) { $0.delivery?.mode == "normal" } != nil, "backlog drained; log:\n\(agent.log)")
         #expect(agent.stop() == 0)
         // Among the accepted requests, in the order the store got them: each series only moves
         // forward and no sample arrives twice.
@@ -91,7 +95,7 @@ struct DeliveryEdgeTests {
         #expect(modes[firstAccepted...].contains("500"), "some requests failed while the backlog drained")
         DeliveryTests.expectEverySeriesInOrder(requests.filter { $0.mode == "ok" })
         let l = try DeliveryTests.ledger(try agent.status(), store)
-        #expect(l.delivered + l.pending == l.made && l.tooOld == 0 && l.deadLetter == 0, "\(l)")
+        #expect(l.delivered <= l.made && l.delivered + l.pending >= l.made && l.tooOld == 0 && l.deadLetter == 0, "\(l)")
     }
 
     @Test(.enabled(if: Tools.isRoot, "needs CAP_NET_RAW for raw ICMP"), .timeLimit(.minutes(4)))
@@ -102,6 +106,7 @@ struct DeliveryEdgeTests {
         defer { try? FileManager.default.removeItem(at: spill) }
         let cfg = DeliveryTests.config(store: store.url, spill: spill, extra: "")
             .replacingOccurrences(of: "  backfill_rate: 2000", with: "  backfill_rate: 2\n  fresh_first: true")
+            .replacingOccurrences(of: "spill:\n", with: "spill:\n  mode: on_failure\n")
         let agent = try RunningAgent(config: cfg)
         // 40 results on disk: ~4 s of probing once the first failures moved delivery to the spill
         // log; the bound is generous because every suite shares the two cores in CI.

@@ -174,7 +174,7 @@ struct DeliveryTests {
                 "log:\n\(agent.log)")
         #expect(agent.stop() == 0)
         let l = try Self.ledger(try agent.status(), store)
-        #expect(l.delivered + l.pending == l.made)
+        #expect(l.delivered <= l.made && l.delivered + l.pending >= l.made, "at-least-once: \(l)")
     }
 
     @Test(.enabled(if: Tools.isRoot, "needs CAP_NET_RAW for raw ICMP"), .timeLimit(.minutes(4)))
