@@ -47,8 +47,14 @@ public final class ResultHandoff: Sendable {
         return taken
     }
 
-    /// Results refused because the shipper was not taking them.
-    public var dropped: UInt64 { pending.withLock { $0.dropped } }
+    /// Results refused because the shipper was not taking them, since the last call (the
+    /// shipper counts them as lost).
+    public func takeDropped() -> UInt64 {
+        pending.withLock { p in
+            defer { p.dropped = 0 }
+            return p.dropped
+        }
+    }
 
     /// Ends a wait in ``take(waitingUpTo:)`` early (a request the shipper sent has its answer).
     public func wake() { ready.signal() }

@@ -111,7 +111,7 @@ public final class Shipper: @unchecked Sendable {
             spill = try SpillLog(directory: options.spillDirectory, options: options.spill, weigh: ResultBlock.weight)
         } catch {
             log.critical("spill log \(options.spillDirectory) cannot be opened: \(error); results are not shipped")
-            extra.lastError = "spill log: \(error)"
+            extra.lastError = "spill log \(options.spillDirectory) cannot be opened: \(error)"
             publish()
             return false
         }
@@ -136,6 +136,10 @@ public final class Shipper: @unchecked Sendable {
         let deadline = machine.nextDeadline(now: now)
         let wait = min(20_000_000, deadline > now ? deadline - now : 0)
         let incoming = handoff.take(waitingUpTo: .nanoseconds(Int64(wait)))
+        let refused = handoff.takeDropped()
+        if refused > 0 {
+            machine.countLost(refused, reason: "\(refused) results refused by the full hand-off from the probing loop (the shipper fell behind)")
+        }
         if !incoming.isEmpty { admit(incoming) }
         collectAnswers()
         perform(machine.poll(now: Self.monoNs(), wallMs: Self.wallMs()))
@@ -244,29 +248,14 @@ public final class Shipper: @unchecked Sendable {
     // MARK: - Bookkeeping
 
     func note(_ error: Error, _ what: String) {
-        extra.lastError = "\(what): \(error)"
+        machine?.note(problem: "\(what): \(error)")
         log.error("\(what) failed: \(error)")
     }
 
     private func publish() {
         var s = extra
         if let machine {
-            let c = machine.counters
-            s.resultsReceived = c.resultsReceived
-            s.resultsShipped = c.resultsShipped
-            s.samplesSent = c.samplesSent
-            s.requestsSent = c.requestsSent
-            s.requestsFailed = c.requestsFailed
-            s.retries = c.retries
-            s.deadLetterRequests = c.deadLetterRequests
-            s.deadLetterResults = c.deadLetterResults
-            s.tooOldResultsDropped = c.tooOldResultsDropped
-            s.notDurableResults = c.notDurable
-            s.resultsLost = c.resultsLost + handoff.dropped + extra.resultsLost
-            s.memQueueOverflows = c.windowOverflows
-            s.highestSentTimestampMs = c.highestSentTimestampMs
-            s.requestSizeHalvings = c.requestSizeHalvings
-            s.lastError = c.lastError ?? extra.lastError
+            s.counters = machine.counters
             s.memQueueDepth = machine.windowCount
             s.requestsInFlight = machine.requestsInFlight
             s.resultsPerRequest = machine.requestLimit
@@ -302,9 +291,9 @@ public final class Shipper: @unchecked Sendable {
         }
         // on_failure mode (or a disk that refused): what is only in memory goes to the log now.
         let unlogged = machine.takeUnlogged()
-        if !unlogged.isEmpty, case .refused = append(unlogged[...]) {
-            extra.resultsLost += UInt64(unlogged.count)
-            log.error("\(unlogged.count) results lost at stop: the spill log refuses writes (\(extra.lastError ?? "?"))")
+        if !unlogged.isEmpty, case .refused(let why) = append(unlogged[...]) {
+            machine.countLost(UInt64(unlogged.count), reason: "lost at stop, the spill log refuses writes: \(why)")
+            log.error("\(unlogged.count) results lost at stop: the spill log refuses writes (\(why))")
         }
         do { try spill.flush(); try spill.close() } catch { note(error, "spill close") }
         store.shutdown()

@@ -70,43 +70,65 @@ public struct ShipperOptions: Sendable {
     }
 }
 
-/// Delivery counters and state, as the status file and (later) /metrics report them.
-public struct ShipperStats: Sendable, Codable {
+/// Delivery counters and state, as the status file, /metrics and the admin API report them:
+/// the state machine's ``DeliveryCounters`` and the shipper's own ``ShipperState``, read as one
+/// (`stats.resultsShipped`, `stats.spillBytes`) and encoded as one flat JSON object.
+@dynamicMemberLookup
+public struct ShipperStats: Sendable, Encodable {
+    public var counters = DeliveryCounters()
+    public var state = ShipperState()
+
+    /// All zero, mode normal.
+    public init() {}
+
+    public subscript<T>(dynamicMember path: WritableKeyPath<DeliveryCounters, T>) -> T {
+        get { counters[keyPath: path] }
+        set { counters[keyPath: path] = newValue }
+    }
+
+    public subscript<T>(dynamicMember path: WritableKeyPath<ShipperState, T>) -> T {
+        get { state[keyPath: path] }
+        set { state[keyPath: path] = newValue }
+    }
+
+    /// One object: the counters' keys and the state's (no name is in both).
+    public func encode(to encoder: Encoder) throws {
+        try counters.encode(to: encoder)
+        try state.encode(to: encoder)
+    }
+
+    /// The newest sample timestamp the store accepted; nil before the first.
+    public var highestSentTimestamp: Date? {
+        counters.highestSentTimestampMs > 0 ? Date(timeIntervalSince1970: Double(counters.highestSentTimestampMs) / 1000) : nil
+    }
+
+    /// How far the store is behind `now`: now minus ``highestSentTimestamp`` (never negative).
+    public func lagSeconds(now: Date = Date()) -> Double? {
+        highestSentTimestamp.map { max(0, now.timeIntervalSince($0)) }
+    }
+}
+
+/// The shipper's own part of ``ShipperStats``: the mode, its I/O counters, the queue and the
+/// spill log as they are now.
+public struct ShipperState: Sendable, Encodable {
     public var mode: DeliveryMode = .normal
     public var modeReason = "starting"
     public var modeChangedAt = Date()
     public var modeHistory: [DeliveryMode] = [.normal]
-    public var resultsReceived: UInt64 = 0
-    public var resultsShipped: UInt64 = 0
-    public var samplesSent: UInt64 = 0
-    public var requestsSent: UInt64 = 0
-    public var requestsFailed: UInt64 = 0
-    public var retries: UInt64 = 0
-    public var deadLetterRequests: UInt64 = 0
-    public var deadLetterResults: UInt64 = 0
-    public var tooOldResultsDropped: UInt64 = 0
     public var undecodableSpillRecords: UInt64 = 0
     public var spillWriteErrors: UInt64 = 0
     /// Bytes of result blocks appended to the spill log (compressed), since start.
     public var spillBytesWritten: UInt64 = 0
-    /// Results the spill log refused (disk full, EIO, read-only), shipped from memory only.
-    public var notDurableResults: UInt64 = 0
-    /// Times a 413 answer halved the request size, and the results per request now.
-    public var requestSizeHalvings: UInt64 = 0
+    /// Results per request now (smaller after 413 answers).
     public var resultsPerRequest = 0
     /// Why delivery is stalled (``Shipper/stallReason(now:)``), nil when it is not.
     public var stalled: String?
-    /// Results lost because they could be neither queued nor written to disk, or because the
-    /// hand-off from the probing loop was full (the shipper stalled).
-    public var resultsLost: UInt64 = 0
-    public var highestSentTimestampMs: Int64 = 0
     /// Remote-write requests sent and not answered yet.
     public var requestsInFlight = 0
     /// Send-to-answer time of every remote-write request.
     public var requestDurations = DurationHistogram()
     public var memQueueDepth = 0
     public var memQueueCap = 0
-    public var memQueueOverflows: UInt64 = 0
     public var spillBytes = 0
     public var spillSegments = 0
     public var spillPendingRecords = 0
@@ -115,18 +137,4 @@ public struct ShipperStats: Sendable, Codable {
     public var spillCorruptRecords = 0
     public var spillTornTailBytes = 0
     public var backfillRatePerSecond = 0
-    public var lastError: String?
-
-    /// All zero, mode normal.
-    public init() {}
-
-    /// The newest sample timestamp the store accepted; nil before the first.
-    public var highestSentTimestamp: Date? {
-        highestSentTimestampMs > 0 ? Date(timeIntervalSince1970: Double(highestSentTimestampMs) / 1000) : nil
-    }
-
-    /// How far the store is behind `now`: now minus ``highestSentTimestamp`` (never negative).
-    public func lagSeconds(now: Date = Date()) -> Double? {
-        highestSentTimestamp.map { max(0, now.timeIntervalSince($0)) }
-    }
 }

@@ -228,7 +228,7 @@ struct DeliveryHarness {
         h.diskFull = true
         h.produce(600)
         h.produce(600) // over the memory cap of 1,000: nowhere to keep these
-        #expect(h.m.counters.notDurable == 600 && h.m.counters.resultsLost == 600)
+        #expect(h.m.counters.notDurableResults == 600 && h.m.counters.resultsLost == 600)
         h.drain()
         #expect(h.delivered.count == 600)
         #expect(UInt64(h.delivered.count) + h.m.counters.resultsLost == UInt64(h.produced), "nothing silently dropped")

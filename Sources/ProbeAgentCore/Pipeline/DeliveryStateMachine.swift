@@ -70,29 +70,6 @@ public struct DeliveryStateMachine<Position: Sendable>: Sendable {
         case notLogged
     }
 
-    /// Counters since start (the shipper adds the log's and the transport's own).
-    public struct Counters: Sendable, Equatable {
-        public var resultsReceived: UInt64 = 0
-        public var resultsShipped: UInt64 = 0
-        public var samplesSent: UInt64 = 0
-        public var requestsSent: UInt64 = 0
-        public var requestsFailed: UInt64 = 0
-        public var retries: UInt64 = 0
-        public var deadLetterRequests: UInt64 = 0
-        public var deadLetterResults: UInt64 = 0
-        public var tooOldResultsDropped: UInt64 = 0
-        /// Results the log refused, shipped from memory only.
-        public var notDurable: UInt64 = 0
-        /// Results that fit neither in the log nor in memory.
-        public var resultsLost: UInt64 = 0
-        public var highestSentTimestampMs: Int64 = 0
-        /// Results that stayed on disk only because memory was full (not lost).
-        public var windowOverflows: UInt64 = 0
-        /// Halvings of the request size after 413 answers.
-        public var requestSizeHalvings: UInt64 = 0
-        public var lastError: String?
-    }
-
     struct Chunk {
         let end: Position?
         var undone: Int
@@ -129,9 +106,6 @@ public struct DeliveryStateMachine<Position: Sendable>: Sendable {
     /// Recovery lasts until every chunk before this id is done (set when the store answers
     /// again, and when the backlog reads catch up with the log's end).
     private var recoveryMark: UInt64?
-    /// Results known to wait on disk only (appended while behind; unknown ones from an earlier
-    /// run are not counted until read).
-    public private(set) var diskOnlyResults = 0
     private var backfillTokens: Double = 0
     private var liveCredit: Double = 0
     private var lastRefill: UInt64
@@ -144,7 +118,7 @@ public struct DeliveryStateMachine<Position: Sendable>: Sendable {
     private var modes: ModeTracker
     /// Last answer (or idle moment), for the stall check.
     private var lastProgress: UInt64
-    public private(set) var counters = Counters()
+    public private(set) var counters = DeliveryCounters()
     /// Draws in [0, 1) for the backoff's jitter (a seeded generator in tests).
     private var random: @Sendable () -> Double
 
@@ -189,15 +163,14 @@ public struct DeliveryStateMachine<Position: Sendable>: Sendable {
                 admit(records, end: end, now: now)
                 actions.append(.skipBacklog(to: end))
             } else {
-                if !fits { counters.windowOverflows += UInt64(records.count) }
+                if !fits { counters.memQueueOverflows += UInt64(records.count) }
                 diskBehind = true
-                diskOnlyResults += records.count
                 if !storeFailing { liveCredit = min(Double(options.memoryCap), liveCredit + Double(records.count)) }
             }
         case .refused(let reason):
             counters.lastError = "spill write: \(reason)"
             if fits {
-                counters.notDurable += UInt64(records.count)
+                counters.notDurableResults += UInt64(records.count)
                 admit(records, end: nil, now: now)
             } else {
                 counters.resultsLost += UInt64(records.count)
@@ -226,14 +199,12 @@ public struct DeliveryStateMachine<Position: Sendable>: Sendable {
                 admit(records, end: end, now: 0)
             }
         }
-        diskOnlyResults = max(0, diskOnlyResults - total)
         let fromLive = min(liveCredit, Double(total))
         liveCredit -= fromLive
         backfillTokens -= Double(total) - fromLive
         if reachedEnd {
             if diskBehind { recoveryMark = max(recoveryMark ?? 0, firstChunkID + UInt64(chunks.count)) }
             diskBehind = false
-            diskOnlyResults = 0
             liveCredit = 0
         }
         commitDone(&actions)
@@ -353,6 +324,16 @@ public struct DeliveryStateMachine<Position: Sendable>: Sendable {
         windowCount -= unlogged.count
         return unlogged.sorted { ($0.chunk, $0.since) < ($1.chunk, $1.since) }.map(\.record)
     }
+
+    /// Results lost outside the machine (a full hand-off, a log that refused them at stop).
+    public mutating func countLost(_ n: UInt64, reason: String) {
+        guard n > 0 else { return }
+        counters.resultsLost += n
+        counters.lastError = reason
+    }
+
+    /// A problem of the shipper's own I/O (a spill read or commit that failed), for the reports.
+    public mutating func note(problem: String) { counters.lastError = problem }
 
     // MARK: - Internals
 
