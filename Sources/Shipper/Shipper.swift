@@ -70,8 +70,8 @@ public final class Shipper: @unchecked Sendable {
         self.handoff = handoff
         try FileManager.default.createDirectory(atPath: options.spillDirectory, withIntermediateDirectories: true)
         spill = try SpillLog(directory: options.spillDirectory, options: options.spill)
-        store = try StoreClient(options: options)
-        deadLetter = DeadLetterBox(directory: options.spillDirectory + "/dead-letter")
+        store = try StoreClient(options: options, log: log)
+        deadLetter = DeadLetterBox(directory: options.spillDirectory + "/dead-letter", maxBytes: options.deadLetterMaxBytes, log: log)
         queue = MemoryQueue(capacity: options.memItemsCap)
         let now = Self.wallMs()
         modes = ModeTracker(nowMilliseconds: now)
