@@ -56,8 +56,8 @@ public final class Shipper: @unchecked Sendable {
         self.log = log
         self.handoff = handoff
         try FileManager.default.createDirectory(atPath: options.spillDirectory, withIntermediateDirectories: true)
-        store = try StoreClient(options: options)
-        deadLetter = DeadLetterBox(directory: options.spillDirectory + "/dead-letter")
+        store = try StoreClient(options: options, log: log)
+        deadLetter = DeadLetterBox(directory: options.spillDirectory + "/dead-letter", maxBytes: options.deadLetterMaxBytes, log: log)
         extra.memQueueCap = options.memItemsCap
         extra.backfillRatePerSecond = options.backfillRate
         extra.modeReason = "opening the spill log"
@@ -264,6 +264,9 @@ public final class Shipper: @unchecked Sendable {
             s.modeChangedAt = Date(timeIntervalSince1970: Double(machine.mode.changedAtMilliseconds) / 1000)
             s.modeHistory = machine.mode.history
         }
+        s.deadLetterBytes = deadLetter.bytes
+        s.deadLetterDroppedRequests = deadLetter.droppedRequests
+        s.deadLetterDroppedResults = deadLetter.droppedResults
         if let spill {
             let l = spill.stats
             s.spillBytes = l.bytesOnDisk

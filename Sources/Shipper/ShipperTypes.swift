@@ -5,8 +5,10 @@ import SpillLog
 /// Everything the shipper needs to know, taken from the config at start.
 public struct ShipperOptions: Sendable {
     public var url: String
-    /// Extra headers, plus Authorization when basic auth or a bearer token is configured.
+    /// Extra headers (`remote_write.headers`).
     public var headers: [(String, String)] = []
+    /// Basic auth or a bearer token, inline or from a file re-read when it changes.
+    public var authorization: StoreAuthorization = .none
     public var externalLabels: [(String, String)] = []
     public var samplesPerRequest = 2_000
     public var requestsInFlight = 4
@@ -21,6 +23,9 @@ public struct ShipperOptions: Sendable {
     public var spill = SpillOptions()
     public var tls = RemoteWriteConfig.TLSFiles()
     public var agentVersion = "dev"
+    /// Byte cap over the dead-letter directory (`spill.dead_letter_max_bytes`); the oldest
+    /// request goes first past it.
+    public var deadLetterMaxBytes: Int64 = 64 << 20
 
     public init(url: String, spillDirectory: String) {
         self.url = url
@@ -31,11 +36,7 @@ public struct ShipperOptions: Sendable {
     public init(config: AgentConfig, remoteWrite rw: RemoteWriteConfig) {
         url = rw.url
         headers = rw.headers.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
-        if let auth = rw.basicAuth {
-            headers.append(("Authorization", "Basic " + Data("\(auth.username):\(auth.password)".utf8).base64EncodedString()))
-        } else if let token = rw.bearerToken {
-            headers.append(("Authorization", "Bearer \(token)"))
-        }
+        authorization = StoreAuthorization(rw)
         externalLabels = rw.externalLabels.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
         samplesPerRequest = rw.samplesPerRequest
         requestsInFlight = rw.requestsInFlight
@@ -50,6 +51,7 @@ public struct ShipperOptions: Sendable {
         spill = SpillOptions(maxBytes: Int(clamping: config.spill.maxBytes), maxAge: config.spill.maxAge,
                              fsync: .interval(config.spill.fsyncInterval))
         tls = rw.tls
+        deadLetterMaxBytes = config.spill.deadLetterMaxBytes
     }
 
     /// Results per request: each result becomes up to three samples.
@@ -67,6 +69,14 @@ public struct ShipperOptions: Sendable {
         o.freshFirst = freshFirst
         o.stallAfter = stallTimeout
         return o
+    }
+}
+
+extension ShipperOptions: CustomStringConvertible {
+    /// The options without a secret: header names only, the authorization redacted.
+    public var description: String {
+        "ShipperOptions(url: \(url), authorization: \(authorization), headers: \(headers.map(\.0)), "
+            + "spill: \(spillDirectory), deadLetterMaxBytes: \(deadLetterMaxBytes))"
     }
 }
 
@@ -137,4 +147,9 @@ public struct ShipperState: Sendable, Encodable {
     public var spillCorruptRecords = 0
     public var spillTornTailBytes = 0
     public var backfillRatePerSecond = 0
+    /// The dead-letter directory (spill.dead_letter_max_bytes): bytes kept, and the requests
+    /// and results the cap dropped since start.
+    public var deadLetterBytes: Int64 = 0
+    public var deadLetterDroppedRequests: UInt64 = 0
+    public var deadLetterDroppedResults: UInt64 = 0
 }

@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Foundation
+import Logging
 import NIOCore
 import NIOHTTP1
 import NIOSSL
@@ -9,43 +10,40 @@ import Synchronization
 
 /// Remote-write POSTs for the shipper: ``send(_:done:)`` with a callback, or ``post(_:)``, which
 /// blocks the calling thread (the shipper's own; never an event loop or the cooperative pool).
+///
+/// The transport only reports; the meaning of an answer is ``StoreResponse/classify(_:)``'s.
+/// - Redirects are never followed: a 3xx comes back as an answer with its Location.
+/// - At most ``bodyLimit`` bytes of a response body are kept (the rest is read and dropped as it
+///   streams in, never buffered).
+/// - No HTTP answer becomes a reason a person can read (StoreClient+Errors.swift).
+/// - Credentials and TLS files are re-read when they change (StoreCredentials.swift, StoreTLS.swift).
 final class StoreClient {
     typealias Answer = StoreAnswer
+
+    /// Most response-body bytes kept for the answer.
+    static let bodyLimit = 4096
 
     private let client: HTTPClient
     private let options: ShipperOptions
     private let headers: HTTPHeaders
+    private let credentials: StoreCredentials
+    private let tls: StoreTLS?
+    private let endpoint: StoreEndpoint
 
-    init(options: ShipperOptions) throws {
+    init(options: ShipperOptions, log: Logger = Logger(label: "probe-agent.store")) throws {
         self.options = options
-        // Load every TLS file here, as PEM, so a bad path or file stops the agent at start with
-        // its name (NIOSSL's `.file` sources guess the format from the extension and fail late).
-        var tls = TLSConfiguration.makeClientConfiguration()
-        if let ca = options.tls.caFile {
-            tls.trustRoots = .certificates(try Self.load("tls.ca_file", ca) { try NIOSSLCertificate.fromPEMFile($0) })
-        }
-        if let cert = options.tls.certFile, let key = options.tls.keyFile {
-            tls.certificateChain = try Self.load("tls.cert_file", cert) { try NIOSSLCertificate.fromPEMFile($0) }
-                .map { .certificate($0) }
-            tls.privateKey = .privateKey(try Self.load("tls.key_file", key) { try NIOSSLPrivateKey(file: $0, format: .pem) })
-        }
-        var config = HTTPClient.Configuration(tlsConfiguration: tls)
+        endpoint = StoreEndpoint(url: options.url, timeout: options.timeout)
+        credentials = try StoreCredentials(options.authorization, log: log)
+        let https = options.url.lowercased().hasPrefix("https://")
+        tls = https ? try StoreTLS(files: options.tls, log: log) : nil
+        var config = HTTPClient.Configuration(tlsConfiguration: tls?.configuration(nowNanos: Self.monoNanos()))
+        config.redirectConfiguration = .disallow
         config.timeout = .init(connect: .seconds(5), read: .nanoseconds(options.timeout.nanosecondsValue))
         client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: config)
         var h = HTTPHeaders()
         for (name, value) in RemoteWriteHeaders.all(agentVersion: options.agentVersion) { h.add(name: name, value: value) }
         for (name, value) in options.headers { h.replaceOrAdd(name: name, value: value) }
         headers = h
-    }
-
-    struct TLSFileError: Error, CustomStringConvertible {
-        let description: String
-    }
-
-    private static func load<T>(_ key: String, _ path: String, _ body: (String) throws -> T) throws -> T {
-        do { return try body(path) } catch {
-            throw TLSFileError(description: "remote_write.\(key) \(path): cannot load as PEM (\(error))")
-        }
     }
 
     func shutdown() { try? client.syncShutdown() }
@@ -65,25 +63,66 @@ final class StoreClient {
     /// POSTs an encoded WriteRequest; `done` gets the answer on an event loop thread (bounded by
     /// the request timeout). Several may be in flight.
     func send(_ body: Data, done: @escaping @Sendable (Answer) -> Void) {
+        let now = Self.monoNanos()
         let request: HTTPClient.Request
         do {
-            var r = try HTTPClient.Request(url: options.url, method: .POST, headers: headers)
+            var h = headers
+            if let auth = credentials.header(nowNanos: now) { h.replaceOrAdd(name: "Authorization", value: auth) }
+            var r = try HTTPClient.Request(url: options.url, method: .POST, headers: h,
+                                           tlsConfiguration: tls?.configuration(nowNanos: now))
             r.body = .data(body)
             request = r
         } catch {
-            return done(Answer(status: nil, transportError: "\(error)"))
+            return done(Answer(status: nil, transportError: "remote_write.url \(options.url) cannot be used: \(error)"))
         }
         let deadline = NIODeadline.now() + .nanoseconds(options.timeout.nanosecondsValue)
-        client.execute(request: request, deadline: deadline).whenComplete { result in
+        let task = client.execute(request: request, delegate: AnswerDelegate(limit: Self.bodyLimit), deadline: deadline)
+        task.futureResult.whenComplete { [credentials, tls, endpoint] result in
             switch result {
-            case .success(let response):
-                let text = response.body.map { String(buffer: $0) } ?? ""
-                done(Answer(status: Int(response.status.code), body: String(text.prefix(512)),
-                            retryAfter: response.headers.first(name: "Retry-After"),
-                            location: response.headers.first(name: "Location")))
+            case .success(let answer):
+                credentials.answered(status: answer.status)
+                done(answer)
             case .failure(let error):
-                done(Answer(status: nil, transportError: "\(error)"))
+                let why = endpoint.describe(error)
+                if why.isTLS { tls?.handshakeFailed() }
+                done(Answer(status: nil, transportError: why.text))
             }
         }
+    }
+
+    static func monoNanos() -> UInt64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
+    }
+}
+
+/// Collects one answer on its event loop: the status, Retry-After and Location, and the body's
+/// first `limit` bytes; later body parts are dropped as they arrive.
+private final class AnswerDelegate: HTTPClientResponseDelegate, @unchecked Sendable {
+    typealias Response = StoreAnswer
+    private let limit: Int
+    private var status: Int?
+    private var retryAfter: String?
+    private var location: String?
+    private var body: [UInt8] = []
+
+    init(limit: Int) { self.limit = limit }
+
+    func didReceiveHead(task: HTTPClient.Task<Response>, _ head: HTTPResponseHead) -> EventLoopFuture<Void> {
+        status = Int(head.status.code)
+        retryAfter = head.headers.first(name: "Retry-After")
+        location = head.headers.first(name: "Location")
+        return task.eventLoop.makeSucceededVoidFuture()
+    }
+
+    func didReceiveBodyPart(task: HTTPClient.Task<Response>, _ buffer: ByteBuffer) -> EventLoopFuture<Void> {
+        let room = limit - body.count
+        if room > 0 { body += buffer.readableBytesView.prefix(room) }
+        return task.eventLoop.makeSucceededVoidFuture()
+    }
+
+    func didFinishRequest(task: HTTPClient.Task<Response>) throws -> Response {
+        StoreAnswer(status: status, body: String(decoding: body, as: UTF8.self), retryAfter: retryAfter, location: location)
     }
 }

@@ -106,6 +106,8 @@ enum SelfMetrics {
         counter(&w, "probeagent_remote_write_requests_failed_total", "Remote-write requests that failed (retried unless dead-lettered).", d.requestsFailed)
         counter(&w, "probeagent_remote_write_retries_total", "Retries after 5xx, 429 or network errors.", d.retries)
         counter(&w, "probeagent_remote_write_dead_letter_results_total", "Results set aside because the store rejected their request as malformed.", d.deadLetterResults)
+        gauge(&w, "probeagent_dead_letter_bytes", "Bytes in the dead-letter directory (spill.dead_letter_max_bytes caps them).", Int(d.deadLetterBytes))
+        counter(&w, "probeagent_dead_letter_dropped_results_total", "Dead-lettered results deleted by spill.dead_letter_max_bytes, oldest request first.", d.deadLetterDroppedResults)
         counter(&w, "probeagent_remote_write_too_old_results_total", "Results the store refused as too old (given up, counted).", d.tooOldResultsDropped)
         w.header("probeagent_remote_write_highest_sent_timestamp_seconds", .gauge, "Newest sample timestamp the store accepted.")
         w.sample("probeagent_remote_write_highest_sent_timestamp_seconds", [], Double(d.highestSentTimestampMs) / 1000)

@@ -16,12 +16,23 @@ struct RemoteWriteConfigTests {
     }
 
     @Test func parsesTimeoutBackfillRateAndFreshFirst() throws {
-        let c = try AgentConfig.load(yaml: Self.yaml("  timeout: 5s\n  backfill_rate: 500\n  fresh_first: true"), file: "a.yaml")
+        let onFailure = "spill:\n  mode: on_failure\n"
+        let c = try AgentConfig.load(yaml: onFailure + Self.yaml("  timeout: 5s\n  backfill_rate: 500\n  fresh_first: true"), file: "a.yaml")
         #expect(c.remoteWrite?.timeout == .seconds(5))
         #expect(c.remoteWrite?.backfillRate == 500)
         #expect(c.remoteWrite?.freshFirst == true)
         let d = try AgentConfig.load(yaml: Self.yaml(""), file: "a.yaml")
         #expect(d.remoteWrite?.freshFirst == false && d.remoteWrite?.backfillRate == 20_000)
+        #expect(d.spill.mode == .writeAhead && c.spill.mode == .onFailure)
+    }
+
+    @Test func freshFirstNeedsOnFailureModeAndModeIsChecked() {
+        let errors = configErrors(Self.yaml("  fresh_first: true"))
+        #expect(errors.contains { $0.line == 7 && $0.message.contains("remote_write.fresh_first needs spill.mode: on_failure") }, "\(errors)")
+        let bad = configErrors("spill:\n  mode: sometimes\n" + Self.yaml(""))
+        #expect(bad.contains { $0.line == 2 && $0.message.contains("unknown spill.mode 'sometimes'; expected write_ahead or on_failure") }, "\(bad)")
+        let stall = configErrors(Self.yaml("  stall_timeout: 500ms"))
+        #expect(stall.contains { $0.message.contains("remote_write.stall_timeout must be at least 1s") }, "\(stall)")
     }
 
     @Test func rejectsBadValuesWithPositions() {

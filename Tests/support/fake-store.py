@@ -8,8 +8,15 @@ Usage: fake-store.py PORT DIR [CERT KEY CLIENT_CA]
   POST /control?mode=M    set the mode: ok | 400 | 429:SECONDS | 500 | too-old | too-old:N
                           (the next N requests, then ok) | hang:SECONDS | flaky:N (every
                           Nth request 500, the rest ok; saved with the answer it got)
-  GET  /stats             {"requests": N, "mode": M, "in_flight": K, "max_in_flight": MAX}
-                          (requests being answered now / at most at once so far)
+                          | status:CODE (that HTTP status with a short body) | redirect:CODE (a 3xx
+                          with Location: /redirected/api/v1/write) | auth:TOKEN (204 only with
+                          "Authorization: Bearer TOKEN", saved as ok; else 401 "unauthorized",
+                          saved as auth-refused) | slow:SECONDS (204 after the delay; several
+                          requests may wait at once)
+  POST /redirected/...    counted in "redirected", answered 204, nothing saved (an agent that
+                          follows redirects would land here)
+  GET  /stats             {"requests": N, "mode": M, "in_flight": K, "max_in_flight": MAX,
+                          "redirected": R} (requests being answered now / at most at once so far)
 Listens on 127.0.0.1 only; exits by itself after 30 minutes.
 """
 import json, os, ssl, sys, threading, time
@@ -17,7 +24,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
 
 PORT, DIR = int(sys.argv[1]), sys.argv[2]
-state = {"mode": "ok", "requests": 0, "in_flight": 0, "max_in_flight": 0}
+state = {"mode": "ok", "requests": 0, "in_flight": 0, "max_in_flight": 0, "redirected": 0}
+STATUS_BODIES = {400: b"bad request", 401: b"unauthorized", 403: b"forbidden", 404: b"not found",
+                 405: b"method not allowed", 422: b"unprocessable", 500: b"internal error", 503: b"unavailable"}
 lock = threading.Lock()
 
 
@@ -47,6 +56,10 @@ class Handler(BaseHTTPRequestHandler):
             with lock:
                 state["mode"] = parse_qs(url.query)["mode"][0]
             return self.reply(200, b"ok")
+        if url.path.startswith("/redirected/"):
+            with lock:
+                state["redirected"] += 1
+            return self.reply(204)
         if url.path != "/api/v1/write":
             return self.reply(404)
         with lock:
@@ -63,6 +76,9 @@ class Handler(BaseHTTPRequestHandler):
     def answer(self, n, mode, body):
         if mode.startswith("flaky:"):  # every Nth request fails; saved as the answer it got
             mode = "500" if n % int(mode.partition(":")[2]) == 0 else "ok"
+        if mode.startswith("auth:"):  # the right bearer token: ok; else 401
+            wanted = "Bearer " + mode.partition(":")[2]
+            mode = "ok" if self.headers.get("Authorization") == wanted else "auth-refused"
         with open(os.path.join(DIR, f"req-{n}.bin"), "wb") as f:
             f.write(body)
         with open(os.path.join(DIR, f"req-{n}.json"), "w") as f:
@@ -82,6 +98,17 @@ class Handler(BaseHTTPRequestHandler):
                     left = int(state["mode"].partition(":")[2]) - 1
                     state["mode"] = f"too-old:{left}" if left > 0 else "ok"
             self.reply(500, b"too old sample")
+        elif kind == "auth-refused":
+            self.reply(401, b"unauthorized")
+        elif kind == "status":
+            code = int(arg)
+            self.reply(code, STATUS_BODIES.get(code, b"fake store answers %d" % code))
+        elif kind == "redirect":
+            where = f"http://127.0.0.1:{PORT}/redirected/api/v1/write"
+            self.reply(int(arg or "302"), b"moved", {"Location": where})
+        elif kind == "slow":
+            time.sleep(float(arg or "1"))
+            self.reply(204)
         elif kind == "hang":
             time.sleep(float(arg or "30"))
             self.reply(204)

@@ -1,3 +1,4 @@
+import Foundation
 import Yams
 
 extension SchedulerConfig {
@@ -42,7 +43,7 @@ extension QueueConfig {
 
 extension SpillConfig {
     mutating func read(_ node: Node, _ reader: inout NodeReader) {
-        let keys = ["dir", "max_bytes", "max_age", "fsync_interval", "mode"]
+        let keys = ["dir", "max_bytes", "max_age", "fsync_interval", "mode", "dead_letter_max_bytes"]
         guard let f = reader.fields(node, in: "spill", known: keys) else { return }
         if let n = f["dir"], let value = reader.string(n, "spill.dir") {
             if value.isEmpty { reader.error(at: n, "spill.dir must not be empty") } else { directory = value }
@@ -57,11 +58,14 @@ extension SpillConfig {
                 reader.error(at: n, "unknown spill.mode '\(text)'; expected write_ahead or on_failure")
             }
         }
+        if let n = f["dead_letter_max_bytes"], let value = reader.byteSize(n, "spill.dead_letter_max_bytes") {
+            deadLetterMaxBytes = value
+        }
     }
 }
 
 extension RemoteWriteConfig {
-    static let keys = ["url", "headers", "basic_auth", "bearer_token", "tls", "external_labels",
+    static let keys = ["url", "headers", "basic_auth", "bearer_token", "bearer_token_file", "tls", "external_labels",
                        "samples_per_request", "requests_in_flight", "flush_interval", "timeout", "backfill_rate",
                        "fresh_first", "stall_timeout"]
 
@@ -76,15 +80,7 @@ extension RemoteWriteConfig {
         if let n = f["headers"] {
             for (key, _, value) in reader.stringMap(n, "remote_write.headers") ?? [] { config.headers[key] = value }
         }
-        if let n = f["basic_auth"], let auth = reader.fields(n, in: "remote_write.basic_auth", known: ["username", "password"]) {
-            let user = reader.require(auth, "username", in: "remote_write.basic_auth").flatMap { reader.string($0, "username") }
-            let password = reader.require(auth, "password", in: "remote_write.basic_auth").flatMap { reader.string($0, "password") }
-            if let user, let password { config.basicAuth = BasicAuth(username: user, password: password) }
-        }
-        if let n = f["bearer_token"] {
-            config.bearerToken = reader.string(n, "remote_write.bearer_token")
-            if f["basic_auth"] != nil { reader.error(at: n, "remote_write: set basic_auth or bearer_token, not both") }
-        }
+        config.readCredentials(f, &reader)
         if let n = f["tls"], let tls = reader.fields(n, in: "remote_write.tls", known: ["ca_file", "cert_file", "key_file"]) {
             config.tls.caFile = tls["ca_file"].flatMap { reader.string($0, "tls.ca_file") }
             config.tls.certFile = tls["cert_file"].flatMap { reader.string($0, "tls.cert_file") }
@@ -121,6 +117,56 @@ extension RemoteWriteConfig {
             if value < .seconds(1) { reader.error(at: n, "remote_write.stall_timeout must be at least 1s") } else { config.stallTimeout = value }
         }
         return config
+    }
+}
+
+extension RemoteWriteConfig {
+    /// `basic_auth` (`password` or `password_file`), `bearer_token` or `bearer_token_file`: one
+    /// way at most. A credential file must be readable now and not empty (the shipper re-reads
+    /// it when it changes); its contents never appear in a message.
+    mutating func readCredentials(_ f: Fields, _ reader: inout NodeReader) {
+        let ways = ["basic_auth", "bearer_token", "bearer_token_file"].filter { f[$0] != nil }
+        if ways.count > 1, let n = f[ways[1]] {
+            reader.error(at: n, "remote_write: set only one of basic_auth, bearer_token and bearer_token_file (found \(ways.joined(separator: " and ")))")
+        }
+        if let n = f["basic_auth"],
+           let auth = reader.fields(n, in: "remote_write.basic_auth", known: ["username", "password", "password_file"]) {
+            let user = reader.require(auth, "username", in: "remote_write.basic_auth").flatMap { reader.string($0, "username") }
+            var password: String?, passwordFile: String?
+            switch (auth["password"], auth["password_file"]) {
+            case (.some, let pf?):
+                reader.error(at: pf, "remote_write.basic_auth: set password or password_file, not both")
+            case (let p?, nil):
+                password = reader.string(p, "remote_write.basic_auth.password")
+            case (nil, let pf?):
+                passwordFile = Self.credentialFile(pf, "remote_write.basic_auth.password_file", &reader)
+                if passwordFile != nil { password = "" }
+            case (nil, nil):
+                reader.error(at: n, "missing required key 'password' (or 'password_file') in remote_write.basic_auth")
+            }
+            if let user, let password { basicAuth = BasicAuth(username: user, password: password, passwordFile: passwordFile) }
+        }
+        if let n = f["bearer_token"] { bearerToken = reader.string(n, "remote_write.bearer_token") }
+        if let n = f["bearer_token_file"] { bearerTokenFile = Self.credentialFile(n, "remote_write.bearer_token_file", &reader) }
+    }
+
+    /// A credential file's path, after checking it can be read and holds something.
+    static func credentialFile(_ node: Node, _ what: String, _ reader: inout NodeReader) -> String? {
+        guard let path = reader.string(node, what) else { return nil }
+        guard !path.isEmpty else {
+            reader.error(at: node, "\(what) must not be empty")
+            return nil
+        }
+        switch CredentialFile.read(path) {
+        case .success(let text) where text.isEmpty:
+            reader.error(at: node, "\(what) '\(path)' is empty")
+            return nil
+        case .success:
+            return path
+        case .failure(let e):
+            reader.error(at: node, "\(what) '\(path)': \(e.reason)")
+            return nil
+        }
     }
 }
 

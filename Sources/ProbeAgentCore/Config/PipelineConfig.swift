@@ -64,6 +64,9 @@ public struct SpillConfig: Sendable, Hashable {
     public var fsyncInterval: Duration = .seconds(1)
     /// When results are written to the log (`spill.mode`).
     public var mode: SpillMode = .writeAhead
+    /// Byte cap over the dead-letter directory (requests the store refused as malformed); the
+    /// oldest request is dropped (and counted) past it. 64 MiB.
+    public var deadLetterMaxBytes: Int64 = 64 << 20
     /// Creates the defaults.
     public init() {}
 }
@@ -84,10 +87,13 @@ public struct RemoteWriteConfig: Sendable, Hashable {
     public var url: String
     /// Extra HTTP headers sent with every request.
     public var headers: [String: String] = [:]
-    /// HTTP basic authentication; exclusive with `bearerToken`.
+    /// HTTP basic authentication; exclusive with `bearerToken` and `bearerTokenFile`.
     public var basicAuth: BasicAuth?
-    /// Bearer token; exclusive with `basicAuth`.
+    /// Bearer token; exclusive with `basicAuth` and `bearerTokenFile`.
     public var bearerToken: String?
+    /// File holding the bearer token (`bearer_token_file`), re-read when it changes; exclusive
+    /// with `basicAuth` and `bearerToken`.
+    public var bearerTokenFile: String?
     /// TLS files for `https://` receivers.
     public var tls: TLSFiles = .init()
     /// Labels added to every series sent.
@@ -118,12 +124,15 @@ public struct RemoteWriteConfig: Sendable, Hashable {
     public struct BasicAuth: Sendable, Hashable {
         /// User name.
         public var username: String
-        /// Password.
+        /// Password (empty when it comes from `passwordFile`).
         public var password: String
+        /// File holding the password (`password_file`), re-read when it changes.
+        public var passwordFile: String?
         /// Creates credentials.
-        public init(username: String, password: String) {
+        public init(username: String, password: String, passwordFile: String? = nil) {
             self.username = username
             self.password = password
+            self.passwordFile = passwordFile
         }
     }
 
