@@ -69,13 +69,14 @@ public final class Shipper: @unchecked Sendable {
         self.log = log
         self.handoff = handoff
         try FileManager.default.createDirectory(atPath: options.spillDirectory, withIntermediateDirectories: true)
-        spill = try SpillLog(directory: options.spillDirectory, options: options.spill)
+        spill = try SpillLog(directory: options.spillDirectory, options: options.spill, lock: options.spillLock)
         store = try StoreClient(options: options)
         deadLetter = DeadLetterBox(directory: options.spillDirectory + "/dead-letter")
         queue = MemoryQueue(capacity: options.memItemsCap)
         let now = Self.wallMs()
         modes = ModeTracker(nowMilliseconds: now)
         lastRefill = Self.monoNs()
+        for warning in spill.openWarnings { log.warning("spill log: \(warning)") }
         let s = spill.stats
         if s.corruptRecords > 0 || s.tornTailBytes > 0 {
             log.warning("spill log repaired at open: \(s.corruptRecords) corrupt records skipped, \(s.tornTailBytes) torn-tail bytes truncated")
