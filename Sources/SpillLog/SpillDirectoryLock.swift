@@ -5,7 +5,10 @@
 // never leaves a stale lock behind, and there is nothing to clean up at start. The lock is per
 // open file description: a second open in the SAME process conflicts too, so two SpillLogs in
 // one process are refused exactly like two agents. The descriptor is O_CLOEXEC, so children the
-// agent spawns do not inherit (and keep) the lock.
+// agent spawns do not inherit (and keep) the lock. They do share it for the moment between
+// fork and exec, though, and an agent that is just exiting holds it until the kernel closes its
+// files: so a held lock is tried again for up to `patience` (250 ms, every 10 ms) before it is
+// refused. Short enough that a second agent still exits at once.
 //
 // The file's content is informational only: the holder truncates it and writes its pid (one
 // decimal line) right after taking the lock, so the next one can say who holds it. The lock
@@ -80,11 +83,20 @@ public final class SpillDirectoryLock: Sendable {
         return a.st_dev == b.st_dev && a.st_ino == b.st_ino
     }
 
+    /// How long a held lock is tried again before it is refused (see the file comment).
+    static let patience = 25 // tries, 10 ms apart
+
     private static func lock(_ fd: Int32, path: String, directory: String) throws {
+        var tries = 0
         while flock(fd, LOCK_EX | LOCK_NB) != 0 {
             let code = errno
             if code == EINTR { continue }
             if code == EWOULDBLOCK {
+                tries += 1
+                if tries < patience {
+                    usleep(10_000)
+                    continue
+                }
                 throw SpillError.locked(directory: directory, holderPID: holderPID(fd))
             }
             throw SpillError.from(errno: code, operation: "flock", path: path)

@@ -97,6 +97,24 @@ import Glibc
         try next.close()
     }
 
+    /// A holder that lets go within the patience window (an agent just exiting, a child between
+    /// fork and exec) is waited for; one that does not is refused after it.
+    @Test func lockLetGoWithinThePatienceWindowIsTaken() throws {
+        let dir = TempDir()
+        defer { dir.remove() }
+        let first = try SpillDirectoryLock(directory: dir.log)
+        Thread { usleep(50_000); first.release() }.start()
+        let started = Date()
+        let second = try SpillDirectoryLock(directory: dir.log)
+        #expect(second.isHeld && Date().timeIntervalSince(started) < 2)
+        let refusedAt = Date()
+        #expect(throws: SpillError.locked(directory: dir.log, holderPID: getpid())) {
+            _ = try SpillDirectoryLock(directory: dir.log)
+        }
+        #expect(Date().timeIntervalSince(refusedAt) < 2, "refused within about 250 ms")
+        second.release()
+    }
+
     @Test func missingParentIsAClearError() throws {
         let dir = TempDir()
         defer { dir.remove() }
