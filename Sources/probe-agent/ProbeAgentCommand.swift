@@ -122,7 +122,9 @@ struct ProbeAgentCommand: ParsableCommand {
     /// agent holding it) is one line on stderr and exit status 3.
     private static func lockSpillDirectory(_ directory: String, log: Logger) throws -> SpillDirectoryLock {
         do {
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            // 0750: what the umask set further on (nothing for "other") gave it before the lock came first.
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true,
+                                                    attributes: [.posixPermissions: 0o750])
             return try SpillDirectoryLock(directory: directory)
         } catch let error as SpillError {
             log.critical("not starting: \(error)")
