@@ -65,7 +65,7 @@ let package = Package(
         .executableTarget(
             name: "probe-agent",
             dependencies: [
-                "ProbeEngine", "ProbeAgentCore", "Shipper", "AdminAPI",
+                "ProbeEngine", "ProbeAgentCore", "Shipper", "SpillLog", "AdminAPI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Hummingbird", package: "hummingbird"),

@@ -38,9 +38,9 @@ public final class Shipper: @unchecked Sendable {
     private let onModeChange: @Sendable (DeliveryMode, String) -> Void
     private let onBuffersFreed: @Sendable () -> Void
 
-    /// Checks the spill directory and opens the HTTP client; throws a clear error naming the
-    /// directory or file when one cannot be used. The spill log itself is opened (and scanned)
-    /// on the shipper thread.
+    /// Opens the HTTP client (a TLS or credential file that cannot be used is a clear error
+    /// naming it). The spill log is opened (and scanned) on the shipper thread, under
+    /// `options.spillLock` when the agent took the directory's lock at start.
     ///
     /// - Parameters:
     ///   - onModeChange: told every mode change (on the shipper thread), with its reason.
@@ -55,7 +55,6 @@ public final class Shipper: @unchecked Sendable {
         requestBuilder = RequestBuilder(external: options.externalLabels)
         self.log = log
         self.handoff = handoff
-        try FileManager.default.createDirectory(atPath: options.spillDirectory, withIntermediateDirectories: true)
         store = try StoreClient(options: options, log: log)
         deadLetter = DeadLetterBox(directory: options.spillDirectory + "/dead-letter", maxBytes: options.deadLetterMaxBytes, log: log)
         extra.memQueueCap = options.memItemsCap
@@ -108,13 +107,15 @@ public final class Shipper: @unchecked Sendable {
 
     private func open() -> Bool {
         do {
-            spill = try SpillLog(directory: options.spillDirectory, options: options.spill, weigh: ResultBlock.weight)
+            spill = try SpillLog(directory: options.spillDirectory, options: options.spill, lock: options.spillLock,
+                                 weigh: ResultBlock.weight)
         } catch {
             log.critical("spill log \(options.spillDirectory) cannot be opened: \(error); results are not shipped")
             extra.lastError = "spill log \(options.spillDirectory) cannot be opened: \(error)"
             publish()
             return false
         }
+        for warning in spill.openWarnings { log.warning("spill log: \(warning)") }
         let s = spill.stats
         if s.corruptRecords > 0 || s.tornTailBytes > 0 {
             log.warning("spill log repaired at open: \(s.corruptRecords) corrupt records skipped, \(s.tornTailBytes) torn-tail bytes truncated")

@@ -21,6 +21,9 @@ public struct ShipperOptions: Sendable {
     public var memItemsCap = 100_000
     public var spillDirectory: String
     public var spill = SpillOptions()
+    /// The spill directory's lock, taken early by the agent so that a second one exits before
+    /// it starts anything; nil: the spill log takes it itself when the shipper opens it.
+    public var spillLock: SpillDirectoryLock?
     public var tls = RemoteWriteConfig.TLSFiles()
     public var agentVersion = "dev"
     /// Byte cap over the dead-letter directory (`spill.dead_letter_max_bytes`); the oldest

@@ -20,6 +20,9 @@ public enum SpillError: Error, Equatable, CustomStringConvertible {
     case recordTooLarge(size: Int, limit: Int)
     /// The log was used after ``SpillLog/close()``.
     case closed
+    /// Another owner holds the directory's lock (SpillDirectoryLock.swift): another agent, or
+    /// another spill log in this process. `holderPID` is what the lock file says, if anything.
+    case locked(directory: String, holderPID: Int32?)
 
     /// Maps `errno` from `operation` on `path` to an error.
     static func from(errno code: Int32, operation: String, path: String) -> SpillError {
@@ -45,6 +48,15 @@ public enum SpillError: Error, Equatable, CustomStringConvertible {
             return "spill log: record of \(size) bytes exceeds the \(limit)-byte limit"
         case .closed:
             return "spill log: used after close()"
+        case .locked(let directory, let pid):
+            let file = directory + "/" + SpillDirectoryLock.fileName
+            guard let pid else {
+                return "spill.dir \(directory) is in use by another process (it holds the lock on \(file), which names no pid); each agent needs its own spill directory"
+            }
+            if pid == getpid() {
+                return "spill.dir \(directory) is already in use in this process (pid \(pid) holds the lock on \(file)); each spill log needs its own directory"
+            }
+            return "spill.dir \(directory) is in use by another probe-agent (pid \(pid) holds the lock on \(file)); each agent needs its own spill directory"
         }
     }
 }

@@ -1,7 +1,7 @@
 // Open-time recovery: rebuild the in-memory segment table from the files, repair them, and
 // resume at the saved read position.
 //
-// Steps: list the directory (names other than seg-<16 hex>.log are ignored); load read.pos;
+// Steps: list the directory and sort out its entries (below); load read.pos;
 // delete segments older than the saved one (wholly committed before a crash cut the cleanup
 // short); scan each remaining segment once with a SegmentScanner, counting records, newest
 // timestamp and garbage ranges. Garbage running to the end of the LAST segment is a torn tail
@@ -11,6 +11,13 @@
 // and skipped (a trailing range is truncated too). The saved offset is snapped forward to the
 // first record boundary at or after it, and clamped to the end of the segment.
 // Cost: O(bytes on disk) reads and CRC, 1 MiB window; O(segments) memory.
+//
+// Entries: regular files named seg-<16 lowercase hex>.log with an id in 1...Segment.maxID are
+// segments; read.pos, read.pos.tmp, lock and the dead-letter directory are the log's own. All
+// else -- foreign files, out-of-range segment names, a directory or symlink named like a
+// segment -- is skipped with a line in `openWarnings` and never read, written or deleted. New
+// segments are numbered after every segment-like name, skipped ones included, so creating one
+// never truncates a foreign file (or a symlink's target).
 
 #if canImport(Glibc)
 import Glibc
@@ -18,12 +25,17 @@ import Glibc
 
 extension SpillLog {
     func recover() throws {
-        let names = try Sys.listDirectory(directory)
+        let names = try Sys.listDirectory(directory).sorted()
         if names.contains(ReadPositionFile.tempName) {
             try? Sys.unlink(directory + "/" + ReadPositionFile.tempName)
         }
-        var ids = names.compactMap(Segment.id(fromFileName:)).sorted()
-        let saved = try ReadPositionFile.load(directory: directory)
+        let entries = try sortOutEntries(names)
+        var ids = entries.ids
+        var saved = try ReadPositionFile.load(directory: directory)
+        if let s = saved, s.segment == 0 || s.segment > Segment.maxID {
+            openWarnings.append("\(directory)/\(ReadPositionFile.name): ignored, segment id \(s.segment) is out of range; reading from the oldest record")
+            saved = nil
+        }
         if let saved {
             for id in ids where id < saved.segment {
                 try Sys.unlink(path(id))
@@ -46,7 +58,7 @@ extension SpillLog {
             totalRecords += segment.records
             diskBytes += segment.size
         }
-        nextID = max((segments.last?.id ?? 0) + 1, saved?.segment ?? 1, 1)
+        nextID = max((segments.last?.id ?? 0) + 1, entries.highest + 1, saved?.segment ?? 1, 1)
         if segments.isEmpty || start.segment != segments.first!.id {
             start = SpillPosition(segment: segments.first?.id ?? nextID, offset: 0, ordinal: 0)
         }
@@ -55,6 +67,41 @@ extension SpillLog {
         // What read.pos says now, or what its absence means ("from the oldest"): either way
         // nothing needs saving until a commit moves the position.
         savedPosition = saved ?? (start.segment, start.offset)
+    }
+
+    /// Segment ids to scan (sorted), and the highest id any segment-like name uses (skipped
+    /// ones included; 0 when none). Records a warning for every entry skipped.
+    private func sortOutEntries(_ names: [String]) throws -> (ids: [UInt64], highest: UInt64) {
+        var ids: [UInt64] = []
+        var highest: UInt64 = 0
+        for name in names {
+            func skip(_ why: String) { openWarnings.append("\(directory)/\(name): skipped, \(why); left in place") }
+            switch Segment.kind(ofFileName: name) {
+            case .segment(let id):
+                highest = max(highest, id)
+                guard let type = try Sys.entryType(directoryFD, name, in: directory) else { continue } // gone since the listing
+                switch type {
+                case S_IFREG: ids.append(id)
+                case S_IFDIR: skip("a directory named like a segment")
+                case S_IFLNK: skip("a symlink named like a segment (segments must be regular files)")
+                default: skip("not a regular file, though named like a segment")
+                }
+            case .badSegment(let why):
+                skip(why)
+            case .other:
+                switch name {
+                case ReadPositionFile.name, ReadPositionFile.tempName, SpillDirectoryLock.fileName:
+                    continue
+                case "dead-letter":
+                    if let type = try Sys.entryType(directoryFD, name, in: directory), type != S_IFDIR {
+                        skip("dead-letter should be the directory of refused requests")
+                    }
+                default:
+                    skip("not a spill log file")
+                }
+            }
+        }
+        return (ids.sorted(), highest)
     }
 
     /// Scans one segment; returns its table entry and, when `savedOffset` is given, the

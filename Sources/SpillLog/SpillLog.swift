@@ -4,7 +4,15 @@
 //   seg-0000000000000001.log, seg-...02.log, ...  append-only segments of framed records
 //                                                 (RecordFormat.swift), oldest = lowest id
 //   read.pos                                      the committed read position (ReadPositionFile)
-//   anything else                                 ignored
+//   lock                                          flock'd by the one owner, holds its pid
+//                                                 (SpillDirectoryLock.swift); never deleted
+//   dead-letter/                                  refused requests (the shipper's DeadLetterBox)
+//   anything else                                 skipped with a warning (`openWarnings`), never
+//                                                 read, written or deleted
+//
+// One owner: the lock is taken before anything in the directory is read or written, and held
+// until close() or deinit, so a second agent (or a second SpillLog in this process) on the same
+// directory fails with `SpillError.locked` and changes nothing.
 //
 // Data structure in memory: `segments`, an array of per-segment counters (Segment.swift)
 // ordered by id; the last one is the write segment. Two positions: `committed` (persisted;
@@ -56,6 +64,14 @@ public final class SpillLog {
     var isClosed = false
     /// Items a record's payload stands for (SpillEntry.weight), for records read from disk.
     let weigh: (UnsafeRawBufferPointer) -> Int
+    /// The directory's lock; released at close when this log took it itself (`ownsLock`).
+    let lock: SpillDirectoryLock
+    let ownsLock: Bool
+
+    /// What recovery skipped at open, one line each naming the file and why: foreign files,
+    /// out-of-range segment names, directories or symlinks named like segments. They are left in
+    /// place. The owner logs them.
+    public internal(set) var openWarnings: [String] = []
 
     /// Opens (creating if needed) the spill log in `directory` and recovers it: scans every
     /// segment, cuts a torn tail, counts corrupt ranges, resumes at the saved read position.
@@ -65,19 +81,39 @@ public final class SpillLog {
     ///   - options: segment size, caps and fsync policy.
     ///   - weigh: the items a record's payload stands for (its SpillEntry.weight when it was
     ///     appended); counts, caps' drop counts and positions' ordinals are in items.
-    /// - Throws: ``SpillError`` when the directory or a segment cannot be read or repaired.
-    public init(directory: String, options: SpillOptions = SpillOptions(),
+    ///   - lock: the directory's lock, taken earlier by the caller, who keeps it (this log holds
+    ///     a reference and never releases it). Nil: the log takes the lock itself, before it
+    ///     reads or writes anything in the directory, and releases it at ``close()`` or deinit.
+    /// - Throws: ``SpillError/locked(directory:holderPID:)`` when another owner holds the
+    ///   directory (nothing is touched then); ``SpillError`` when the directory or a segment
+    ///   cannot be read or repaired.
+    public init(directory: String, options: SpillOptions = SpillOptions(), lock: SpillDirectoryLock? = nil,
                 weigh: @escaping (UnsafeRawBufferPointer) -> Int = { _ in 1 }) throws {
         self.weigh = weigh
         precondition(options.segmentBytes > 0 && options.maxBytes > 0, "segmentBytes and maxBytes must be positive")
         self.directory = directory
         self.options = options
-        try Sys.mkdir(directory)
-        directoryFD = try Sys.open(directory, O_RDONLY | O_DIRECTORY)
+        let held: SpillDirectoryLock
+        if let lock {
+            precondition(lock.isHeld && lock.covers(directory),
+                         "the SpillDirectoryLock given for \(directory) is released or locks \(lock.directory)")
+            held = lock
+        } else {
+            held = try SpillDirectoryLock(directory: directory)
+        }
+        self.lock = held
+        ownsLock = lock == nil
+        do {
+            directoryFD = try Sys.open(directory, O_RDONLY | O_DIRECTORY)
+        } catch {
+            if lock == nil { held.release() }
+            throw error
+        }
         do {
             try recover()
         } catch {
             Sys.close(directoryFD)
+            if ownsLock { held.release() }
             throw error
         }
     }
@@ -165,5 +201,7 @@ public final class SpillLog {
         if writeFD >= 0 { Sys.close(writeFD) }
         writeFD = -1
         Sys.close(directoryFD)
+        // Last: nothing in the directory is touched after another owner may have it.
+        if ownsLock { lock.release() }
     }
 }

@@ -86,6 +86,19 @@ enum Sys {
         return done
     }
 
+    /// The file type bits (`st_mode & S_IFMT`) of `name` inside the directory `dirFD`, not
+    /// following a symlink; nil when the entry is gone.
+    static func entryType(_ dirFD: Int32, _ name: String, in directory: String) throws -> mode_t? {
+        var st = stat()
+        while fstatat(dirFD, name, &st, AT_SYMLINK_NOFOLLOW) != 0 {
+            let code = errno
+            if code == EINTR { continue }
+            if code == ENOENT { return nil }
+            throw SpillError.from(errno: code, operation: "stat", path: directory + "/" + name)
+        }
+        return st.st_mode & S_IFMT
+    }
+
     /// Names in a directory, without "." and "..".
     static func listDirectory(_ path: String) throws -> [String] {
         guard let dir = opendir(path) else {

@@ -5,6 +5,7 @@ import Logging
 import ProbeAgentCore
 import ProbeEngine
 import Shipper
+import SpillLog
 
 @main
 struct ProbeAgentCommand: ParsableCommand {
@@ -46,6 +47,9 @@ struct ProbeAgentCommand: ParsableCommand {
         // One line per event on stderr; `<N>`-prefixed for journald under systemd (LineLogHandler.swift).
         LoggingSystem.bootstrap(LineLogHandler.factory(level: cfg.logLevel.swiftLogLevel))
         let log = Logger(label: "probe-agent")
+        // One owner per spill directory, taken before anything starts: a second agent on the
+        // same spill.dir exits here, naming the holder's pid, and touches nothing in it.
+        let spillLock = try cfg.remoteWrite.map { _ in try Self.lockSpillDirectory(cfg.spill.directory, log: log) }
         // Before the capabilities go: a real-time policy for the loop's thread to inherit, if
         // the config asks for one (ThreadPriority.swift, LoopThread.swift).
         let lent = ThreadPriority.lendRealtimeToLoopThread(cfg)
@@ -72,8 +76,10 @@ struct ProbeAgentCommand: ParsableCommand {
         var shipper: Shipper?
         if let rw = cfg.remoteWrite {
             do {
+                var options = ShipperOptions(config: cfg, remoteWrite: rw)
+                options.spillLock = spillLock
                 shipper = try Shipper(
-                    options: ShipperOptions(config: cfg, remoteWrite: rw), handoff: handoff, log: log,
+                    options: options, handoff: handoff, log: log,
                     onModeChange: { mode, why in
                         events.publish(AgentEvent(kind: .modeChanged, message: "delivery mode \(mode.rawValue): \(why)"))
                     },
@@ -108,7 +114,24 @@ struct ProbeAgentCommand: ParsableCommand {
         reloader.stop()
         events.finish() // ends `events --follow` streams, so the admin server can close them
         servers.stop()
+        spillLock?.release() // after the shipper has stopped and closed the spill log
         log.info("stopped")
+    }
+
+    /// Creates the spill directory if needed and takes its lock; a failure (above all another
+    /// agent holding it) is one line on stderr and exit status 3.
+    private static func lockSpillDirectory(_ directory: String, log: Logger) throws -> SpillDirectoryLock {
+        do {
+            // 0750: what the umask set further on (nothing for "other") gave it before the lock came first.
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true,
+                                                    attributes: [.posixPermissions: 0o750])
+            return try SpillDirectoryLock(directory: directory)
+        } catch let error as SpillError {
+            log.critical("not starting: \(error)")
+        } catch {
+            log.critical("not starting: cannot create spill.dir \(directory): \(error)")
+        }
+        throw ExitCode(3)
     }
 }
 
