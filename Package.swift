@@ -82,10 +82,12 @@ let package = Package(
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
         ),
-        .testTarget(name: "CProbeTests", dependencies: ["CProbe"]),
+        // Test doubles and helpers every test target may use: seeded RNG, child processes.
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "CProbeTests", dependencies: ["CProbe", "TestSupport"]),
         .testTarget(name: "ProbeEngineTests", dependencies: ["ProbeEngine", "CProbe"]),
-        .testTarget(name: "ProbeAgentCoreTests", dependencies: ["ProbeAgentCore"]),
-        .testTarget(name: "SpillLogTests", dependencies: ["SpillLog"]),
+        .testTarget(name: "ProbeAgentCoreTests", dependencies: ["ProbeAgentCore", "TestSupport"]),
+        .testTarget(name: "SpillLogTests", dependencies: ["SpillLog", "TestSupport"]),
         // Encoding unit tests plus round trips through real receivers (Prometheus,
         // VictoriaMetrics) started by Tests/support/{prometheus,victoria-metrics}.sh.
         .testTarget(
@@ -96,6 +98,6 @@ let package = Package(
             ]
         ),
         // Drives the built binaries (and the namespace test network) end to end.
-        .testTarget(name: "EndToEndTests", dependencies: ["agentctl", "probe-agent", "RemoteWrite", "AdminAPI"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["agentctl", "probe-agent", "RemoteWrite", "AdminAPI", "TestSupport"]),
     ]
 )

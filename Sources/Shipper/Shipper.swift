@@ -272,7 +272,9 @@ public final class Shipper: @unchecked Sendable {
             let l = spill.stats
             s.spillBytes = l.bytesOnDisk
             s.spillSegments = l.segments
-            s.spillPendingRecords = l.pendingRecords
+            // Not yet delivered: the log's uncommitted results less those of partly acknowledged
+            // chunks that are delivered already.
+            s.spillPendingRecords = max(0, l.pendingRecords - (machine?.doneNotCommitted ?? 0))
             s.spillOldestPendingAgeSeconds = l.oldestPendingAge(nowNanos: Int64(Self.wallMs()) * 1_000_000)
                 .map { Double($0.components.seconds) + Double($0.components.attoseconds) / 1e18 }
             s.spillDroppedRecords = l.droppedRecords

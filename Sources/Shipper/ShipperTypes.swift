@@ -144,6 +144,9 @@ public struct ShipperState: Sendable, Encodable {
     public var memQueueCap = 0
     public var spillBytes = 0
     public var spillSegments = 0
+    /// Results in the spill log not yet delivered. (The log's read position moves over whole
+    /// appended chunks, so a restart also sends again the delivered results of a partly
+    /// acknowledged chunk: at most one chunk per lane, see DeliveryStateMachine.)
     public var spillPendingRecords = 0
     public var spillOldestPendingAgeSeconds: Double?
     public var spillDroppedRecords = 0

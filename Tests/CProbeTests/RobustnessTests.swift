@@ -1,21 +1,9 @@
 // Bounded randomized robustness test of the four parsers: random buffers and mutations of
 // valid packets. Deterministic (seeded); the libFuzzer target in CProbe/fuzz/ goes further.
+import TestSupport
 import CProbe
 import Testing
 
-/// SplitMix64: small, fast, deterministic.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
-}
 
 /// Which parser a corpus packet belongs to, and where its nonce lives.
 enum Parser: CaseIterable {
@@ -105,7 +93,7 @@ struct RobustnessTests {
 
     @Test("200,000 random and mutated buffers through all four parsers")
     func randomized() {
-        var rng = SplitMix64(seed: 0x5052_4231_F022_2024)
+        var rng = SeededRandom(seed: 0x5052_4231_F022_2024)
         let seeds = seedCorpus()
         var failures = 0
         var okCount = 0

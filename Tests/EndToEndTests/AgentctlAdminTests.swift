@@ -1,5 +1,6 @@
 import AdminAPI
 import Foundation
+import TestSupport
 import Testing
 
 /// Every agentctl command that talks to a running agent, against the real binaries: human

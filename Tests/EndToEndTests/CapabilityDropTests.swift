@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// The agent started as root keeps no capability in any thread once its sockets are open,

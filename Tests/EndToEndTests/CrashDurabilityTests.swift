@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// Write-ahead delivery under `kill -9`, with a real VictoriaMetrics behind a proxy that

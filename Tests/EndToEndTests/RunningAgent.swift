@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// A real `probe-agent` process started by a test, with its own temp dir for the config and

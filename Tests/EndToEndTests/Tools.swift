@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// Paths of the repository and of the binaries `swift build --build-tests` produced.

@@ -1,18 +1,7 @@
+import TestSupport
 import Foundation
 @testable import ProbeAgentCore
 
-/// A seeded, reproducible random number generator (splitmix64) for property tests.
-struct SeededRandom: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9e37_79b9_7f4a_7c15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
-        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
-        return z ^ (z >> 31)
-    }
-}
 
 /// Loads YAML and returns the errors (empty if it loaded).
 func configErrors(_ yaml: String, file: String = "agent.yaml") -> [ConfigError] {

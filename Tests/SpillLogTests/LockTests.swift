@@ -1,3 +1,4 @@
+import TestSupport
 import Foundation
 import Testing
 @testable import SpillLog
@@ -140,20 +141,20 @@ import Glibc
         defer { dir.remove() }
         try FileManager.default.createDirectory(atPath: dir.log, withIntermediateDirectories: false)
         let lockFile = dir.log + "/lock"
-        let holder = Process()
-        holder.executableURL = URL(fileURLWithPath: python)
-        holder.arguments = ["-c", """
+        // ChildProcess, not Foundation's Process: spawned from a test's dispatch thread, Process
+        // passes on its blocked signal mask, and its waitUntilExit outlived the time limit when
+        // the whole suite ran (TestSupport/ChildProcess.swift).
+        let holder = try ChildProcess([python, "-c", """
             import fcntl, os, sys, time
             f = open(sys.argv[1], "a+")
             fcntl.flock(f, fcntl.LOCK_EX)
             f.truncate(0); f.write("%d\\n" % os.getpid()); f.flush()
             time.sleep(30)
-            """, lockFile]
-        try holder.run()
-        let pid = holder.processIdentifier
+            """, lockFile])
+        let pid = holder.pid
         defer {
-            kill(pid, SIGKILL)
-            holder.waitUntilExit()
+            holder.signal(SIGKILL)
+            _ = holder.wait(timeout: 5)
         }
         // Bounded wait for the holder to take the lock and write its pid.
         let deadline = Date().addingTimeInterval(10)
@@ -171,8 +172,8 @@ import Glibc
         #expect(segmentFiles(dir.log).isEmpty)
         #expect(contents(lockFile) == "\(pid)\n")
 
-        kill(pid, SIGKILL)
-        holder.waitUntilExit()
+        holder.signal(SIGKILL)
+        #expect(holder.wait(timeout: 5) != nil, "the holder exits on SIGKILL")
         let log = try SpillLog(directory: dir.log, options: options)
         #expect(contents(lockFile) == "\(getpid())\n")
         try log.append([entry(1)])

@@ -1,3 +1,4 @@
+import TestSupport
 import Foundation
 import Testing
 @testable import SpillLog
@@ -76,17 +77,5 @@ func flipByte(_ path: String, at offset: Int, mask: UInt8 = 0x40) {
     try! handle.write(contentsOf: Data([byte ^ mask]))
 }
 
-/// A seeded, reproducible random number generator (splitmix64).
-struct SeededRandom: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9e37_79b9_7f4a_7c15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
-        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
-        return z ^ (z >> 31)
-    }
-}
 
 let recordHeader = RecordFormat.headerSize

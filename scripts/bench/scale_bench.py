@@ -332,6 +332,12 @@ def summarize_agent(n, window, final, code, cpu, receiver_cpu, rss0, rss1, hwm, 
         request_p50_ms=quantile_ms(req, lat["bucketUpperBoundsSeconds"], 0.5) if req else None,
         request_p99_ms=quantile_ms(req, lat["bucketUpperBoundsSeconds"], 0.99) if req else None,
         receiver_stored=stored, metrics_scrape=metrics,
+        # write-ahead: compressed result blocks appended to the spill log, per result and at
+        # this target count's steady rate (n results per cadence); None for agents without it
+        spill_bytes_per_result=(delivery["spillBytesWritten"] / delivery["resultsReceived"]
+                                if delivery.get("spillBytesWritten") is not None and delivery.get("resultsReceived") else None),
+        spill_bytes_per_s=(delivery["spillBytesWritten"] / delivery["resultsReceived"] * n / CADENCE_S
+                           if delivery.get("spillBytesWritten") is not None and delivery.get("resultsReceived") else None),
         # made = shipped + left on disk + every counted drop; anything else went missing
         results_unaccounted=made - sum(delivery.get(k) or 0 for k in (
             "resultsShipped", "spillPendingRecords", "resultsLost", "deadLetterResults", "tooOldResultsDropped"))
@@ -476,7 +482,8 @@ def print_tables(report):
               f"{fmt(a['loss_pct'], '.3f'):>7} {str(a['exit']):>5}")
     print("\nDelivery (results; at stop) and /metrics")
     print(f"{'targets':>8} {'made':>10} {'shipped':>10} {'on disk':>8} {'lost':>6} {'missing':>8} {'in store':>10} "
-          f"{'series':>8} {'requests':>9} {'req p50/p99 ms':>15} {'modes':>18} {'GET /metrics':>20}")
+          f"{'series':>8} {'requests':>9} {'req p50/p99 ms':>15} {'modes':>18} {'GET /metrics':>20} "
+          f"{'log B/result':>12} {'log MB/s':>9} {'log GB/day':>10}")
     for r in rows:
         a, dl = r["agent"], r["agent"]["delivery"]
         stored, ms = a["receiver_stored"] or {}, a["metrics_scrape"]
@@ -487,7 +494,9 @@ def print_tables(report):
               f"{fmt(a['results_unaccounted'], 'd'):>8} "
               f"{fmt(stored.get('samples'), 'd'):>10} {fmt(stored.get('series'), 'd'):>8} "
               f"{fmt(dl['requestsSent'], 'd'):>9} {fmt(a['request_p50_ms'], '.1f') + '/' + fmt(a['request_p99_ms'], '.1f'):>15} "
-              f"{modes:>18} {scrape:>20}")
+              f"{modes:>18} {scrape:>20} {fmt(a['spill_bytes_per_result'], '.1f'):>12} "
+              f"{fmt(a['spill_bytes_per_s'] and a['spill_bytes_per_s'] / 1e6, '.3f'):>9} "
+              f"{fmt(a['spill_bytes_per_s'] and a['spill_bytes_per_s'] * 86400 / 1e9, '.1f'):>10}")
     print("\nCPU µs per probe on the same targets (loss %, rate as % of the 3 s grid)")
     print(f"{'targets':>8} {'probe-agent':>12} {'fping':>22} {'raw floor':>22} {'floor+stamps':>22} "
           f"{'agent/fping':>12} {'agent/floor':>12} {'agent/stamped':>14}")

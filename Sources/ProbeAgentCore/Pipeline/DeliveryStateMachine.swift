@@ -14,8 +14,9 @@
 /// in memory and the log's read cursor skips it (``Action/skipBacklog(to:)``). Once a chunk does
 /// not fit, `diskBehind` is set and everything newer stays on disk only, until the backlog
 /// reads (``Action/readBacklog(maxResults:)``, at `backfill_rate` plus the live rate) have
-/// caught up with the log's end. So results leave in log order, and a restart resumes from the
-/// committed position with nothing lost (at-least-once).
+/// caught up with the log's end; the same while the store fails, so that what piled up leaves
+/// at the backfill rate once it is back. So results leave in log order, and a restart resumes
+/// from the committed position with nothing lost (at-least-once).
 ///
 /// Costs: O(1) per result to admit, dispatch and acknowledge; O(chunks done) per commit.
 public struct DeliveryStateMachine<Position: Sendable>: Sendable {
@@ -72,6 +73,7 @@ public struct DeliveryStateMachine<Position: Sendable>: Sendable {
 
     struct Chunk {
         let end: Position?
+        let count: Int
         var undone: Int
     }
 
@@ -100,6 +102,10 @@ public struct DeliveryStateMachine<Position: Sendable>: Sendable {
     private var nextRequestID: UInt64 = 0
     /// Results in the window: queued, to retry, or on their way.
     public private(set) var windowCount = 0
+    /// Logged results already done with whose chunk is not committed yet (the log's read
+    /// position moves over whole chunks): the log's pending count less these is what is still
+    /// to deliver. A restart sends them again (at-least-once).
+    public private(set) var doneNotCommitted = 0
     /// Records on disk after the window that are not in memory.
     public private(set) var diskBehind: Bool
     private var readPending = false
@@ -159,7 +165,9 @@ public struct DeliveryStateMachine<Position: Sendable>: Sendable {
         let fits = windowCount + records.count <= options.memoryCap
         switch outcome {
         case .appended(let end):
-            if !diskBehind && fits {
+            // While the store fails, new results wait on disk only: when it is back they are
+            // read back at `backfill_rate` (plus the live rate), not sent in one burst.
+            if !diskBehind && fits && !storeFailing {
                 admit(records, end: end, now: now)
                 actions.append(.skipBacklog(to: end))
             } else {
@@ -194,7 +202,7 @@ public struct DeliveryStateMachine<Position: Sendable>: Sendable {
             total += records.count
             if records.isEmpty {
                 // Nothing decodable in it: done with at once (counted by the shipper).
-                chunks.push(Chunk(end: end, undone: 0))
+                chunks.push(Chunk(end: end, count: 0, undone: 0))
             } else {
                 admit(records, end: end, now: 0)
             }
@@ -339,7 +347,7 @@ public struct DeliveryStateMachine<Position: Sendable>: Sendable {
 
     private mutating func admit(_ records: [ResultRecord], end: Position?, now: UInt64) {
         let id = firstChunkID + UInt64(chunks.count)
-        chunks.push(Chunk(end: end, undone: records.count))
+        chunks.push(Chunk(end: end, count: records.count, undone: records.count))
         for r in records {
             lanes[Self.lane(of: r, lanes: lanes.count)].queue.push(Pending(record: r, chunk: id, since: now))
         }
@@ -388,6 +396,7 @@ public struct DeliveryStateMachine<Position: Sendable>: Sendable {
         for p in records {
             let index = Int(p.chunk - firstChunkID)
             chunks[index].undone -= 1
+            if chunks[index].end != nil { doneNotCommitted += 1 }
         }
     }
 
@@ -399,7 +408,10 @@ public struct DeliveryStateMachine<Position: Sendable>: Sendable {
     private mutating func commitDone(_ actions: inout [Action]) {
         var last: Position?
         while let first = chunks.first, first.undone == 0 {
-            if let end = first.end { last = end }
+            if let end = first.end {
+                last = end
+                doneNotCommitted -= first.count
+            }
             _ = chunks.popFirst()
             firstChunkID += 1
         }

@@ -6,14 +6,14 @@ import Foundation
 /// threads that block most signals: a child spawned from there (Foundation's `Process` does
 /// exactly that) never sees SIGTERM. So spawn with POSIX_SPAWN_SETSIGMASK (empty) and
 /// POSIX_SPAWN_SETSIGDEF, redirect output to files, and wait by PID with a bound.
-final class ChildProcess {
-    let pid: pid_t
+public final class ChildProcess {
+    public let pid: pid_t
     private var exitStatus: Int32?
 
     /// - Parameters:
     ///   - argv: program (looked up in PATH) and arguments.
     ///   - output: file for stdout and stderr (created/truncated), or nil for /dev/null.
-    init(_ argv: [String], output: String? = nil) throws {
+    public init(_ argv: [String], output: String? = nil) throws {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -47,7 +47,7 @@ final class ChildProcess {
         }
     }
 
-    var isRunning: Bool {
+    public var isRunning: Bool {
         if exitStatus != nil { return false }
         var status: Int32 = 0
         let r = waitpid(pid, &status, WNOHANG)
@@ -55,10 +55,10 @@ final class ChildProcess {
         return r == 0
     }
 
-    func signal(_ sig: Int32) { kill(pid, sig) }
+    public func signal(_ sig: Int32) { kill(pid, sig) }
 
     /// Exit status (128+N for signal N), or nil if still running after `timeout` seconds.
-    func wait(timeout: TimeInterval) -> Int32? {
+    public func wait(timeout: TimeInterval) -> Int32? {
         let deadline = Date().addingTimeInterval(timeout)
         while isRunning && Date() < deadline { usleep(10_000) }
         return exitStatus
