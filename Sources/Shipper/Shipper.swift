@@ -34,6 +34,8 @@ public final class Shipper: @unchecked Sendable {
     /// CLOCK_MONOTONIC ns when the shipper thread last went round its loop (0 before start).
     private let heartbeat = Atomic<UInt64>(0)
     private let machineStalled = Atomic<Bool>(false)
+    /// Why the spill log could not be opened (then nothing is delivered), nil while it could.
+    private let openFailure = Mutex<String?>(nil)
     private let finished = DispatchSemaphore(value: 0)
     private let onModeChange: @Sendable (DeliveryMode, String) -> Void
     private let onBuffersFreed: @Sendable () -> Void
@@ -69,6 +71,7 @@ public final class Shipper: @unchecked Sendable {
     /// `stall_timeout` (a hung disk, a blocking call), or requests are on their way and none
     /// was answered for that long.
     public func stallReason(now: UInt64 = Shipper.monoNs()) -> String? {
+        if let failure = openFailure.withLock({ $0 }) { return "delivery stopped: \(failure)" }
         let beat = heartbeat.load(ordering: .relaxed)
         let limit = UInt64(options.stallTimeout.nanosecondsValue)
         if beat > 0, now > beat, now - beat > limit {
@@ -90,6 +93,9 @@ public final class Shipper: @unchecked Sendable {
             if open() {
                 while !stopping.load(ordering: .acquiring) { step() }
                 shutDown()
+            } else {
+                countWhatCannotBeKept()
+                store.shutdown()
             }
             finished.signal()
         }.start()
@@ -110,8 +116,10 @@ public final class Shipper: @unchecked Sendable {
             spill = try SpillLog(directory: options.spillDirectory, options: options.spill, lock: options.spillLock,
                                  weigh: ResultBlock.weight)
         } catch {
-            log.critical("spill log \(options.spillDirectory) cannot be opened: \(error); results are not shipped")
-            extra.lastError = "spill log \(options.spillDirectory) cannot be opened: \(error)"
+            let why = "spill log \(options.spillDirectory) cannot be opened: \(error)"
+            log.critical("\(why); results are neither kept nor shipped")
+            extra.lastError = why
+            openFailure.withLock { $0 = why }
             publish()
             return false
         }
@@ -129,6 +137,17 @@ public final class Shipper: @unchecked Sendable {
         perform(machine.poll(now: now, wallMs: Self.wallMs()))
         publish()
         return true
+    }
+
+    /// Without a spill log nothing can be kept: every result handed over is counted as lost
+    /// (with the reason, which /health also shows) until the agent stops.
+    private func countWhatCannotBeKept() {
+        while !stopping.load(ordering: .acquiring) {
+            heartbeat.store(Self.monoNs(), ordering: .relaxed)
+            let lost = UInt64(handoff.take(waitingUpTo: .milliseconds(200)).count) + handoff.takeDropped()
+            extra.resultsLost += lost
+            publish()
+        }
     }
 
     private func step() {

@@ -112,8 +112,12 @@ public final class SpillLog {
         do {
             try recover()
         } catch {
-            Sys.close(directoryFD)
-            if ownsLock { held.release() }
+            // Once, here: deinit still runs for a class whose init throws after every stored
+            // property is set, and closing directoryFD there again closed whatever descriptor
+            // the process had opened under that number meanwhile (the agent died with SIGILL at
+            // stop after a spill log that could not be opened).
+            closeDescriptors()
+            isClosed = true
             throw error
         }
     }

@@ -41,7 +41,7 @@ struct CrashDurabilityTests {
         return seen.count
     }
 
-    static func config(proxyPort: Int, spill: String) -> String {
+    static func config(url: String, spill: String) -> String {
         let monitors = (0..<8).map { m in
             """
               - id: m\(m)
@@ -56,7 +56,7 @@ struct CrashDurabilityTests {
               dir: \(spill)
               fsync_interval: 1s
             remote_write:
-              url: http://127.0.0.1:\(proxyPort)/api/v1/write
+              url: \(url)
               timeout: 10s
             monitors:
             \(monitors)
@@ -66,6 +66,19 @@ struct CrashDurabilityTests {
     @Test(.enabled(if: Tools.isRoot && FileManager.default.isExecutableFile(atPath: "/usr/bin/victoria-metrics"),
                    "needs root (namespaces) and Debian's victoria-metrics"), .timeLimit(.minutes(6)))
     func killNineWithASlowStoreLosesAtMostTheFsyncInterval() throws {
+        try crashAndRecover(storeDown: false)
+    }
+
+    @Test(.enabled(if: Tools.isRoot && FileManager.default.isExecutableFile(atPath: "/usr/bin/victoria-metrics"),
+                   "needs root (namespaces) and Debian's victoria-metrics"), .timeLimit(.minutes(6)))
+    func killNineWithTheStoreDownLosesAtMostTheFsyncInterval() throws {
+        try crashAndRecover(storeDown: true)
+    }
+
+    /// `kill -9` after ~40 s against a store answering in 2.5 s (or refusing connections), a
+    /// restart on the same spill dir with the store fast, then a clean stop once delivery is
+    /// normal again; then the count.
+    func crashAndRecover(storeDown: Bool) throws {
         let up = try Self.sh([Tools.testnet, "up", Self.net], timeout: 60)
         defer { _ = try? Self.sh([Tools.testnet, "down", Self.net], timeout: 60) }
         try #require(up.status == 0, "testnet up failed: \(up.stderr)")
@@ -82,19 +95,22 @@ struct CrashDurabilityTests {
         defer { proxy.signal(SIGTERM); _ = proxy.wait(timeout: 5) }
         let spill = FileManager.default.temporaryDirectory.appendingPathComponent("crash-spill-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: spill) }
-        let config = Self.config(proxyPort: proxyPort, spill: spill)
+        let config = Self.config(url: "http://127.0.0.1:\(proxyPort)/api/v1/write", spill: spill)
+        // Nothing listens on that port in the namespace: every request is refused.
+        let refused = Self.config(url: "http://127.0.0.1:\(try FakeStore.freePort())/api/v1/write", spill: spill)
         let before = try Self.echoesReceived()
 
-        // 40 s against the slow store, then SIGKILL.
-        let first = try RunningAgent(config: config, launcher: [Tools.testnet, "exec", Self.net])
+        // ~40 s against the slow (or refusing) store, then SIGKILL.
+        let first = try RunningAgent(config: storeDown ? refused : config, launcher: [Tools.testnet, "exec", Self.net])
         let behind = first.waitForStatus(timeout: 60) { ($0.delivery?.memQueueDepth ?? 0) + ($0.delivery?.spillPendingRecords ?? 0) > 10_000 }
         try #require(behind != nil, "the store should fall behind; log:\n\(first.log.suffix(3000))")
+        if storeDown { #expect(try first.status().delivery?.mode == "degraded") }
         Thread.sleep(forTimeInterval: 30)
         let atKill = try first.status()
         first.signal(SIGKILL)
         _ = first.stop(timeout: 5)
         let written = atKill.delivery?.spillBytesWritten ?? 0, received = max(1, atKill.delivery?.resultsReceived ?? 1)
-        print("at kill -9: \(atKill.delivery?.memQueueDepth ?? 0) results in memory, \(atKill.delivery?.spillPendingRecords ?? 0) waiting in the log; \(written) bytes written for \(received) results: \(written / received) B/result")
+        print("\(storeDown ? "store down" : "store slow"), at kill -9: \(atKill.delivery?.memQueueDepth ?? 0) results in memory, \(atKill.delivery?.spillPendingRecords ?? 0) waiting in the log; \(written) bytes written for \(received) results: \(written / received) B/result")
         #expect(written / received < 80, "compressed blocks: under 80 bytes a result")
         #expect((atKill.delivery?.spillPendingRecords ?? 0) >= 10_000, "everything waiting is in the log")
 
@@ -113,7 +129,7 @@ struct CrashDurabilityTests {
         let made = try Self.echoesReceived() - before
         let stored = try Self.distinctSamples(port: vmPort)
         let lost = made - stored - pending
-        print("made \(made) probes (kernel echo counter), \(stored) distinct samples stored, \(pending) on disk at stop: \(lost) lost (bound: 1.5 s = \(Self.targets * 3 / 2))")
+        print("\(storeDown ? "store down" : "store slow"): made \(made) probes (kernel echo counter), \(stored) distinct samples stored, \(pending) on disk at stop: \(lost) lost (bound: 1.5 s = \(Self.targets * 3 / 2))")
         #expect(made > 30 * Self.targets)
         #expect(lost <= Self.targets * 3 / 2, "lost \(lost) results, more than 1.5 s of production")
     }

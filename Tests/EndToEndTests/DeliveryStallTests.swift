@@ -1,0 +1,70 @@
+import Foundation
+import Testing
+
+/// Delivery that cannot make progress is never silent: a store that takes requests and never
+/// answers, and a spill log that cannot be opened, both make /health answer 503 with the reason,
+/// while probing goes on.
+@Suite("delivery stalls are seen", .serialized)
+struct DeliveryStallTests {
+    static func health(_ agent: RunningAgent) throws -> (status: Int, reason: String) {
+        let address = try #require(agent.waitForListeners())
+        let reply = try ServiceSurfaceTests.get("http://\(address)/health")
+        let json = try JSONSerialization.jsonObject(with: Data(reply.body.utf8)) as? [String: Any]
+        return (reply.status, json?["reason"] as? String ?? reply.body)
+    }
+
+    /// Polls /health until `ready`; the reply that matched, nil if none did within `timeout`.
+    static func waitForHealth(_ agent: RunningAgent, timeout: TimeInterval,
+                              _ ready: ((status: Int, reason: String)) -> Bool) -> (status: Int, reason: String)? {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if let h = try? health(agent), ready(h) { return h }
+            usleep(200_000)
+        }
+        return nil
+    }
+
+    @Test(.enabled(if: Tools.isRoot, "needs CAP_NET_RAW for raw ICMP"), .timeLimit(.minutes(2)))
+    func aStoreThatNeverAnswersIsAStallWithinTheStallTimeout() throws {
+        let store = try FakeStore()
+        let spill = try DeliveryTests.tempDir("spill")
+        defer { try? FileManager.default.removeItem(at: spill) }
+        let cfg = DeliveryTests.config(store: store.url, spill: spill)
+            .replacingOccurrences(of: "  timeout: 1s", with: "  timeout: 60s\n  stall_timeout: 2s")
+        let agent = try RunningAgent(config: cfg)
+        #expect(agent.waitForStatus(timeout: 20) { ($0.delivery?.resultsShipped ?? 0) >= 20 } != nil, "log:\n\(agent.log)")
+        let ok = try Self.health(agent)
+        #expect(ok.status == 200)
+        try store.setMode("hang:20")
+        let hung = Date()
+        let stalled = Self.waitForHealth(agent, timeout: 15) { $0.status == 503 }
+        #expect(stalled != nil, "no 503 while the store hangs; log:\n\(agent.log)")
+        #expect(stalled?.reason.contains("delivery stalled: no answer from the store") == true, "\(String(describing: stalled))")
+        // stall_timeout (2 s) plus the first flush (200 ms) and the status polling.
+        #expect(Date().timeIntervalSince(hung) < 8, "seen within the stall timeout, not the request timeout")
+        let s = try #require(agent.waitForStatus(timeout: 5) { $0.delivery?.stalled?.contains("delivery stalled") == true },
+                             "the status file says so too")
+        #expect((s.monitors.flatMap(\.targets).compactMap { $0.record?.sent }.reduce(0, +)) > 0, "probing goes on")
+        try store.setMode("ok")
+        let back = Self.waitForHealth(agent, timeout: 40) { $0.status == 200 }
+        #expect(back != nil, "healthy again once the store answers; log:\n\(agent.log)")
+        #expect(agent.stop() == 0)
+    }
+
+    @Test(.enabled(if: Tools.isRoot, "needs CAP_NET_RAW for raw ICMP"), .timeLimit(.minutes(2)))
+    func aSpillLogThatCannotBeOpenedIsReportedAndItsResultsCountedLost() throws {
+        let store = try FakeStore()
+        let spill = try DeliveryTests.tempDir("spill")
+        defer { try? FileManager.default.removeItem(at: spill) }
+        // A read position that is a directory: the log refuses to open (not a crash).
+        try FileManager.default.createDirectory(at: spill.appendingPathComponent("read.pos"), withIntermediateDirectories: false)
+        let agent = try RunningAgent(config: DeliveryTests.config(store: store.url, spill: spill))
+        let down = Self.waitForHealth(agent, timeout: 20) { $0.status == 503 }
+        #expect(down?.reason.contains("delivery stopped: spill log \(spill.path) cannot be opened") == true,
+                "\(String(describing: down)); log:\n\(agent.log)")
+        let lost = agent.waitForStatus(timeout: 20) { ($0.delivery?.resultsLost ?? 0) > 10 }
+        #expect(lost != nil, "results that cannot be kept are counted as lost; log:\n\(agent.log)")
+        #expect(agent.log.contains("cannot be opened"))
+        #expect(agent.stop() == 0)
+    }
+}
