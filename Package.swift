@@ -98,6 +98,6 @@ let package = Package(
             ]
         ),
         // Drives the built binaries (and the namespace test network) end to end.
-        .testTarget(name: "EndToEndTests", dependencies: ["agentctl", "probe-agent", "RemoteWrite", "AdminAPI", "TestSupport"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["agentctl", "probe-agent", "spill-bench", "RemoteWrite", "AdminAPI", "SpillLog", "TestSupport"]),
     ]
 )
