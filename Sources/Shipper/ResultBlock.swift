@@ -32,10 +32,20 @@ enum ResultBlock {
             count = 0
         }
         for r in records {
-            let bytes = r.encoded()
-            if raw.count + 4 + bytes.count > maxRawBytes { try seal() }
-            withUnsafeBytes(of: UInt32(bytes.count).littleEndian) { raw.append(contentsOf: $0) }
-            raw.append(contentsOf: bytes)
+            // Length placeholder, the record encoded in place, then the length patched in.
+            let start = raw.count
+            raw.append(contentsOf: [0, 0, 0, 0])
+            r.encode(into: &raw)
+            let length = raw.count - start - 4
+            if raw.count > maxRawBytes && count > 0 {
+                // Over the block's size: this record opens the next block.
+                let moved = Array(raw[start...])
+                raw.removeSubrange(start...)
+                try seal()
+                raw.append(contentsOf: moved)
+            }
+            let at = raw.count - length - 4
+            for i in 0..<4 { raw[at + i] = UInt8(truncatingIfNeeded: UInt32(length) >> (8 * UInt32(i))) }
             count += 1
         }
         try seal()

@@ -24,7 +24,7 @@ public final class Shipper: @unchecked Sendable {
     let deadLetter: DeadLetterBox
     /// Opened on the shipper thread (scanning a large log must not delay the first probe).
     var spill: SpillLog!
-    var machine: DeliveryStateMachine<SpillPosition>!
+    var machine: DeliveryStateMachine!
     var requestBuilder: RequestBuilder
     var extra = ShipperStats()
     private var sentAt: [UInt64: UInt64] = [:]
@@ -170,7 +170,7 @@ public final class Shipper: @unchecked Sendable {
 
     /// New results: appended to the log first (write-ahead), then given to the machine.
     private func admit(_ records: [ResultRecord]) {
-        let outcome: DeliveryStateMachine<SpillPosition>.LogOutcome
+        let outcome: DeliveryStateMachine.LogOutcome
         if machine.admission(count: records.count) == .log {
             outcome = append(records[...])
         } else {
@@ -180,13 +180,13 @@ public final class Shipper: @unchecked Sendable {
     }
 
     /// Appends results as compressed blocks, all or none.
-    private func append(_ records: ArraySlice<ResultRecord>) -> DeliveryStateMachine<SpillPosition>.LogOutcome {
+    private func append(_ records: ArraySlice<ResultRecord>) -> DeliveryStateMachine.LogOutcome {
         do {
             let blocks = try ResultBlock.encode(records)
             let timestamp = (records.last?.timestampMilliseconds ?? Self.wallMs()) * 1_000_000
             let end = try spill.append(blocks.map { SpillEntry(payload: $0.payload, timestampNanos: timestamp, weight: $0.count) })
             extra.spillBytesWritten += UInt64(blocks.reduce(0) { $0 + $1.payload.count })
-            return .appended(end: end)
+            return .appended(end: LogPosition(end))
         } catch {
             extra.spillWriteErrors += 1
             note(error, "spill write")
@@ -202,15 +202,15 @@ public final class Shipper: @unchecked Sendable {
         }
     }
 
-    private func perform(_ actions: [DeliveryStateMachine<SpillPosition>.Action]) {
+    private func perform(_ actions: [DeliveryStateMachine.Action]) {
         for action in actions {
             switch action {
             case .send(let id, let records):
                 send(id, records)
             case .commit(let position):
-                do { try spill.commit(through: position) } catch { note(error, "spill commit") }
+                do { try spill.commit(through: Self.spillPosition(position)) } catch { note(error, "spill commit") }
             case .skipBacklog(let position):
-                spill.skip(to: position)
+                spill.skip(to: Self.spillPosition(position))
             case .readBacklog(let max):
                 readBacklog(max)
             case .deadLetter(let records, let reason):
@@ -244,19 +244,19 @@ public final class Shipper: @unchecked Sendable {
 
     /// Reads about `max` results back from the log, block by block.
     private func readBacklog(_ max: Int) {
-        var read: [(records: [ResultRecord], end: SpillPosition)] = []
+        var read: [(records: [ResultRecord], end: LogPosition)] = []
         var total = 0, reachedEnd = false
         do {
             while total < max {
                 guard let record = try spill.read(max: 1).first else { reachedEnd = true; break }
                 do {
                     let results = try ResultBlock.decode(record.payload)
-                    read.append((results, record.position))
+                    read.append((results, LogPosition(record.position)))
                     total += results.count
                 } catch {
                     extra.undecodableSpillRecords += 1
                     log.error("spill log: a record at \(record.position) cannot be decoded (\(error)); skipped and counted")
-                    read.append(([], record.position))
+                    read.append(([], LogPosition(record.position)))
                 }
             }
         } catch {
@@ -324,6 +324,12 @@ public final class Shipper: @unchecked Sendable {
         store.shutdown()
         publish()
         log.info("shipper stopped: \(spill.stats.pendingRecords) results waiting in the spill log")
+    }
+
+    /// The spill position this shipper put in a LogPosition (the machine only hands it back).
+    static func spillPosition(_ p: LogPosition) -> SpillPosition {
+        guard let position = p.value as? SpillPosition else { preconditionFailure("not a spill position: \(p.value)") }
+        return position
     }
 
     public static func monoNs() -> UInt64 {

@@ -61,8 +61,8 @@ public struct ShipperOptions: Sendable {
     var resultsPerRequest: Int { max(1, samplesPerRequest / 3) }
 
     /// The delivery policy's settings.
-    var machineOptions: DeliveryStateMachine<SpillPosition>.Options {
-        var o = DeliveryStateMachine<SpillPosition>.Options()
+    var machineOptions: DeliveryStateMachine.Options {
+        var o = DeliveryStateMachine.Options()
         o.lanes = requestsInFlight
         o.resultsPerRequest = resultsPerRequest
         o.flushInterval = flushInterval

@@ -4,7 +4,7 @@ import Testing
 /// The delivery policy with a manual clock, an in-memory log (a position is the count of chunks
 /// appended) and a store the test answers by hand.
 struct DeliveryHarness {
-    typealias Machine = DeliveryStateMachine<Int>
+    typealias Machine = DeliveryStateMachine
     var m: Machine
     var now: UInt64 = 1_000 * secondNanos
     var log: [[ResultRecord]] = []
@@ -51,7 +51,7 @@ struct DeliveryHarness {
                 outcome = .refused(reason: "disk full")
             } else {
                 log.append(records)
-                outcome = .appended(end: log.count)
+                outcome = .appended(end: LogPosition(log.count))
             }
         } else {
             outcome = .notLogged
@@ -65,16 +65,17 @@ struct DeliveryHarness {
             case .send(let id, let records):
                 inFlight.append((id, records))
                 requestSizes.append(records.count)
-            case .commit(let p):
+            case .commit(let position):
+                let p = position.value as! Int
                 #expect(p > committed, "commits only move forward")
                 committed = p
-            case .skipBacklog(let p):
-                cursor = max(cursor, p)
+            case .skipBacklog(let position):
+                cursor = max(cursor, position.value as! Int)
             case .readBacklog(let max):
-                var read: [(records: [ResultRecord], end: Int)] = []
+                var read: [(records: [ResultRecord], end: LogPosition)] = []
                 var total = 0
                 while total < max && cursor < log.count {
-                    read.append((log[cursor], cursor + 1))
+                    read.append((log[cursor], LogPosition(cursor + 1)))
                     total += log[cursor].count
                     cursor += 1
                 }
@@ -283,5 +284,31 @@ struct DeliveryHarness {
         let inOrder = h.inOrderPerSeries()
         #expect(h.delivered.count == 1_500 && inOrder)
         #expect(h.m.mode.mode == .normal && h.committed == 20)
+    }
+}
+
+@Suite struct DeliveryLaneTests {
+    static func record(_ i: Int) -> ResultRecord {
+        ResultRecord(monitorID: "m", target: "t\(i)", probeProtocol: .icmp, outcome: .ok, suppressed: false,
+                     rttNanoseconds: 1, timestampMilliseconds: Int64(i), labels: [])
+    }
+
+    @Test func popAndSplitKeepEachResultWithItsChunk() {
+        var lane = DeliveryLane()
+        // chunk 0: results 0-2, chunk 1: 3-4, chunk 2: 5-9
+        for i in 0..<10 { lane.push(Self.record(i), chunk: i < 3 ? 0 : i < 5 ? 1 : 2) }
+        #expect(lane.runs.count == 3)
+        let first = lane.pop(max: 4)
+        #expect(first.records.map(\.target) == ["t0", "t1", "t2", "t3"])
+        #expect(first.runs == [.init(chunk: 0, count: 3), .init(chunk: 1, count: 1)])
+        let (head, tail) = first.split(at: 2)
+        #expect(head.runs == [.init(chunk: 0, count: 2)] && tail.runs == [.init(chunk: 0, count: 1), .init(chunk: 1, count: 1)])
+        #expect(first.split(into: 3).map(\.count) == [3, 1])
+        lane.retry = [tail]
+        let rest = lane.drain()
+        #expect(rest.records.map(\.target) == ["t2", "t3", "t4", "t5", "t6", "t7", "t8", "t9"])
+        #expect(rest.runs == [.init(chunk: 0, count: 1), .init(chunk: 1, count: 1), .init(chunk: 1, count: 1),
+                              .init(chunk: 2, count: 5)])
+        #expect(lane.records.isEmpty && lane.runs.isEmpty && lane.retry.isEmpty)
     }
 }

@@ -9,6 +9,7 @@ struct Queue<Element>: Sendable where Element: Sendable {
     var count: Int { items.count - head }
     var isEmpty: Bool { head == items.count }
     var first: Element? { head < items.count ? items[head] : nil }
+    var last: Element? { head < items.count ? items[items.count - 1] : nil }
 
     subscript(i: Int) -> Element {
         get { items[head + i] }
@@ -21,6 +22,16 @@ struct Queue<Element>: Sendable where Element: Sendable {
             head = 0
         }
         items.append(e)
+    }
+
+    /// Puts an element back at the front (O(1) after a pop, O(n) otherwise).
+    mutating func pushFront(_ e: Element) {
+        if head > 0 {
+            head -= 1
+            items[head] = e
+        } else {
+            items.insert(e, at: 0)
+        }
     }
 
     mutating func popFirst() -> Element? {

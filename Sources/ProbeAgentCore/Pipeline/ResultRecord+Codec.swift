@@ -14,6 +14,13 @@ extension ResultRecord {
     public func encoded() -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(32 + monitorID.utf8.count + target.utf8.count + labels.count * 16)
+        encode(into: &out)
+        return out
+    }
+
+    /// Appends the encoding to `out` (the write-ahead log's blocks encode every result this
+    /// way, with no array of its own per result).
+    public func encode(into out: inout [UInt8]) {
         out.append(Self.version)
         out.append(UInt8(ProbeProtocol.allCases.firstIndex(of: probeProtocol)!))
         out.append(UInt8(ProbeOutcome.allCases.firstIndex(of: outcome)!))
@@ -27,7 +34,6 @@ extension ResultRecord {
             Self.put(&out, k)
             Self.put(&out, v)
         }
-        return out
     }
 
     public init(decoding bytes: some Collection<UInt8>) throws(DecodeError) {
@@ -59,9 +65,12 @@ extension ResultRecord {
     }
 
     private static func put(_ out: inout [UInt8], _ s: String) {
-        let bytes = Array(s.utf8.prefix(Int(UInt16.max)))
-        put16(&out, UInt16(bytes.count))
-        out.append(contentsOf: bytes)
+        let utf8 = s.utf8
+        let n = min(utf8.count, Int(UInt16.max))
+        put16(&out, UInt16(n))
+        // The whole view (the common case) appends from the string's contiguous storage; a
+        // prefix would be copied byte by byte.
+        if n == utf8.count { out.append(contentsOf: utf8) } else { out.append(contentsOf: utf8.prefix(n)) }
     }
 
     private struct Reader {
