@@ -104,7 +104,11 @@ struct CrashDurabilityTests {
         let first = try RunningAgent(config: storeDown ? refused : config, launcher: [Tools.testnet, "exec", Self.net])
         let behind = first.waitForStatus(timeout: 60) { ($0.delivery?.memQueueDepth ?? 0) + ($0.delivery?.spillPendingRecords ?? 0) > 10_000 }
         try #require(behind != nil, "the store should fall behind; log:\n\(first.log.suffix(3000))")
-        if storeDown { #expect(try first.status().delivery?.mode == "degraded") }
+        if storeDown {
+            // A refused connection counts once remote_write.timeout (10 s) has passed: the HTTP
+            // client retries the connect until its deadline.
+            #expect(first.waitForStatus(timeout: 30) { $0.delivery?.mode == "degraded" } != nil, "degraded while refused")
+        }
         Thread.sleep(forTimeInterval: 30)
         let atKill = try first.status()
         first.signal(SIGKILL)
