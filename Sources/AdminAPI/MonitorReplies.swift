@@ -84,6 +84,7 @@ public struct AgentEvent: Codable, Sendable, Equatable {
         case monitorDown = "monitor_down", monitorUp = "monitor_up"
         case monitorSuppressed = "monitor_suppressed", monitorUnsuppressed = "monitor_unsuppressed"
         case modeChanged = "mode_changed"
+        case deliveryStalled = "delivery_stalled", deliveryResumed = "delivery_resumed"
         case reloaded, reloadFailed = "reload_failed"
     }
     public var time: Date

@@ -24,8 +24,8 @@ final class EventHub: Sendable {
 
     func publish(_ event: AgentEvent) {
         let level: Logger.Level = switch event.kind {
-        case .monitorDown, .reloadFailed: .warning
-        case .started, .stopping, .monitorUp, .monitorSuppressed, .monitorUnsuppressed, .modeChanged, .reloaded: .notice
+        case .monitorDown, .reloadFailed, .deliveryStalled: .warning
+        case .started, .stopping, .monitorUp, .monitorSuppressed, .monitorUnsuppressed, .modeChanged, .reloaded, .deliveryResumed: .notice
         }
         var meta: Logger.Metadata = ["event": "\(event.kind.rawValue)"]
         if let m = event.monitor { meta["monitor"] = "\(m)" }

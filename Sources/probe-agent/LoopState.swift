@@ -25,7 +25,7 @@ final class LoopState {
     private var pending: [ProbeRequest] = []
     private var pendingHead = 0
     /// Where results go for delivery (nil: no remote_write, results are only counted here).
-    private let shipper: (handoff: ResultHandoff, stats: @Sendable () -> ShipperStats, stop: @Sendable () -> Void, stalled: @Sendable () -> Bool)?
+    private let shipper: (handoff: ResultHandoff, stats: @Sendable () -> ShipperStats, stop: @Sendable () -> Void, stallReason: @Sendable () -> String?)?
     private var outbox: [ResultRecord] = []
     private var labelsByMonitor: [String: [(String, String)]] = [:]
     private var staleResults: UInt64 = 0
@@ -36,6 +36,10 @@ final class LoopState {
     private let status: StatusWriter?
     private let statusInterval: UInt64
     private var nextStatusAt: UInt64 = 0
+    /// Delivery's stall as last reported (an event and a log line on each change), checked
+    /// once a second.
+    private var reportedStall: String?
+    private var nextStallCheckAt: UInt64 = 0
     private var service: ServiceHeartbeat // systemd: READY=1, WATCHDOG=1 (ServiceHeartbeat.swift)
     private let events: EventHub
     /// Monitors whose failures are suppressed right now (to report when that changes).
@@ -47,7 +51,7 @@ final class LoopState {
     private let loopPriority: String
 
     init(engine: Engine, configPath: String, config: AgentConfig, statusFile: String?, statusInterval: Duration,
-         shipper: (handoff: ResultHandoff, stats: @Sendable () -> ShipperStats, stop: @Sendable () -> Void, stalled: @Sendable () -> Bool)?, events: EventHub,
+         shipper: (handoff: ResultHandoff, stats: @Sendable () -> ShipperStats, stop: @Sendable () -> Void, stallReason: @Sendable () -> String?)?, events: EventHub,
          loopPriority: String, log: Logger, control: AgentLoop) {
         self.events = events
         self.loopPriority = loopPriority
@@ -68,7 +72,7 @@ final class LoopState {
         let now = monotonicNanos()
         schedule = Schedule(config: config, now: now)
         var stalled: @Sendable () -> Bool = { false }
-        if let shipper { stalled = shipper.stalled }
+        if let reason = shipper?.stallReason { stalled = { reason() != nil } }
         service = ServiceHeartbeat(config: config, now: now, deliveryStalled: stalled)
         ledger = ResultLedger(config: config)
         labelsByMonitor = Self.labels(config)
@@ -106,6 +110,10 @@ final class LoopState {
                 writeStatus()
                 nextStatusAt = now + statusInterval
                 turnClock.lap(.status, monotonicNanos())
+            }
+            if now >= nextStallCheckAt {
+                nextStallCheckAt = now + 1_000_000_000
+                reportDeliveryStall()
             }
             now = monotonicNanos()
             for batch in schedule.poll(now: now) { enqueue(batch) }
@@ -230,6 +238,19 @@ final class LoopState {
         control.probing.store(true, ordering: .relaxed)
         let targets = config.targetCount
         events.publish(AgentEvent(kind: .started, message: "probing started: \(config.monitors.count) monitors, \(targets) targets"))
+    }
+
+    /// A delivery stall (Shipper.stallReason) starting or ending: an event on the admin stream
+    /// and a log line, once per change; /health and the watchdog read the stall themselves.
+    private func reportDeliveryStall() {
+        let reason = shipper?.stallReason()
+        guard (reason == nil) != (reportedStall == nil) else { return }
+        if let reason {
+            events.publish(AgentEvent(kind: .deliveryStalled, message: reason))
+        } else {
+            events.publish(AgentEvent(kind: .deliveryResumed, message: "delivery resumed: the shipper is making progress again"))
+        }
+        reportedStall = reason
     }
 
     /// This iteration's results to the shipper, in one handoff.
