@@ -8,6 +8,7 @@ import Testing
 /// veth to the server namespace, whose kernel counts every echo request it receives
 /// (/proc/net/snmp Icmp InEchos): the probes made, counted by someone other than the agent.
 /// Results lost = probes made - distinct samples in the store - results still on disk at the end.
+extension LongRunningTests {
 @Suite("write-ahead delivery through kill -9", .serialized)
 struct CrashDurabilityTests {
     static let net = "acd\(getpid())"
@@ -137,4 +138,5 @@ struct CrashDurabilityTests {
         #expect(made > 30 * Self.targets)
         #expect(lost <= Self.targets * 3 / 2, "lost \(lost) results, more than 1.5 s of production")
     }
+}
 }

@@ -7,6 +7,7 @@ import Testing
 /// The agent shipping to a real receiver (Debian's Prometheus 2.42, VictoriaMetrics) that is
 /// stopped for over a minute while probing goes on, then started again on the same data.
 /// Zero loss: for every series, samples in the store + results still on disk = probes made.
+extension LongRunningTests {
 @Suite("probe-agent through a receiver outage", .serialized)
 struct ReceiverOutageTests {
     /// A receiver run by Tests/support/<script> (start/pause/resume/stop NAME), by PID.
@@ -129,4 +130,5 @@ struct ReceiverOutageTests {
         try outage(Receiver(script: "victoria-metrics.sh", name: "rv\(getpid())", port: try FakeStore.freePort(),
                             writePath: "/api/v1/write"), seconds: 65)
     }
+}
 }
