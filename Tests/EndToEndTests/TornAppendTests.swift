@@ -8,7 +8,7 @@ import Testing
 /// repairs a torn tail, and holds a gapless prefix of what was appended.
 @Suite("the spill log after kill -9 mid-append")
 struct TornAppendTests {
-    @Test(.timeLimit(.minutes(2)), arguments: [150, 400, 900])
+    @Test(.timeLimit(.minutes(3)), arguments: [150, 400, 900])
     func aKilledWriterLeavesAGaplessReadableLog(afterMilliseconds: Int) throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("torn-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: dir) }
