@@ -3,101 +3,107 @@ import Logging
 import ProbeAgentCore
 import ProbeEngine
 
-/// Hostname lookups done off the loop thread, handed to it whole.
-struct ResolvedNames: Sendable {
-    var addresses: [String: IPAddress]
+/// Hostname lookups done off the loop thread, handed to it whole: every name's latest good
+/// addresses (all of them, in the resolver's order) and the names whose latest lookup failed.
+struct ResolvedNames: Sendable, Equatable {
+    var addresses: [String: [IPAddress]]
     var failures: [String: String]
 }
 
 /// The address each target probes: literals parsed once, hostnames from the resolver.
-/// A failed lookup keeps the last good address (and is reported); a name never resolved has
-/// none, and its probes count as `unresolved` without stopping anything else.
+/// A failed lookup keeps the last good addresses (and is reported); a name never resolved, or
+/// with no address of its monitor's `address_family`, has none, and its probes count as
+/// `unresolved` without stopping anything else.
 ///
 /// Literals are kept per monitor in target order (an array, 32 bytes a target), not in a
 /// dictionary keyed by the target string (~105 bytes a target at 100k, most of it the
-/// dictionary's spare capacity). Hostnames, usually few, are keyed by name.
+/// dictionary's spare capacity). Hostnames, usually few, are keyed by name. The target order
+/// is the schedule's: for `all_addresses` monitors, the expanded one (``ExpandedTarget``).
 struct AddressBook: Sendable {
     /// Per monitor id, by target index: the parsed literal, nil for a hostname.
     private(set) var literals: [String: [IPAddress?]] = [:]
-    private(set) var resolved: [String: IPAddress] = [:]
+    /// Monitors that probe only one family of their hostnames' addresses.
+    private var families: [String: AddressFamily] = [:]
+    private(set) var resolved: [String: [IPAddress]] = [:]
     private(set) var failures: [String: String] = [:]
+    /// Every hostname any monitor names, sorted (what the resolver looks up).
     private(set) var hostnames: [String] = []
 
+    /// - Parameter config: the config as the operator wrote it (not expanded).
     init(config: AgentConfig) { setTargets(config) }
 
     mutating func setTargets(_ config: AgentConfig) {
         var names = Set<String>()
         literals = [:]
+        families = [:]
         for m in config.monitors {
-            let parsed = m.targets.map(IPAddress.init)
+            let parsed = m.targets.map(Self.literal)
             for (t, ip) in zip(m.targets, parsed) where ip == nil { names.insert(t) }
             literals[m.id] = parsed
+            if m.addressFamily != .any { families[m.id] = m.addressFamily }
         }
         hostnames = names.sorted()
         resolved = resolved.filter { names.contains($0.key) }
         failures = failures.filter { names.contains($0.key) }
     }
 
-    /// The address of one entry's target: its literal, else its hostname's latest lookup.
+    /// The targets of a monitor as the schedule now has them (an `all_addresses` monitor after
+    /// its names were expanded): parses them again. O(that monitor's targets).
+    mutating func setScheduledTargets(of monitor: MonitorConfig) {
+        literals[monitor.id] = monitor.targets.map(Self.literal)
+    }
+
+    /// The address of one entry's target: its literal, else its hostname's latest lookup
+    /// (the first address of the monitor's family).
     func address(monitorID: String, targetIndex: Int, target: String) -> IPAddress? {
         if let list = literals[monitorID], targetIndex < list.count, let ip = list[targetIndex] { return ip }
-        return resolved[target]
+        guard let all = resolved[target] else { return nil }
+        guard let family = families[monitorID] else { return all.first }
+        return all.first { family.admits($0.family) }
     }
 
-    /// A hostname's latest good address.
-    func address(forHostname name: String) -> IPAddress? { resolved[name] }
+    /// A hostname's latest good address (the first).
+    func address(forHostname name: String) -> IPAddress? { resolved[name]?.first }
 
-    /// For a book built from a new config: hostnames whose fresh lookup failed keep the address
-    /// the running book had for them (last good wins over nothing).
+    /// For a book built from a new config: hostnames the running book knows keep what it
+    /// knows (their addresses and failures) until the resolver says otherwise.
     mutating func keepLastGood(from old: AddressBook) {
-        for name in hostnames where resolved[name] == nil {
+        for name in hostnames {
             if let addr = old.resolved[name] { resolved[name] = addr }
+            if let why = old.failures[name] { failures[name] = why }
         }
     }
 
-    /// Merges a lookup round; returns the names whose address changed and those now failing.
+    /// Takes the resolver's view; returns the names whose addresses changed and those whose
+    /// lookup started failing.
     mutating func merge(_ names: ResolvedNames) -> (changed: [String], failing: [String]) {
         var changed: [String] = []
-        for (name, addr) in names.addresses where resolved[name] != addr {
-            resolved[name] = addr
+        for (name, addrs) in names.addresses where resolved[name] != addrs && hostnames.contains(name) {
+            resolved[name] = addrs
             changed.append(name)
         }
-        for name in names.addresses.keys { failures[name] = nil }
-        for (name, why) in names.failures { failures[name] = why }
-        return (changed.sorted(), names.failures.keys.sorted())
+        let failing = names.failures.filter { failures[$0.key] != $0.value && hostnames.contains($0.key) }.keys
+        failures = names.failures.filter { hostnames.contains($0.key) }
+        return (changed.sorted(), failing.sorted())
     }
 
-    /// Looks names up now, on the calling thread (getaddrinfo blocks).
-    static func lookUp(_ names: [String]) -> ResolvedNames {
-        var out = ResolvedNames(addresses: [:], failures: [:])
-        for n in names {
-            do { out.addresses[n] = try Resolver.resolve(n)[0] } catch { out.failures[n] = error.reason }
-        }
-        return out
+    /// Text forms of a hostname's addresses (for ``AgentConfig/expandingAddresses(_:)``).
+    func addressTexts(_ name: String) -> [String]? { resolved[name]?.map(\.description) }
+
+    /// A target's literal: an IP as written, or the address of an expanded `name/address`.
+    private static func literal(_ target: String) -> IPAddress? {
+        if let (_, address) = ExpandedTarget.split(target) { return IPAddress(String(address)) }
+        return IPAddress(target)
     }
 }
 
-/// Re-resolves the agent's hostnames every `interval` on a background queue.
-final class BackgroundResolver: @unchecked Sendable {
-    private let queue = DispatchQueue(label: "probe-agent.resolver")
-    private var timer: DispatchSourceTimer?
-    private let names = NSLock()
-    private var current: [String] = []
-
-    func start(interval: Duration, deliver: @escaping @Sendable (ResolvedNames) -> Void) {
-        let seconds = max(1, Double(interval.components.seconds))
-        let t = DispatchSource.makeTimerSource(queue: queue)
-        t.schedule(deadline: .now() + seconds, repeating: seconds)
-        t.setEventHandler { [weak self] in
-            guard let self else { return }
-            let list = self.names.withLock { self.current }
-            if !list.isEmpty { deliver(AddressBook.lookUp(list)) }
+extension AddressFamily {
+    /// Whether an address of IP version `family` (4 or 6) is of this family.
+    func admits(_ family: UInt8) -> Bool {
+        switch self {
+        case .any: true
+        case .ipv4: family == 4
+        case .ipv6: family == 6
         }
-        t.resume()
-        timer = t
     }
-
-    func setNames(_ list: [String]) { names.withLock { current = list } }
-
-    func stop() { timer?.cancel() }
 }

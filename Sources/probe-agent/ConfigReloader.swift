@@ -3,10 +3,9 @@ import Foundation
 import Logging
 import ProbeAgentCore
 
-/// Loads, validates and resolves a new config off the probing loop, then hands it over whole.
+/// Loads and validates a new config off the probing loop, then hands it over whole.
 ///
-/// Parsing a 100k-target YAML file and looking up its hostnames takes long enough to stall
-/// probing, so it happens here, on a queue of its own; the loop only swaps in a ready config
+/// Parsing a 100k-target YAML file takes long enough to stall probing, so it happens here, on a queue of its own; the loop only swaps in a ready config
 /// (or records why a file was refused). Triggered by SIGHUP and by the file changing on disk
 /// (its size, mtime or inode, checked every second).
 final class ConfigReloader: @unchecked Sendable {
@@ -46,8 +45,9 @@ final class ConfigReloader: @unchecked Sendable {
         var outcome: ReloadOutcome
         do {
             let config = try AgentConfig.load(contentsOf: path)
-            var book = AddressBook(config: config) // parses every literal here, not on the loop
-            _ = book.merge(AddressBook.lookUp(book.hostnames))
+            // Parses every literal here, not on the loop. No lookup: the loop's background
+            // resolver takes new names at once, and a hung resolver cannot hold up a reload.
+            let book = AddressBook(config: config)
             outcome = ReloadOutcome(config: config, addresses: book, reason: reason)
         } catch {
             outcome = ReloadOutcome(reason: reason, failure: error.errors.map(\.description).joined(separator: "; "))

@@ -16,11 +16,15 @@ final class LoopState {
     private let control: AgentLoop
     private let log: Logger
     private let configPath: String
+    /// The config as the operator wrote it.
     private var config: AgentConfig
+    /// The config the schedule runs: `config` with the hostnames of `all_addresses` monitors
+    /// expanded to their addresses (``ExpandedTarget``); the same value when there are none.
+    private var probed: AgentConfig
     private var schedule: Schedule
     private var ledger: ResultLedger
     private var addresses: AddressBook
-    private let resolver = BackgroundResolver()
+    private let resolver: BackgroundResolver
     /// Probes due but not yet taken by the engine: `pending[pendingHead...]`.
     private var pending: [ProbeRequest] = []
     private var pendingHead = 0
@@ -63,22 +67,25 @@ final class LoopState {
         self.statusInterval = UInt64(statusInterval.nanosecondsValue)
         status = statusFile.map(StatusWriter.init(path:))
         self.engine = engine
+        // No lookup here: IP literals are probed from the first tick, and each hostname from
+        // its first answer (BackgroundResolver), so a hung resolver delays neither them nor
+        // READY=1.
         addresses = AddressBook(config: config)
-        let first = AddressBook.lookUp(addresses.hostnames)
-        _ = addresses.merge(first)
-        for (name, why) in first.failures.sorted(by: { $0.key < $1.key }) {
-            log.warning("cannot resolve target '\(name)': \(why); probing it as soon as it resolves")
-        }
+        probed = config.expandingAddresses { _ in nil }
         let now = monotonicNanos()
-        schedule = Schedule(config: config, now: now)
+        schedule = Schedule(config: probed, now: now)
         var stalled: @Sendable () -> Bool = { false }
         if let reason = shipper?.stallReason { stalled = { reason() != nil } }
-        service = ServiceHeartbeat(config: config, now: now, deliveryStalled: stalled)
-        ledger = ResultLedger(config: config)
+        service = ServiceHeartbeat(config: probed, now: now, deliveryStalled: stalled)
+        ledger = ResultLedger(config: probed)
         labelsByMonitor = Self.labels(config)
         nextStatusAt = now
+        resolver = BackgroundResolver(interval: config.scheduler.resolveInterval, timeout: config.scheduler.resolveTimeout)
         resolver.setNames(addresses.hostnames)
-        resolver.start(interval: config.scheduler.resolveInterval) { [control] in control.deliver($0) }
+        resolver.start { [control] in control.deliver($0) }
+        if !addresses.hostnames.isEmpty {
+            log.info("resolving \(addresses.hostnames.count) hostname(s) in the background; each is probed from its first answer")
+        }
         let targets = config.targetCount
         log.info("probing \(config.monitors.count) monitors, \(targets) targets (tick \(DurationParser.format(config.scheduler.tick)))")
         if config.remoteWrite == nil {
@@ -207,9 +214,15 @@ final class LoopState {
                                                      rttNanoseconds: rtt, sentAtNanoseconds: sentAt)
         if shipper != nil {
             let ms = sentAt.map { Int64($0 / 1_000_000) } ?? Int64(Date().timeIntervalSince1970 * 1000)
-            outbox.append(ResultRecord(monitorID: monitorID, target: target, probeProtocol: probeProtocol, outcome: outcome,
+            var name = target
+            var labels = labelsByMonitor[monitorID] ?? []
+            if let (host, address) = ExpandedTarget.split(target) { // all_addresses: its own series
+                name = String(host)
+                labels.append(("address", String(address)))
+            }
+            outbox.append(ResultRecord(monitorID: monitorID, target: name, probeProtocol: probeProtocol, outcome: outcome,
                                        suppressed: suppressed, rttNanoseconds: outcome == .ok ? rtt : nil,
-                                       timestampMilliseconds: ms, labels: labelsByMonitor[monitorID] ?? []))
+                                       timestampMilliseconds: ms, labels: labels))
         }
         if let t = transition {
             if t.isDown {
@@ -236,7 +249,7 @@ final class LoopState {
 
     private func probingStarted() {
         control.probing.store(true, ordering: .relaxed)
-        let targets = config.targetCount
+        let targets = probed.targetCount
         events.publish(AgentEvent(kind: .started, message: "probing started: \(config.monitors.count) monitors, \(targets) targets"))
     }
 
@@ -277,11 +290,40 @@ final class LoopState {
 
     private func mergeResolved(_ names: ResolvedNames) {
         let (changed, failing) = addresses.merge(names)
-        for n in changed { log.info("target '\(n)' resolves to \(addresses.address(forHostname: n).map { "\($0)" } ?? "-")") }
+        for n in changed {
+            let list = addresses.addressTexts(n)?.joined(separator: ", ") ?? "-"
+            log.info("target '\(n)' resolves to \(list)")
+        }
         for n in failing {
             let kept = addresses.address(forHostname: n).map { "keeping \($0)" } ?? "no address yet"
             log.warning("cannot resolve target '\(n)': \(addresses.failures[n] ?? "?"); \(kept)")
         }
+        if !changed.isEmpty && config.expandsAddresses { expandAddresses() }
+    }
+
+    /// `all_addresses` monitors whose names now resolve to other addresses: their targets are
+    /// the new addresses (such a monitor is re-phased and its counters start again, like a
+    /// monitor changed by a reload; the other monitors are untouched).
+    private func expandAddresses() {
+        let expanded = config.expandingAddresses(addresses.addressTexts)
+        guard expanded != probed else { return }
+        for m in expanded.monitors where m.allAddresses { addresses.setScheduledTargets(of: m) }
+        let report = install(expanded)
+        if !report.changed.isEmpty {
+            log.info("all_addresses: monitor(s) \(report.changed.joined(separator: ", ")) now probe the addresses their names resolve to")
+        }
+        reportSuppressionChanges()
+    }
+
+    /// Swaps the schedule and the ledger to `expanded` (unchanged monitors keep their entries,
+    /// phases and counters).
+    private func install(_ expanded: AgentConfig) -> ReloadReport {
+        let report = schedule.apply(expanded, now: monotonicNanos())
+        var recount: [String: [Int]] = [:]
+        for id in report.changed + report.added { recount[id] = schedule.cookies(monitorID: id).map(\.slot) }
+        ledger.apply(expanded, removedSlots: report.removedCookies.map(\.slot), recount: recount)
+        probed = expanded
+        return report
     }
 
     /// Swaps in a config the reloader loaded and validated (or records why it refused the file).
@@ -297,11 +339,10 @@ final class LoopState {
             service.reloadFailed(text)
             return
         }
-        let report = schedule.apply(new, now: monotonicNanos())
-        var recount: [String: [Int]] = [:]
-        for id in report.changed + report.added { recount[id] = schedule.cookies(monitorID: id).map(\.slot) }
-        ledger.apply(new, removedSlots: report.removedCookies.map(\.slot), recount: recount)
         book.keepLastGood(from: addresses)
+        let expanded = new.expandingAddresses(book.addressTexts)
+        for m in expanded.monitors where m.allAddresses { book.setScheduledTargets(of: m) }
+        let report = install(expanded)
         addresses = book
         for (name, why) in book.failures.sorted(by: { $0.key < $1.key }) {
             let kept = book.address(forHostname: name).map { "keeping \($0)" } ?? "no address yet"
@@ -320,7 +361,7 @@ final class LoopState {
         reloads.lastError = nil
         reloads.lastAt = Date()
         reloads.last = report
-        service.reloaded(config: new)
+        service.reloaded(config: probed)
         events.publish(AgentEvent(kind: .reloaded, message: "config reloaded (\(outcome.reason)): \(report.unchanged.count) unchanged, \(report.changed.count) changed, \(report.added.count) added, \(report.removed.count) removed monitors"))
         outcome.reply?(ReloadReply(ok: true, error: nil, unchanged: report.unchanged, changed: report.changed,
                                    added: report.added, removed: report.removed))
@@ -348,7 +389,7 @@ final class LoopState {
     /// The loop's counters and monitor states now: O(monitors), no table held. The suppressed
     /// set is the one kept current on every transition and reload (reportSuppressionChanges).
     private func summarize() -> LoopSummary {
-        LoopSummary(startedAt: startedAt, configPath: configPath, config: config, scheduleStats: schedule.stats,
+        LoopSummary(startedAt: startedAt, configPath: configPath, config: probed, scheduleStats: schedule.stats,
                     lateness: schedule.lateness, sendLateness: sendLateness, down: Set(ledger.health.lazy.filter { $0.value.isDown }.map(\.key)),
                     suppressed: suppressed, resolverFailures: addresses.failures, engine: engine.stats,
                     engineInfo: engine.info, reloads: reloads, staleResults: staleResults,

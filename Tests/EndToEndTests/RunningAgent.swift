@@ -20,11 +20,12 @@ final class RunningAgent {
     ///   - config: the YAML; `$DIR` stands for the agent's temp dir.
     ///   - hostsFile: when set, the agent runs in a private mount namespace where this file is
     ///     bind-mounted over /etc/hosts (so a test can move a name between addresses).
+    ///   - resolvConf: likewise over /etc/resolv.conf (a test's own name server).
     ///   - environment: extra variables, as `NAME=value`.
     ///   - launcher: a command that execs its arguments, placed before the agent.
     ///   - beforeStart: runs once the paths exist and before the agent starts (e.g. to create
     ///     the log file and read its inode for $JOURNAL_STREAM); returns more variables.
-    init(config: String, statusInterval: String = "1s", hostsFile: URL? = nil, environment: [String] = [],
+    init(config: String, statusInterval: String = "1s", hostsFile: URL? = nil, resolvConf: URL? = nil, environment: [String] = [],
          launcher: [String] = [], beforeStart: ((RunningAgent) throws -> [String])? = nil) throws {
         dir = FileManager.default.temporaryDirectory.appendingPathComponent("probe-agent-test-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
@@ -45,11 +46,12 @@ final class RunningAgent {
                          "--status-interval", statusInterval]
         let more = try beforeStart?(self) ?? []
         if !(environment + more + launcher).isEmpty { agentArgs = ["/usr/bin/env"] + environment + more + launcher + agentArgs }
-        if let hostsFile {
+        let mounts = [(hostsFile, "/etc/hosts"), (resolvConf, "/etc/resolv.conf")].compactMap { f, on in f.map { ($0.path, on) } }
+        if !mounts.isEmpty {
             // exec keeps the PID, so stopping by PID still reaches the agent itself.
+            let script = mounts.map { "mount --bind '\($0.0)' \($0.1)" }.joined(separator: " && ") + " && exec \"$@\""
             process = try ChildProcess(["/usr/bin/unshare", "--mount", "--propagation", "private", "/bin/sh", "-c",
-                                        "mount --bind \"$0\" /etc/hosts && exec \"$@\"", hostsFile.path] + agentArgs,
-                                       output: logURL.path)
+                                        script, "sh"] + agentArgs, output: logURL.path)
         } else {
             process = try ChildProcess(agentArgs, output: logURL.path)
         }

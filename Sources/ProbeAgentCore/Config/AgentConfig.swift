@@ -111,11 +111,18 @@ public struct MonitorConfig: Sendable, Hashable {
     public var labels: [String: String]
     /// Ids of monitors this one depends on.
     public var dependsOn: [String]
+    /// Which addresses of a hostname target are probed (`address_family`). Literals are
+    /// probed as written.
+    public var addressFamily: AddressFamily
+    /// Probe every address a hostname resolves to (of ``addressFamily``), each its own series
+    /// with an `address` label (`all_addresses`); otherwise only the first.
+    public var allAddresses: Bool
 
     /// Creates a monitor; the loader validates, this initialiser does not.
     public init(id: String, probeProtocol: ProbeProtocol, targets: [String], port: UInt16? = nil,
                 cadence: Duration = MonitorDefaults.defaultCadence, timeout: Duration? = nil,
-                labels: [String: String] = [:], dependsOn: [String] = []) {
+                labels: [String: String] = [:], dependsOn: [String] = [],
+                addressFamily: AddressFamily = .any, allAddresses: Bool = false) {
         self.id = id
         self.probeProtocol = probeProtocol
         self.targets = targets
@@ -124,7 +131,15 @@ public struct MonitorConfig: Sendable, Hashable {
         self.timeout = timeout ?? MonitorDefaults.defaultTimeout(cadence: cadence)
         self.labels = labels
         self.dependsOn = dependsOn
+        self.addressFamily = addressFamily
+        self.allAddresses = allAddresses
     }
+}
+
+/// The address family a monitor probes a hostname on: `any` (the resolver's order),
+/// `ipv4` (A records only) or `ipv6` (AAAA only).
+public enum AddressFamily: String, Sendable, Hashable, CaseIterable {
+    case any, ipv4, ipv6
 }
 
 /// Minimum log level, as swift-log names them.

@@ -2,8 +2,9 @@ import Yams
 
 /// Prometheus label-name rules for `labels`, `external_labels` and the like.
 public enum LabelRules {
-    /// Labels every per-target series already carries; user labels may not redefine them.
-    public static let reserved: Set<String> = ["monitor", "target", "protocol"]
+    /// Labels per-target series carry (`address`: on `all_addresses` monitors); user labels may
+    /// not redefine them.
+    public static let reserved: Set<String> = ["monitor", "target", "protocol", "address"]
 
     /// Whether `name` matches `[a-zA-Z_][a-zA-Z0-9_]*` and does not start with `__`
     /// (which Prometheus keeps for itself).
@@ -21,7 +22,7 @@ public enum LabelRules {
             if !isValidName(key) {
                 reader.error(at: keyNode, "invalid label name '\(key)' in \(what); names match [a-zA-Z_][a-zA-Z0-9_]* and do not start with '__'")
             } else if reserved && Self.reserved.contains(key) {
-                reader.error(at: keyNode, "label '\(key)' in \(what) collides with the built-in label of the same name (monitor, target and protocol are set by the agent)")
+                reader.error(at: keyNode, "label '\(key)' in \(what) collides with the built-in label of the same name (monitor, target, protocol and, on all_addresses monitors, address are set by the agent)")
             } else {
                 labels[key] = value
             }

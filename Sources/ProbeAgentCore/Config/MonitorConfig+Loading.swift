@@ -1,7 +1,8 @@
 import Yams
 
 extension MonitorConfig {
-    static let keys = ["id", "protocol", "targets", "port", "cadence", "timeout", "labels", "depends_on"]
+    static let keys = ["id", "protocol", "targets", "port", "cadence", "timeout", "labels", "depends_on",
+                       "address_family", "all_addresses"]
 
     /// A monitor as read, with the nodes later cross-checks point at.
     struct Parsed {
@@ -98,9 +99,18 @@ extension MonitorConfig {
         }
         var dependsOn: [(String, Node)] = []
         if let n = fields["depends_on"] { dependsOn = reader.stringList(n, "depends_on") ?? [] }
+        var family = AddressFamily.any
+        if let n = fields["address_family"], let text = reader.string(n, "address_family") {
+            if let f = AddressFamily(rawValue: text) { family = f } else {
+                let names = AddressFamily.allCases.map(\.rawValue).joined(separator: ", ")
+                reader.error(at: n, "unknown address_family '\(text)' in \(what); expected one of \(names)")
+            }
+        }
+        let allAddresses = fields["all_addresses"].flatMap { reader.bool($0, "all_addresses") } ?? false
         guard let id, let idNode, let proto else { return nil }
         let config = MonitorConfig(id: id, probeProtocol: proto, targets: targets, port: port, cadence: cadence,
-                                   timeout: timeout, labels: labels, dependsOn: dependsOn.map(\.0))
+                                   timeout: timeout, labels: labels, dependsOn: dependsOn.map(\.0),
+                                   addressFamily: family, allAddresses: allAddresses)
         return Parsed(config: config, idNode: idNode, dependsOn: dependsOn)
     }
 

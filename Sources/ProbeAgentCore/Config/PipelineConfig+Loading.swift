@@ -3,7 +3,7 @@ import Yams
 
 extension SchedulerConfig {
     mutating func read(_ node: Node, _ reader: inout NodeReader) {
-        let keys = ["tick", "max_probes_per_second", "resolve_interval", "loop_priority"]
+        let keys = ["tick", "max_probes_per_second", "resolve_interval", "resolve_timeout", "loop_priority"]
         guard let f = reader.fields(node, in: "scheduler", known: keys) else { return }
         if let n = f["tick"], let value = reader.duration(n, "scheduler.tick") {
             if value < .milliseconds(1) || value > .seconds(1) {
@@ -17,6 +17,13 @@ extension SchedulerConfig {
         }
         if let n = f["resolve_interval"], let value = reader.duration(n, "scheduler.resolve_interval") {
             resolveInterval = value
+        }
+        if let n = f["resolve_timeout"], let value = reader.duration(n, "scheduler.resolve_timeout") {
+            if value < .milliseconds(100) || value > .seconds(60) {
+                reader.error(at: n, "scheduler.resolve_timeout \(DurationParser.format(value)) must be between 100ms and 60s")
+            } else {
+                resolveTimeout = value
+            }
         }
         if let n = f["loop_priority"], let text = reader.string(n, "scheduler.loop_priority") {
             if let value = LoopPriority(rawValue: text) {

@@ -6,6 +6,9 @@ public struct SchedulerConfig: Sendable, Hashable {
     public var maxProbesPerSecond: Int?
     /// How often hostnames are re-resolved. Default 60 s.
     public var resolveInterval: Duration = .seconds(60)
+    /// How long a lookup may go unanswered before it counts as failed (it goes on in the
+    /// background; the last good addresses stay). Default 5 s.
+    public var resolveTimeout: Duration = .seconds(5)
     /// The probing loop's CPU scheduling (`loop_priority`); takes effect at start.
     public var loopPriority: LoopPriority = .normal
     /// Creates the defaults.

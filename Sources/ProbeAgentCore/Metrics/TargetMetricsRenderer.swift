@@ -1,5 +1,6 @@
 /// Renders every (monitor, target)'s series for `/metrics` from a ledger snapshot, in chunks,
-/// so a 100k-target scrape never sits in memory whole.
+/// so a 100k-target scrape never sits in memory whole. An `all_addresses` target carries an
+/// `address` label besides `target` (``ExpandedTarget``).
 ///
 /// Families (each a block, as the text format requires): `probe_sent_total`,
 /// `probe_replies_total`, `probe_timeouts_total`, `probe_errors_total{reason}`,
@@ -44,7 +45,12 @@ public struct TargetMetricsRenderer: Sendable {
         schedule.forEachEntry { cookie, e in
             guard ledger.counters(for: cookie) != nil, let p = prefix[e.monitorID] else { return }
             w.append("monitor=\""); w.appendEscaped(e.monitorID)
-            w.append("\",target=\""); w.appendEscaped(e.target)
+            if let (name, address) = ExpandedTarget.split(e.target) {
+                w.append("\",target=\""); w.appendEscaped(String(name))
+                w.append("\",address=\""); w.appendEscaped(String(address))
+            } else {
+                w.append("\",target=\""); w.appendEscaped(e.target)
+            }
             w.append("\",protocol=\""); w.append(p.proto); w.append("\"")
             for (k, v) in p.labels { w.append(","); w.append(k); w.append("=\""); w.appendEscaped(v); w.append("\"") }
             offsets.append(w.bytes.count)
