@@ -15,9 +15,12 @@ extension AgentConfig {
     /// - Parameters:
     ///   - yaml: The document text.
     ///   - file: The name to put in error positions (usually the path it was read from).
+    ///   - environment: What `${VAR}` in values expands to (``EnvironmentSubstitution``), and
+    ///     the host name behind the default `external_labels: {agent: <hostname>}`.
     /// - Returns: The validated config with every default applied.
     /// - Throws: ``ConfigErrors`` with at least one ``ConfigError``.
-    public static func load(yaml: String, file: String) throws(ConfigErrors) -> AgentConfig {
+    public static func load(yaml: String, file: String,
+                            environment: ConfigEnvironment = .current()) throws(ConfigErrors) -> AgentConfig {
         var reader = NodeReader(file: file)
         let root: Node?
         do {
@@ -26,9 +29,9 @@ extension AgentConfig {
             throw ConfigErrors([syntaxError(error, file: file)])
         }
         var config = AgentConfig()
-        let document = root ?? Node([(Node, Node)]())
+        let document = EnvironmentSubstitution.expand(root ?? Node([(Node, Node)]()), environment, &reader)
         if let fields = reader.fields(document, in: "the top level", known: topLevelKeys) {
-            config.read(fields, &reader)
+            config.read(fields, environment, &reader)
         }
         if !reader.errors.isEmpty { throw ConfigErrors(reader.errors) }
         return config
@@ -39,7 +42,7 @@ extension AgentConfig {
     /// - Parameter path: File to read; it also names the file in error positions.
     /// - Returns: The validated config.
     /// - Throws: ``ConfigErrors``; an unreadable file is one error at line 0, column 0.
-    public static func load(contentsOf path: String) throws(ConfigErrors) -> AgentConfig {
+    public static func load(contentsOf path: String, environment: ConfigEnvironment = .current()) throws(ConfigErrors) -> AgentConfig {
         let text: String
         do {
             text = try String(contentsOfFile: path, encoding: .utf8)
@@ -47,7 +50,7 @@ extension AgentConfig {
             throw ConfigErrors([ConfigError(file: path, line: 0, column: 0,
                                             message: "cannot read config: \(error.localizedDescription)")])
         }
-        return try load(yaml: text, file: path)
+        return try load(yaml: text, file: path, environment: environment)
     }
 
     private static func syntaxError(_ error: any Error, file: String) -> ConfigError {
@@ -63,7 +66,7 @@ extension AgentConfig {
         }
     }
 
-    private mutating func read(_ fields: Fields, _ reader: inout NodeReader) {
+    private mutating func read(_ fields: Fields, _ environment: ConfigEnvironment, _ reader: inout NodeReader) {
         if let node = fields["scheduler"] { scheduler.read(node, &reader) }
         if let node = fields["defaults"] { defaults.read(node, &reader) }
         if let node = reader.require(fields, "monitors", in: "the top level") {
@@ -71,7 +74,9 @@ extension AgentConfig {
         }
         if let node = fields["queue"] { queue.read(node, &reader) }
         if let node = fields["spill"] { spill.read(node, &reader) }
-        if let node = fields["remote_write"] { remoteWrite = RemoteWriteConfig.read(node, &reader, spillMode: spill.mode) }
+        if let node = fields["remote_write"] {
+            remoteWrite = RemoteWriteConfig.read(node, &reader, spillMode: spill.mode, defaultAgent: environment.value("HOSTNAME") ?? environment.hostname)
+        }
         if let node = fields["http"] { http.read(node, &reader) }
         if let node = fields["admin"] { admin.read(node, &reader) }
         if let node = fields["metrics"] { metrics.read(node, &reader) }

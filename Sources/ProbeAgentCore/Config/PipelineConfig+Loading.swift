@@ -76,7 +76,9 @@ extension RemoteWriteConfig {
                        "samples_per_request", "requests_in_flight", "flush_interval", "timeout", "backfill_rate",
                        "fresh_first", "stall_timeout"]
 
-    static func read(_ node: Node, _ reader: inout NodeReader, spillMode: SpillMode) -> RemoteWriteConfig? {
+    /// - Parameter defaultAgent: without `external_labels`, every series gets `agent: <this>`
+    ///   (the host name), so a fleet's series stay apart with no per-host config.
+    static func read(_ node: Node, _ reader: inout NodeReader, spillMode: SpillMode, defaultAgent: String) -> RemoteWriteConfig? {
         guard let f = reader.fields(node, in: "remote_write", known: keys),
               let urlNode = reader.require(f, "url", in: "remote_write"),
               let url = reader.string(urlNode, "remote_write.url") else { return nil }
@@ -98,6 +100,8 @@ extension RemoteWriteConfig {
         }
         if let n = f["external_labels"] {
             config.externalLabels = LabelRules.read(n, "remote_write.external_labels", reserved: false, &reader)
+        } else {
+            config.externalLabels = ["agent": defaultAgent]
         }
         if let n = f["samples_per_request"], let value = reader.int(n, "remote_write.samples_per_request", in: 1...1_000_000) {
             config.samplesPerRequest = value

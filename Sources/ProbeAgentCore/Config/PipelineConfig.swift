@@ -99,7 +99,8 @@ public struct RemoteWriteConfig: Sendable, Hashable {
     public var bearerTokenFile: String?
     /// TLS files for `https://` receivers.
     public var tls: TLSFiles = .init()
-    /// Labels added to every series sent.
+    /// Labels added to every series sent; without `external_labels` in the file,
+    /// `agent: <host name>` (the loader sets it; `external_labels: {}` opts out).
     public var externalLabels: [String: String] = [:]
     /// Most samples in one request. Default 2,000.
     public var samplesPerRequest: Int = 2_000
