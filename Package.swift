@@ -88,7 +88,7 @@ let package = Package(
         .testTarget(name: "ProbeEngineTests", dependencies: ["ProbeEngine", "CProbe"]),
         .testTarget(name: "ProbeAgentCoreTests", dependencies: ["ProbeAgentCore", "TestSupport"]),
         .testTarget(name: "SpillLogTests", dependencies: ["SpillLog", "TestSupport"]),
-        .testTarget(name: "ShipperTests", dependencies: ["Shipper", "ProbeAgentCore", "TestSupport"]),
+        .testTarget(name: "ShipperTests", dependencies: ["Shipper", "ProbeAgentCore", "RemoteWrite", "TestSupport"]),
         // Encoding unit tests plus round trips through real receivers (Prometheus,
         // VictoriaMetrics) started by Tests/support/{prometheus,victoria-metrics}.sh.
         .testTarget(

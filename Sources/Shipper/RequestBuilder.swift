@@ -8,7 +8,8 @@ import RemoteWrite
 /// metric name — are ``LabelLayout``s built once per metric and reused while the monitor's
 /// labels stay the same: validated and encoded once, so a sample only fills in its target. One
 /// series entry per sample, in batch order, so each series' samples stay in the order the
-/// results came.
+/// results came. The `address` label of an `all_addresses` target (the record's last label)
+/// is per series too, so the addresses of one monitor share its template.
 struct RequestBuilder {
     private struct Template {
         var source: [(String, String)]
@@ -19,35 +20,49 @@ struct RequestBuilder {
 
     private let external: [(String, String)]
     private var templates: [String: Template] = [:]
-    /// Per-series values in layout order: [target].
+    /// Templates of monitors whose records carry an `address`.
+    private var addressTemplates: [String: Template] = [:]
+    /// Per-series values in layout order: [target], or [target, address].
     private var values = [""]
+    private var addressValues = ["", ""]
 
     init(external: [(String, String)]) { self.external = external }
 
     mutating func protobuf(_ batch: [ResultRecord]) throws -> [UInt8] {
         var writer = RequestWriter(expectedSeries: batch.count * 3)
         for r in batch {
-            let layouts = try template(r).layouts
-            values[0] = r.target
+            let hasAddress = r.labels.last?.0 == "address"
+            let layouts = try template(r, withAddress: hasAddress).layouts
+            if hasAddress {
+                addressValues[0] = r.target
+                addressValues[1] = r.labels[r.labels.count - 1].1
+            } else {
+                values[0] = r.target
+            }
+            let perSeries = hasAddress ? addressValues : values
             try SeriesMapping.forEachSample(of: r) { metric, value in
-                try writer.append(layouts[metric.rawValue], values: values, timestampMs: r.timestampMilliseconds, value: value)
+                try writer.append(layouts[metric.rawValue], values: perSeries, timestampMs: r.timestampMilliseconds, value: value)
             }
         }
         return writer.protobuf
     }
 
-    private mutating func template(_ r: ResultRecord) throws -> Template {
-        if let t = templates[r.monitorID], t.proto == r.probeProtocol, t.source.elementsEqual(r.labels, by: { $0 == $1 }) {
+    private mutating func template(_ r: ResultRecord, withAddress: Bool) throws -> Template {
+        let own = withAddress ? Array(r.labels.dropLast()) : r.labels
+        let cached = withAddress ? addressTemplates[r.monitorID] : templates[r.monitorID]
+        if let t = cached, t.proto == r.probeProtocol, t.source.elementsEqual(own, by: { $0 == $1 }) {
             return t
         }
         let common: [(String, LabelLayout.Value)] = SeriesMapping.commonLabels(
-            monitorID: r.monitorID, labels: r.labels, probeProtocol: r.probeProtocol, externalLabels: external
+            monitorID: r.monitorID, labels: own, probeProtocol: r.probeProtocol, externalLabels: external
         ).map { ($0.key, .fixed($0.value)) }
+        let perSeries: [(String, LabelLayout.Value)] = withAddress
+            ? [("target", .perSeries(0)), ("address", .perSeries(1))] : [("target", .perSeries(0))]
         let layouts = try SeriesMapping.Metric.allCases.map { metric in
-            try LabelLayout(common + [("__name__", .fixed(metric.name)), ("target", .perSeries(0))])
+            try LabelLayout(common + [("__name__", .fixed(metric.name))] + perSeries)
         }
-        let t = Template(source: r.labels, proto: r.probeProtocol, layouts: layouts)
-        templates[r.monitorID] = t
+        let t = Template(source: own, proto: r.probeProtocol, layouts: layouts)
+        if withAddress { addressTemplates[r.monitorID] = t } else { templates[r.monitorID] = t }
         return t
     }
 }

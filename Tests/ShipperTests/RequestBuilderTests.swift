@@ -1,0 +1,35 @@
+import ProbeAgentCore
+@testable import RemoteWrite
+@testable import Shipper
+import Testing
+
+/// The request body results become: each `all_addresses` address is its own series, with the
+/// name as `target` and the address as `address`, next to the monitor's other targets.
+@Suite("Request builder")
+struct RequestBuilderTests {
+    static func record(_ target: String, address: String?) -> ResultRecord {
+        var labels = [("site", "lab")]
+        if let address { labels.append(("address", address)) }
+        return ResultRecord(monitorID: "m", target: target, probeProtocol: .icmp, outcome: .ok, suppressed: false,
+                            rttNanoseconds: 1_000_000, timestampMilliseconds: 1_700_000_000_000, labels: labels)
+    }
+
+    @Test func addressesAreSeriesOfTheirOwnUnderTheName() throws {
+        var builder = RequestBuilder(external: [("agent", "h1")])
+        let batch = [Self.record("dual.test", address: "198.18.1.5"), Self.record("198.18.1.1", address: nil),
+                     Self.record("dual.test", address: "2001:db8:1::5")]
+        let request = try RWWriteRequest(serializedBytes: try builder.protobuf(batch))
+        let success = request.timeseries.map { ts in
+            Dictionary(uniqueKeysWithValues: ts.labels.map { ($0.name, $0.value) })
+        }.filter { $0["__name__"] == "probe_success" }
+        #expect(success.count == 3)
+        #expect(success[0] == ["__name__": "probe_success", "agent": "h1", "site": "lab", "monitor": "m", "protocol": "icmp",
+                               "target": "dual.test", "address": "198.18.1.5"])
+        #expect(success[1]["address"] == nil && success[1]["target"] == "198.18.1.1")
+        #expect(success[2]["address"] == "2001:db8:1::5" && success[2]["target"] == "dual.test")
+        for ts in request.timeseries {
+            let names = ts.labels.map(\.name)
+            #expect(names == names.sorted(), "labels sorted by name, as remote write requires")
+        }
+    }
+}
