@@ -12,15 +12,16 @@
  *           When nothing is ready, sleep in io_uring_enter until the next deadline, a CQE, or
  *           a wake from another thread (eventfd read).
  *
- * Costs: O(1) per send and per reply (slot = identifier/sequence or TCP ack), O(log n) per
- * deadline heap change, one io_uring_enter per submitted chunk and per poll that waits.
+ * Costs: O(1) per send and per reply (a keyed identity drawn per send: one SipHash-2-4 of 16
+ * bytes, at most two on average; a reply finds its slot through token_index: identity.c),
+ * O(log n) per deadline heap change, one io_uring_enter per submitted chunk and per poll that
+ * waits.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
-#include <sys/random.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -35,16 +36,8 @@
 
 _Static_assert(sizeof(cprobe_request) == 40, "cprobe_request layout is read by Swift");
 _Static_assert(sizeof(cprobe_result) == 64, "cprobe_result layout is read by Swift");
-_Static_assert(sizeof(cprobe_stats) == 11 * 8, "cprobe_stats layout is read by Swift");
-
-static uint64_t next_random(struct cprobe_engine *e)
-{
-    /* xorshift64*: fast, and the nonces only need to be unpredictable off-path. */
-    e->rng ^= e->rng >> 12;
-    e->rng ^= e->rng << 25;
-    e->rng ^= e->rng >> 27;
-    return e->rng * 2685821657736338717ull;
-}
+_Static_assert(sizeof(cprobe_stats) == (11 + CPROBE_REFUSAL_COUNT) * 8,
+               "cprobe_stats layout is read by Swift");
 
 static uint32_t round_pow2(uint32_t v)
 {
@@ -60,7 +53,6 @@ static void slot_free(struct cprobe_engine *e, uint32_t idx)
 {
     struct slot *s = &e->slots[idx];
     s->state = SLOT_FREE;
-    s->nonce = 0;
     e->free_stack[e->free_top++] = idx;
 }
 
@@ -82,6 +74,7 @@ void slot_finish(struct cprobe_engine *e, uint32_t idx, uint8_t status, int err)
     if (s->state != SLOT_IN_FLIGHT)
         return;
     heap_remove(e, idx);
+    identity_forget(e, idx); /* from here on, answers to it are late */
     s->state = SLOT_DONE;
     cprobe_result *r = &s->result;
     memset(r, 0, sizeof(*r));
@@ -127,31 +120,6 @@ void slot_finish_reply(struct cprobe_engine *e, uint32_t idx, uint8_t status, ui
     }
 }
 
-struct slot *slot_match(struct cprobe_engine *e, const cprobe_parsed *p)
-{
-    if (p->slot >= e->max_in_flight)
-        return NULL;
-    struct slot *s = &e->slots[p->slot];
-    if (s->state != SLOT_IN_FLIGHT || s->family != p->family)
-        return NULL;
-    if (memcmp(s->addr, p->peer, p->family == 4 ? 4 : 16) != 0)
-        return NULL;
-    if (p->probe_kind == CPROBE_KIND_ICMP) {
-        if (s->kind != CPROBE_KIND_ICMP)
-            return NULL;
-        /* An ICMP error may quote only our 8-byte header; identifier + sequence + address
-         * still pin the slot. Replies must carry the nonce. */
-        if (p->has_nonce ? p->nonce != s->nonce : p->kind != CPROBE_PKT_ICMP_ERROR)
-            return NULL;
-        return s;
-    }
-    if (s->kind != CPROBE_KIND_TCP_SYN || !p->has_nonce || p->nonce != s->nonce)
-        return NULL;
-    if (p->ident != (uint16_t)(e->ours.sport_base + (p->slot & (CPROBE_TCP_PORT_SPAN - 1))))
-        return NULL;
-    return p->tcp_port == s->port ? s : NULL;
-}
-
 /* ---------- submission ---------- */
 
 static socklen_t fill_sockaddr(struct sockaddr_in6 *sa, int family, const uint8_t *addr, uint16_t port)
@@ -190,10 +158,11 @@ static int prepare_icmp(struct cprobe_engine *e, uint32_t idx, uint64_t now_real
     struct probe_socket *ps = &e->socks[s->family == 4 ? SOCK_ICMP4 : SOCK_ICMP6];
     if (ps->fd < 0)
         return -EAFNOSUPPORT;
-    uint16_t ident = (uint16_t)(e->ours.ident_base + (idx >> 16));
-    s->seq = (uint16_t)idx;
-    s->nonce = (uint32_t)next_random(e) | 1; /* never 0: 0 marks a free slot */
-    size_t len = cprobe_build_echo(s->pkt, sizeof(s->pkt), s->family, ident, s->seq, idx, s->nonce, now_real);
+    if (identity_draw(e, idx) < 0)
+        return -EBUSY;
+    s->seq = (uint16_t)s->token; /* on a datagram socket the kernel writes its own identifier */
+    size_t len = cprobe_build_echo(s->pkt, sizeof(s->pkt), s->family, (uint16_t)(s->token >> 16), s->seq,
+                                   s->token, s->nonce, now_real);
     queue_send(e, idx, ps->fd, len);
     return 0;
 }
@@ -205,8 +174,6 @@ static int prepare_syn(struct cprobe_engine *e, uint32_t idx, uint64_t now_mono)
     if (ps->fd < 0)
         return e->info.had_cap_net_raw && !(e->flags & CPROBE_CFG_NO_RAW) ? -EAFNOSUPPORT
                                                                           : CPROBE_ERR_NOPERM;
-    uint16_t sport = (uint16_t)(e->ours.sport_base + (idx & (CPROBE_TCP_PORT_SPAN - 1)));
-    s->nonce = ((uint32_t)next_random(e) & 0xfff00000u) | idx;
     uint8_t src[4];
     const uint8_t *srcp = NULL, *dstp = NULL;
     if (s->family == 4) {
@@ -216,7 +183,9 @@ static int prepare_syn(struct cprobe_engine *e, uint32_t idx, uint64_t now_mono)
         srcp = src;
         dstp = s->addr;
     }
-    size_t len = cprobe_build_tcp_syn(s->pkt, sizeof(s->pkt), s->family, srcp, dstp, sport, s->port, s->nonce);
+    if (identity_draw(e, idx) < 0)
+        return -EBUSY;
+    size_t len = cprobe_build_tcp_syn(s->pkt, sizeof(s->pkt), s->family, srcp, dstp, s->sport, s->port, s->token);
     queue_send(e, idx, ps->fd, len);
     return 0;
 }
@@ -302,6 +271,7 @@ int cprobe_submit(cprobe_engine *e, const cprobe_request *reqs, size_t n)
         s->family = r->family;
         s->port = r->port;
         s->seq = 0;
+        s->indexed = 0;
         s->tx_kernel_ns = 0;
         s->due_ns = r->due_ns;
         /* The send time a probe refused before sending reports (flush_chunk restamps the rest). */
@@ -557,21 +527,21 @@ int cprobe_engine_create(const cprobe_config *cfg, cprobe_engine **out, char *er
     uint32_t want = cfg && cfg->max_in_flight ? cfg->max_in_flight : 65536;
     e->max_in_flight = round_pow2(want < 1024 ? 1024 : want);
     uint32_t entries = cfg && cfg->ring_entries ? cfg->ring_entries : 4096;
-    if (getrandom(&e->rng, sizeof(e->rng), 0) != sizeof(e->rng) || e->rng == 0)
-        e->rng = mono_ns() | 1;
-    e->ours.ident_count = (uint16_t)(e->max_in_flight > 65536 ? e->max_in_flight >> 16 : 1);
-    e->ours.ident_base = (uint16_t)(1 + next_random(e) % (65535u - e->ours.ident_count));
-    e->ours.sport_base = (uint16_t)(20000 + next_random(e) % (32768 - 20000 - CPROBE_TCP_PORT_SPAN));
+    int rc = identity_init(e);
+    if (rc < 0)
+        return fail(e, rc, errbuf, errlen, "drawing the identity key (getrandom)");
+    /* The port range is fixed for the process (the kernel filter keeps to it); which port in
+     * it a SYN uses is keyed per probe. */
+    uint64_t r = cprobe_siphash24(e->key, "sport_base", 10);
+    e->ours.sport_base = (uint16_t)(20000 + r % (32768 - 20000 - CPROBE_TCP_PORT_SPAN));
 
-    int rc = ring_init(e, entries);
+    rc = ring_init(e, entries);
     if (rc < 0)
         return fail(e, rc == -EPERM ? -ENOSYS : rc, errbuf, errlen, "io_uring_queue_init");
     e->ring_ok = 1;
     rc = sockets_open(e, errbuf, errlen);
     if (rc < 0)
         return fail(e, rc, NULL, 0, NULL);
-    if (e->info.icmp4_dgram || e->info.icmp6_dgram)
-        e->max_in_flight = e->max_in_flight > 65536 ? 65536 : e->max_in_flight;
     uint32_t m = e->max_in_flight;
     e->slots = calloc(m, sizeof(*e->slots));
     e->free_stack = calloc(m, sizeof(uint32_t));
@@ -600,8 +570,6 @@ int cprobe_engine_create(const cprobe_config *cfg, cprobe_engine **out, char *er
      * Armed here, every reply woke the main thread to fight the loop for the ring's lock
      * (perf at 100k targets: 17% of the process's CPU). Packets that arrive before then wait
      * in the sockets' receive queues. */
-    e->info.ident_base = e->ours.ident_base;
-    e->info.ident_count = e->ours.ident_count;
     e->info.max_in_flight = e->max_in_flight;
     *out = e;
     return 0;
@@ -628,6 +596,8 @@ void cprobe_engine_destroy(cprobe_engine *e)
     free(e->batch);
     free(e->batch_timeout);
     free(e->src_cache);
+    free(e->token_index);
+    explicit_bzero(e->key, sizeof(e->key));
     free(e);
 }
 

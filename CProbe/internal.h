@@ -5,9 +5,9 @@
  *   `slots` is a fixed array of max_in_flight entries (power of two). A probe owns one slot
  *   from submission until its result is handed out AND every SQE that points into the slot
  *   has completed (sendmsg reads the slot's msghdr/packet; connect owns a socket). Free slots
- *   sit on a stack. Each send draws a fresh 32-bit nonce; a reply counts only if its slot is
- *   IN_FLIGHT and carries that slot's nonce, so late, duplicate and forged replies for a
- *   reused slot are recognised as stale.
+ *   sit on a stack. Each send draws a keyed identity (token, nonce, TCP port: identity.c);
+ *   token_index leads from a reply's token to its slot while the probe is IN_FLIGHT, so late,
+ *   duplicate and forged replies find no slot, or one whose fields disagree (match.c).
  *
  * Deadlines
  *   An indexed binary min-heap of IN_FLIGHT slots keyed by deadline (CLOCK_MONOTONIC ns):
@@ -43,6 +43,7 @@ enum { SLOT_FREE = 0, SLOT_IN_FLIGHT, SLOT_DONE, SLOT_DELIVERED };
 enum { SOCK_ICMP4 = 0, SOCK_ICMP6, SOCK_TCP4, SOCK_TCP6, SOCK_COUNT };
 
 #define NO_HEAP_POS UINT32_MAX
+#define NO_SLOT UINT32_MAX
 #define RECV_BUF_SIZE 2048
 #define RECV_BUF_COUNT 1024 /* power of two */
 #define RECV_CTRL_LEN 256
@@ -56,13 +57,16 @@ struct slot {
     uint64_t sent_real_ns; /* CLOCK_REALTIME, same instant */
     uint64_t tx_kernel_ns; /* SO_TIMESTAMPING TX (CLOCK_REALTIME), 0 if none yet */
     uint64_t due_ns;       /* the request's, CLOCK_MONOTONIC; 0: none */
-    uint32_t nonce;        /* ICMP: payload nonce; TCP SYN: the ISN */
+    uint32_t token;        /* keyed identity: ICMP identifier:sequence, TCP SYN: the ISN */
+    uint32_t nonce;        /* ICMP: payload nonce */
     uint32_t heap_pos;
     uint8_t state;
     uint8_t kind;
     uint8_t family;
     uint8_t pending_sqes;  /* SQEs still pointing into this slot */
+    uint8_t indexed;       /* token_index leads to this slot */
     uint16_t port;
+    uint16_t sport;        /* TCP SYN: our source port */
     uint16_t seq;
     int conn_fd;
     uint8_t addr[16];
@@ -111,7 +115,11 @@ struct cprobe_engine {
     uint32_t in_flight;
     struct probe_socket socks[SOCK_COUNT];
     cprobe_ours ours;
-    uint64_t rng;
+    /* keyed identities (identity.c) */
+    uint8_t key[16];         /* from getrandom() at creation; never leaves the engine */
+    uint64_t sends;          /* identity counter: one per draw, never repeats */
+    uint32_t *token_index;   /* token & token_mask -> slot, NO_SLOT when empty */
+    uint32_t token_mask;
     int wake_fd;
     uint64_t wake_val;
     int wake_armed;
@@ -125,6 +133,7 @@ struct cprobe_engine {
     /* error-queue drain scratch */
     struct mmsghdr errq_msgs[ERRQ_BATCH];
     struct iovec errq_iov[ERRQ_BATCH];
+    struct sockaddr_in6 errq_name[ERRQ_BATCH]; /* ICMP errors: the quoted destination */
     uint8_t errq_data[ERRQ_BATCH][ERRQ_BUF];
     uint8_t errq_ctrl[ERRQ_BATCH][RECV_CTRL_LEN];
     cprobe_stats stats;
@@ -166,10 +175,18 @@ int errpoll_arm(struct cprobe_engine *e, int sock);
 void recv_complete(struct cprobe_engine *e, int sock, struct io_uring_cqe *cqe);
 void errq_drain(struct cprobe_engine *e, int sock);
 
+/* identity.c */
+int identity_init(struct cprobe_engine *e);
+int identity_draw(struct cprobe_engine *e, uint32_t idx);
+void identity_forget(struct cprobe_engine *e, uint32_t idx);
+struct slot *slot_by_token(struct cprobe_engine *e, uint32_t token);
+
+/* match.c: the slot p answers, or NULL with *refusal = CPROBE_REFUSAL_* */
+struct slot *slot_match(struct cprobe_engine *e, const cprobe_parsed *p, int *refusal);
+
 /* engine.c: result plumbing shared with recv.c */
 void slot_finish(struct cprobe_engine *e, uint32_t idx, uint8_t status, int err);
 void slot_finish_reply(struct cprobe_engine *e, uint32_t idx, uint8_t status, uint64_t rx_real_ns,
                        const cprobe_parsed *p);
-struct slot *slot_match(struct cprobe_engine *e, const cprobe_parsed *p);
 
 #endif

@@ -1,4 +1,5 @@
-/* names.c — human names for statuses and kinds, and fix-it hints for errors a user can fix. */
+/* names.c — human names for statuses, kinds and refusals, and fix-it hints for errors a user
+ * can fix. */
 #include <errno.h>
 
 #include "cprobe.h"
@@ -22,6 +23,20 @@ const char *cprobe_kind_name(uint8_t kind)
     case CPROBE_KIND_TCP_SYN: return "tcp-syn";
     case CPROBE_KIND_TCP_CONNECT: return "tcp-connect";
     default: return "unknown";
+    }
+}
+
+const char *cprobe_refusal_name(int reason)
+{
+    switch (reason) {
+    case CPROBE_REFUSAL_NO_PROBE: return "no_probe";
+    case CPROBE_REFUSAL_QUOTE_IDENTITY: return "quote_identity_mismatch";
+    case CPROBE_REFUSAL_QUOTE_DST: return "quote_dst_mismatch";
+    case CPROBE_REFUSAL_PEER: return "peer_mismatch";
+    case CPROBE_REFUSAL_NONCE: return "nonce_mismatch";
+    case CPROBE_REFUSAL_TCP_ACK: return "tcp_ack_mismatch";
+    case CPROBE_REFUSAL_TCP_PORT: return "tcp_port_mismatch";
+    default: return 0;
     }
 }
 

@@ -71,7 +71,7 @@ static uint32_t pseudo_sum(int family, const uint8_t *src, const uint8_t *dst, u
 }
 
 size_t cprobe_build_echo(uint8_t *buf, size_t cap, int family, uint16_t ident, uint16_t seq,
-                         uint32_t slot, uint32_t nonce, uint64_t send_ns)
+                         uint32_t token, uint32_t nonce, uint64_t send_ns)
 {
     if (cap < CPROBE_ECHO_LEN || (family != 4 && family != 6))
         return 0;
@@ -80,7 +80,7 @@ size_t cprobe_build_echo(uint8_t *buf, size_t cap, int family, uint16_t ident, u
     wr16(buf + 4, ident);
     wr16(buf + 6, seq);
     wr32(buf + 8, CPROBE_MAGIC);
-    wr32(buf + 12, slot);
+    wr32(buf + 12, token);
     wr32(buf + 16, nonce);
     wr32(buf + 24, (uint32_t)(send_ns >> 32));
     wr32(buf + 28, (uint32_t)send_ns);
@@ -111,39 +111,37 @@ size_t cprobe_build_tcp_syn(uint8_t *buf, size_t cap, int family, const uint8_t 
     return CPROBE_TCP_SYN_LEN;
 }
 
-static int ident_ours(const cprobe_ours *o, uint16_t ident)
-{
-    return (uint16_t)(ident - o->ident_base) < o->ident_count;
-}
-
 static int sport_ours(const cprobe_ours *o, uint16_t port)
 {
     return (uint16_t)(port - o->sport_base) < CPROBE_TCP_PORT_SPAN;
 }
 
-/* Our echo payload after the 8-byte ICMP header: magic, slot, nonce. */
-static void read_token(const uint8_t *payload, size_t len, cprobe_parsed *out)
+/*
+ * Our echo payload after the 8-byte ICMP header at icmp (len bytes in all): magic, token,
+ * nonce. The header must agree with the token: identifier:sequence on raw sockets, the
+ * sequence alone on datagram sockets (kernel_ident: the kernel owns their identifier).
+ * Sets has_nonce, token and nonce when it does.
+ */
+static void read_token(const uint8_t *icmp, size_t len, int kernel_ident, cprobe_parsed *out)
 {
-    if (len >= 12 && rd32(payload) == CPROBE_MAGIC) {
-        out->has_nonce = 1;
-        out->nonce = rd32(payload + 8);
-        /* The slot is implied by identifier + sequence; the payload copy must agree. */
-        if (rd32(payload + 4) != out->slot)
-            out->has_nonce = 0;
-    }
-}
-
-static uint32_t slot_of(const cprobe_ours *o, uint16_t ident, uint16_t seq)
-{
-    return (uint32_t)(uint16_t)(ident - o->ident_base) << 16 | seq;
+    const uint8_t *payload = icmp + 8;
+    if (len < 8 + 12 || rd32(payload) != CPROBE_MAGIC)
+        return;
+    uint32_t token = rd32(payload + 4);
+    uint32_t header = (uint32_t)rd16(icmp + 4) << 16 | rd16(icmp + 6);
+    if (kernel_ident ? (uint16_t)token != (uint16_t)header : token != header)
+        return;
+    out->has_nonce = 1;
+    out->token = token;
+    out->nonce = rd32(payload + 8);
 }
 
 /*
  * A quoted echo request (inner ICMP header at q, qlen bytes) or TCP SYN.
- * Returns CPROBE_PARSE_OK when it is one of ours.
+ * Returns CPROBE_PARSE_OK when it is one of ours in shape.
  */
 static int parse_quoted(const uint8_t *q, size_t qlen, uint8_t proto, uint8_t echo_type,
-                        const cprobe_ours *o, cprobe_parsed *out)
+                        int kernel_ident, const cprobe_ours *o, cprobe_parsed *out)
 {
     if (proto == PROTO_TCP) {
         if (qlen < 8)
@@ -154,33 +152,34 @@ static int parse_quoted(const uint8_t *q, size_t qlen, uint8_t proto, uint8_t ec
         out->probe_kind = CPROBE_KIND_TCP_SYN;
         out->ident = sport;
         out->tcp_port = rd16(q + 2);
-        out->nonce = rd32(q + 4);
-        out->slot = out->nonce & ((1u << CPROBE_SLOT_BITS) - 1);
-        out->has_nonce = 1;
+        out->token = rd32(q + 4);
         return CPROBE_PARSE_OK;
     }
     if (proto != PROTO_ICMP)
         return CPROBE_PARSE_FOREIGN; /* UDP and others: never ours, whatever their bytes say */
     if (qlen < 8)
         return CPROBE_PARSE_TRUNCATED;
-    if (q[0] != echo_type || !ident_ours(o, rd16(q + 4)))
+    if (q[0] != echo_type)
         return CPROBE_PARSE_FOREIGN;
     out->probe_kind = CPROBE_KIND_ICMP;
     out->ident = rd16(q + 4);
     out->seq = rd16(q + 6);
-    out->slot = slot_of(o, out->ident, out->seq);
-    read_token(q + 8, qlen - 8, out);
+    out->token = (uint32_t)out->ident << 16 | out->seq;
+    read_token(q, qlen, kernel_ident, out);
     /* A quote long enough to carry our token must carry it: a quoted payload without our
-     * magic, or naming another slot, is someone else's echo request. Only a quote cut
-     * short of the token (RFC 792 requires just 8 bytes) is matched on header alone. */
+     * magic, or naming another token, is someone else's echo request. Only a quote cut
+     * short of the token (RFC 792 requires just 8 bytes) is matched on the header alone —
+     * and on a datagram socket, whose identifier is the kernel's, not even that. */
     if (qlen >= 8 + 12 && !out->has_nonce)
         return CPROBE_PARSE_FOREIGN;
+    if (kernel_ident && !out->has_nonce)
+        return CPROBE_PARSE_TRUNCATED;
     return CPROBE_PARSE_OK;
 }
 
 /* An echo reply at icmp (v4 or v6; the sender is already in out->reporter): ours when the
- * identifier is in our range and the payload carries our token for that slot. */
-static int parse_echo_reply(const uint8_t *icmp, size_t len, const cprobe_ours *o, cprobe_parsed *out)
+ * payload carries our magic and a token the header agrees with. */
+static int parse_echo_reply(const uint8_t *icmp, size_t len, int kernel_ident, cprobe_parsed *out)
 {
     out->kind = CPROBE_PKT_ECHO_REPLY;
     out->probe_kind = CPROBE_KIND_ICMP;
@@ -188,12 +187,11 @@ static int parse_echo_reply(const uint8_t *icmp, size_t len, const cprobe_ours *
     memset(out->reporter, 0, sizeof(out->reporter));
     out->ident = rd16(icmp + 4);
     out->seq = rd16(icmp + 6);
-    if (!ident_ours(o, out->ident))
+    if (len < 8 + 4 || rd32(icmp + 8) != CPROBE_MAGIC)
         return CPROBE_PARSE_FOREIGN;
     if (len < CPROBE_ECHO_LEN)
         return CPROBE_PARSE_TRUNCATED;
-    out->slot = slot_of(o, out->ident, out->seq);
-    read_token(icmp + 8, len - 8, out);
+    read_token(icmp, len, kernel_ident, out);
     return out->has_nonce ? CPROBE_PARSE_OK : CPROBE_PARSE_FOREIGN;
 }
 
@@ -229,7 +227,7 @@ int cprobe_parse_icmp4(const uint8_t *pkt, size_t len, int has_ip_header, const 
         return CPROBE_PARSE_TRUNCATED;
     uint8_t type = icmp[0];
     if (type == ICMP4_ECHO_REPLY) {
-        int r = parse_echo_reply(icmp, ilen, o, out);
+        int r = parse_echo_reply(icmp, ilen, !has_ip_header, out);
         if (r == CPROBE_PARSE_OK && has_ip_header && cprobe_checksum(icmp, ilen, 0) != 0)
             return CPROBE_PARSE_BAD_CHECKSUM;
         return r;
@@ -248,15 +246,15 @@ int cprobe_parse_icmp4(const uint8_t *pkt, size_t len, int has_ip_header, const 
     if (!ihl)
         return CPROBE_PARSE_MALFORMED;
     memcpy(out->peer, inner + 16, 4);
-    int r = parse_quoted(inner + ihl, inlen - ihl, inner[9], ICMP4_ECHO_REQUEST, o, out);
+    int r = parse_quoted(inner + ihl, inlen - ihl, inner[9], ICMP4_ECHO_REQUEST, !has_ip_header, o, out);
     if (r == CPROBE_PARSE_OK && has_ip_header && cprobe_checksum(icmp, ilen, 0) != 0)
         return CPROBE_PARSE_BAD_CHECKSUM;
     return r;
 }
 
 int cprobe_parse_icmp6(const uint8_t *pkt, size_t len, const uint8_t src[16],
-                       const uint8_t dst[16], int verify_checksum, const cprobe_ours *o,
-                       cprobe_parsed *out)
+                       const uint8_t dst[16], int verify_checksum, int kernel_ident,
+                       const cprobe_ours *o, cprobe_parsed *out)
 {
     memset(out, 0, sizeof(*out));
     out->family = 6;
@@ -269,7 +267,7 @@ int cprobe_parse_icmp6(const uint8_t *pkt, size_t len, const uint8_t src[16],
     if (type != ICMP6_ECHO_REPLY && !is_error)
         return CPROBE_PARSE_FOREIGN;
     if (type == ICMP6_ECHO_REPLY) {
-        int r = parse_echo_reply(pkt, len, o, out);
+        int r = parse_echo_reply(pkt, len, kernel_ident, out);
         if (r != CPROBE_PARSE_OK)
             return r;
     } else {
@@ -284,7 +282,7 @@ int cprobe_parse_icmp6(const uint8_t *pkt, size_t len, const uint8_t src[16],
             return CPROBE_PARSE_MALFORMED;
         memcpy(out->peer, inner + 24, 16);
         int r = parse_quoted(inner + 40, inlen - 40, inner[6] == PROTO_ICMP6 ? PROTO_ICMP : inner[6],
-                             ICMP6_ECHO_REQUEST, o, out);
+                             ICMP6_ECHO_REQUEST, kernel_ident, o, out);
         if (r != CPROBE_PARSE_OK)
             return r;
     }
@@ -321,9 +319,7 @@ static int parse_tcp_segment(const uint8_t *tcp, size_t tlen, const cprobe_ours 
     out->probe_kind = CPROBE_KIND_TCP_SYN;
     out->tcp_port = rd16(tcp);
     out->ident = dport;
-    out->nonce = rd32(tcp + 8) - 1;
-    out->slot = out->nonce & ((1u << CPROBE_SLOT_BITS) - 1);
-    out->has_nonce = 1;
+    out->token = rd32(tcp + 8) - 1;
     return CPROBE_PARSE_OK;
 }
 

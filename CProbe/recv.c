@@ -109,7 +109,7 @@ static int parse_packet(struct cprobe_engine *e, const struct probe_socket *s, c
     const uint8_t *src4 = (const uint8_t *)&((const struct sockaddr_in *)from)->sin_addr;
     if (s->kind == CPROBE_KIND_ICMP)
         return s->family == 4 ? cprobe_parse_icmp4(pkt, len, s->raw, src4, &e->ours, p)
-                              : cprobe_parse_icmp6(pkt, len, src6, NULL, 0, &e->ours, p);
+                              : cprobe_parse_icmp6(pkt, len, src6, NULL, 0, !s->raw, &e->ours, p);
     /* IPv6 TCP checksums are verified by the kernel (IPV6_CHECKSUM), so no dst needed. */
     return s->family == 4 ? cprobe_parse_tcp4(pkt, len, &e->ours, p)
                           : cprobe_parse_tcp6(pkt, len, src6, NULL, &e->ours, p);
@@ -135,8 +135,10 @@ static void deliver(struct cprobe_engine *e, int sock, const cprobe_parsed *p, i
     }
     if (e->socks[sock].errq_dirty)
         errq_drain(e, sock); /* pick up the TX stamp before we compute the RTT */
-    struct slot *sl = slot_match(e, p);
+    int refusal = 0;
+    struct slot *sl = slot_match(e, p, &refusal);
     if (!sl) {
+        e->stats.refused[refusal]++;
         e->stats.unmatched_stale++;
         return;
     }
@@ -183,17 +185,16 @@ void recv_complete(struct cprobe_engine *e, int sock, struct io_uring_cqe *cqe)
 /*
  * A TX-timestamped copy of our own packet comes back with all headers the driver saw
  * (a link header, then IP). Find our probe in it: the echo payload magic, or a TCP header
- * with one of our source ports behind an IPv4/IPv6 header at offset 0 or 14.
+ * with one of our source ports behind an IPv4/IPv6 header at offset 0 or 14. Only our own
+ * sends reach this queue, so the token alone names the slot.
  */
-static int find_sent(struct cprobe_engine *e, const uint8_t *d, size_t len, cprobe_parsed *p)
+static struct slot *find_sent(struct cprobe_engine *e, const uint8_t *d, size_t len)
 {
-    memset(p, 0, sizeof(*p));
     for (size_t off = 0; off + 12 <= len && off <= 96; off++) {
         if (d[off] == 'P' && d[off + 1] == 'R' && d[off + 2] == 'B' && d[off + 3] == '1') {
-            p->probe_kind = CPROBE_KIND_ICMP;
-            p->slot = (uint32_t)d[off + 4] << 24 | d[off + 5] << 16 | d[off + 6] << 8 | d[off + 7];
-            p->nonce = (uint32_t)d[off + 8] << 24 | d[off + 9] << 16 | d[off + 10] << 8 | d[off + 11];
-            return 1;
+            uint32_t token = (uint32_t)d[off + 4] << 24 | d[off + 5] << 16 | d[off + 6] << 8 | d[off + 7];
+            struct slot *s = slot_by_token(e, token);
+            return s && s->kind == CPROBE_KIND_ICMP ? s : NULL;
         }
     }
     static const size_t offsets[] = { 0, 14 };
@@ -213,23 +214,24 @@ static int find_sent(struct cprobe_engine *e, const uint8_t *d, size_t len, cpro
         uint16_t sport = (uint16_t)(d[th] << 8 | d[th + 1]);
         if ((uint16_t)(sport - e->ours.sport_base) >= CPROBE_TCP_PORT_SPAN)
             continue;
-        p->probe_kind = CPROBE_KIND_TCP_SYN;
-        p->ident = sport;
-        p->nonce = (uint32_t)d[th + 4] << 24 | d[th + 5] << 16 | d[th + 6] << 8 | d[th + 7];
-        p->slot = p->nonce & ((1u << CPROBE_SLOT_BITS) - 1);
-        return 1;
+        uint32_t isn = (uint32_t)d[th + 4] << 24 | d[th + 5] << 16 | d[th + 6] << 8 | d[th + 7];
+        struct slot *s = slot_by_token(e, isn);
+        return s && s->kind == CPROBE_KIND_TCP_SYN && s->sport == sport ? s : NULL;
     }
-    return 0;
+    return NULL;
 }
 
-/* An ICMP error for a datagram socket: the payload is our echo request as sent. */
+/* An ICMP error for a datagram socket: the payload is the quoted part of our echo request
+ * (the kernel matched its identifier to the socket), msg_name the quoted destination. */
 static void errq_icmp_error(struct cprobe_engine *e, int sock, const struct sock_extended_err *ee,
-                            const uint8_t *d, size_t len)
+                            const struct sockaddr_in6 *dst, const uint8_t *d, size_t len)
 {
     const struct probe_socket *s = &e->socks[sock];
     cprobe_parsed p;
     memset(&p, 0, sizeof(p));
-    if (len < CPROBE_ECHO_LEN || d[8] != 'P' || d[9] != 'R' || d[10] != 'B' || d[11] != '1') {
+    /* Without the payload there is only the sequence (the identifier is the kernel's): not
+     * enough to name a probe. */
+    if (len < 8 + 12 || d[8] != 'P' || d[9] != 'R' || d[10] != 'B' || d[11] != '1') {
         e->stats.unmatched_malformed++;
         return;
     }
@@ -238,13 +240,19 @@ static void errq_icmp_error(struct cprobe_engine *e, int sock, const struct sock
     p.probe_kind = CPROBE_KIND_ICMP;
     p.icmp_type = ee->ee_type;
     p.icmp_code = ee->ee_code;
-    p.slot = (uint32_t)d[12] << 24 | d[13] << 16 | d[14] << 8 | d[15];
+    p.token = (uint32_t)d[12] << 24 | d[13] << 16 | d[14] << 8 | d[15];
     p.nonce = (uint32_t)d[16] << 24 | d[17] << 16 | d[18] << 8 | d[19];
     p.has_nonce = 1;
-    p.ident = e->ours.ident_base;
-    p.seq = (uint16_t)p.slot;
-    if (p.slot < e->max_in_flight)
-        memcpy(p.peer, e->slots[p.slot].addr, 16); /* the kernel matched it to our socket */
+    p.ident = (uint16_t)(d[4] << 8 | d[5]);
+    p.seq = (uint16_t)(d[6] << 8 | d[7]);
+    if (p.seq != (uint16_t)p.token) {
+        e->stats.unmatched_foreign++;
+        return;
+    }
+    if (dst->sin6_family == AF_INET)
+        memcpy(p.peer, &((const struct sockaddr_in *)dst)->sin_addr, 4);
+    else if (dst->sin6_family == AF_INET6)
+        memcpy(p.peer, &dst->sin6_addr, 16);
     const struct sockaddr *off = SO_EE_OFFENDER(ee);
     if (off->sa_family == AF_INET)
         memcpy(p.reporter, &((const struct sockaddr_in *)off)->sin_addr, 4);
@@ -266,16 +274,11 @@ static void errq_one(struct cprobe_engine *e, int sock, struct msghdr *m, size_t
     }
     const uint8_t *d = m->msg_iov->iov_base;
     if (ee && (ee->ee_origin == SO_EE_ORIGIN_ICMP || ee->ee_origin == SO_EE_ORIGIN_ICMP6)) {
-        errq_icmp_error(e, sock, ee, d, len);
+        errq_icmp_error(e, sock, ee, m->msg_name, d, len);
         return;
     }
-    cprobe_parsed p;
-    if (!tx_ns || !find_sent(e, d, len, &p))
-        return;
-    if (p.slot >= e->max_in_flight)
-        return;
-    struct slot *sl = &e->slots[p.slot];
-    if (sl->state == SLOT_IN_FLIGHT && sl->nonce == p.nonce && sl->kind == p.probe_kind) {
+    struct slot *sl = tx_ns ? find_sent(e, d, len) : NULL;
+    if (sl) {
         sl->tx_kernel_ns = tx_ns;
         e->stats.tx_timestamps++;
     }
@@ -287,7 +290,10 @@ void errq_drain(struct cprobe_engine *e, int sock)
     for (int round = 0; round < 64; round++) { /* bounded: 4096 entries per call */
         for (int i = 0; i < ERRQ_BATCH; i++) {
             e->errq_iov[i] = (struct iovec){ e->errq_data[i], ERRQ_BUF };
-            e->errq_msgs[i].msg_hdr = (struct msghdr){ .msg_iov = &e->errq_iov[i], .msg_iovlen = 1,
+            memset(&e->errq_name[i], 0, sizeof(e->errq_name[i]));
+            e->errq_msgs[i].msg_hdr = (struct msghdr){ .msg_name = &e->errq_name[i],
+                                                       .msg_namelen = sizeof(e->errq_name[i]),
+                                                       .msg_iov = &e->errq_iov[i], .msg_iovlen = 1,
                                                        .msg_control = e->errq_ctrl[i],
                                                        .msg_controllen = RECV_CTRL_LEN };
         }

@@ -4,13 +4,20 @@
  *
  * Raw ICMP sockets see every ICMP packet the host receives, so two filters keep the rest out
  * before it ever reaches us: ICMP_FILTER / ICMP6_FILTER by type (echo reply and the errors
- * that quote a probe), then a classic BPF program that drops echo replies whose identifier
- * is not in our range. Raw TCP sockets see every TCP segment; their BPF program keeps only
+ * that quote a probe), then a classic BPF program that drops echo replies without our
+ * payload magic. Raw TCP sockets see every TCP segment; their BPF program keeps only
  * segments to our source-port range.
  *
+ * The trade-off of the magic: identifiers are keyed per probe (identity.c), so no range of
+ * them is ours to filter on. The magic keeps out every other program's echo replies just as
+ * well (ping and fping carry none), but it is public: a packet that copies it is copied to
+ * us and refused in user space (match.c), at a few hundred nanoseconds each. That is where
+ * the check belongs anyway; the filter only saves work.
+ *
  * Without CAP_NET_RAW the ICMP sockets fall back to SOCK_DGRAM/IPPROTO_ICMP ("ping sockets",
- * allowed by net.ipv4.ping_group_range); the kernel then owns the identifier and matches
- * replies to the socket itself. TCP SYN probes need raw sockets and are refused without.
+ * allowed by net.ipv4.ping_group_range); the kernel then owns the identifier (one per socket,
+ * seen in every probe) and matches replies to the socket itself; the payload's token and
+ * nonce still name the probe. TCP SYN probes need raw sockets and are refused without.
  */
 #include <errno.h>
 #include <time.h>
@@ -35,8 +42,8 @@ static int attach(int fd, struct sock_filter *f, unsigned short n)
     return setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog));
 }
 
-/* IPv4 raw ICMP: the packet starts at the IP header. Echo replies must carry our identifier. */
-static int filter_icmp4(int fd, const cprobe_ours *o)
+/* IPv4 raw ICMP: the packet starts at the IP header. Echo replies must carry our magic. */
+static int filter_icmp4(int fd)
 {
     struct icmp_filter types = { .data = ~((1u << ICMP_ECHOREPLY) | (1u << ICMP_DEST_UNREACH) |
                                            (1u << ICMP_TIME_EXCEEDED) | (1u << ICMP_PARAMETERPROB)) };
@@ -45,19 +52,17 @@ static int filter_icmp4(int fd, const cprobe_ours *o)
     struct sock_filter f[] = {
         BPF_STMT_(BPF_LDX | BPF_B | BPF_MSH, 0),                /* x = IP header length */
         BPF_STMT_(BPF_LD | BPF_B | BPF_IND, 0),                 /* a = ICMP type */
-        BPF_JUMP_(BPF_JMP | BPF_JEQ | BPF_K, ICMP_ECHOREPLY, 0, 4),
-        BPF_STMT_(BPF_LD | BPF_H | BPF_IND, 4),                 /* a = identifier */
-        BPF_JUMP_(BPF_JMP | BPF_JGE | BPF_K, o->ident_base, 0, 3),
-        BPF_JUMP_(BPF_JMP | BPF_JGE | BPF_K, (uint32_t)o->ident_base + o->ident_count, 2, 0),
-        BPF_STMT_(BPF_RET | BPF_K, ACCEPT),
-        BPF_STMT_(BPF_RET | BPF_K, ACCEPT),                     /* errors: parsed in user space */
+        BPF_JUMP_(BPF_JMP | BPF_JEQ | BPF_K, ICMP_ECHOREPLY, 0, 2),
+        BPF_STMT_(BPF_LD | BPF_W | BPF_IND, 8),                 /* a = payload magic (short: drop) */
+        BPF_JUMP_(BPF_JMP | BPF_JEQ | BPF_K, CPROBE_MAGIC, 0, 1),
+        BPF_STMT_(BPF_RET | BPF_K, ACCEPT),                     /* ours, or an error: user space */
         BPF_STMT_(BPF_RET | BPF_K, 0),
     };
     return attach(fd, f, sizeof(f) / sizeof(f[0]));
 }
 
 /* IPv6 raw ICMP: the packet starts at the ICMPv6 header. */
-static int filter_icmp6(int fd, const cprobe_ours *o)
+static int filter_icmp6(int fd)
 {
     struct icmp6_filter types;
     ICMP6_FILTER_SETBLOCKALL(&types);
@@ -70,11 +75,9 @@ static int filter_icmp6(int fd, const cprobe_ours *o)
         return -1;
     struct sock_filter f[] = {
         BPF_STMT_(BPF_LD | BPF_B | BPF_ABS, 0),
-        BPF_JUMP_(BPF_JMP | BPF_JEQ | BPF_K, ICMP6_ECHO_REPLY, 0, 4),
-        BPF_STMT_(BPF_LD | BPF_H | BPF_ABS, 4),
-        BPF_JUMP_(BPF_JMP | BPF_JGE | BPF_K, o->ident_base, 0, 3),
-        BPF_JUMP_(BPF_JMP | BPF_JGE | BPF_K, (uint32_t)o->ident_base + o->ident_count, 2, 0),
-        BPF_STMT_(BPF_RET | BPF_K, ACCEPT),
+        BPF_JUMP_(BPF_JMP | BPF_JEQ | BPF_K, ICMP6_ECHO_REPLY, 0, 2),
+        BPF_STMT_(BPF_LD | BPF_W | BPF_ABS, 8),
+        BPF_JUMP_(BPF_JMP | BPF_JEQ | BPF_K, CPROBE_MAGIC, 0, 1),
         BPF_STMT_(BPF_RET | BPF_K, ACCEPT),
         BPF_STMT_(BPF_RET | BPF_K, 0),
     };
@@ -190,22 +193,15 @@ int sockets_open(struct cprobe_engine *e, char *errbuf, size_t errlen)
     if (manage_caps)
         caps_drop_all();
 
-    /* Unprivileged fallback for ICMP; one socket per family limits the table to 64k slots. */
+    /* Unprivileged fallback for ICMP: one ping socket per family, at a keyed identifier. */
     for (int fam = 4; fam <= 6; fam += 2) {
         int idx = fam == 4 ? SOCK_ICMP4 : SOCK_ICMP6;
         if (e->socks[idx].fd >= 0)
             continue;
-        uint16_t ident = e->ours.ident_base;
+        uint16_t ident = (uint16_t)cprobe_siphash24(e->key, "ping ident", 10);
         int fd = open_dgram_icmp(fam, &ident);
-        if (fd < 0)
-            continue;
-        if (e->socks[idx ^ 1].fd >= 0 && !e->socks[idx ^ 1].raw && ident != e->ours.ident_base) {
-            close(fd); /* both families must share one identifier; keep the first */
-            continue;
-        }
-        e->ours.ident_base = ident;
-        e->ours.ident_count = 1;
-        add(e, idx, fd, fam, 0, CPROBE_KIND_ICMP);
+        if (fd >= 0)
+            add(e, idx, fd, fam, 0, CPROBE_KIND_ICMP);
     }
 
     int ok = 1;
@@ -214,9 +210,9 @@ int sockets_open(struct cprobe_engine *e, char *errbuf, size_t errlen)
         if (s->fd < 0 || !s->raw)
             continue;
         if (i == SOCK_ICMP4)
-            ok = filter_icmp4(s->fd, &e->ours) == 0;
+            ok = filter_icmp4(s->fd) == 0;
         else if (i == SOCK_ICMP6)
-            ok = filter_icmp6(s->fd, &e->ours) == 0;
+            ok = filter_icmp6(s->fd) == 0;
         else
             ok = filter_tcp(s->fd, s->family, &e->ours) == 0;
     }

@@ -13,8 +13,9 @@
 enum {
     FUZZ_SEL_ICMP4_RAW = 0,    /* cprobe_parse_icmp4, has_ip_header = 1 */
     FUZZ_SEL_ICMP4_DGRAM = 1,  /* cprobe_parse_icmp4, has_ip_header = 0, src given */
-    FUZZ_SEL_ICMP6 = 2,        /* cprobe_parse_icmp6, verify_checksum = 0 */
-    FUZZ_SEL_ICMP6_VERIFY = 3, /* cprobe_parse_icmp6, verify_checksum = 1, src + dst */
+    FUZZ_SEL_ICMP6 = 2,        /* cprobe_parse_icmp6, verify_checksum = 0, raw socket */
+    FUZZ_SEL_ICMP6_VERIFY = 3, /* cprobe_parse_icmp6, verify_checksum = 1, src + dst,
+                                * datagram socket (kernel_ident = 1) */
     FUZZ_SEL_TCP4 = 4,
     FUZZ_SEL_TCP6 = 5,
     FUZZ_SEL_ALL = 6,          /* the same bytes through every parser */
@@ -22,7 +23,7 @@ enum {
     FUZZ_SEL_COUNT = 8,
 };
 
-static const cprobe_ours fuzz_ours = { .ident_base = 0x4000, .ident_count = 16, .sport_base = 40000 };
+static const cprobe_ours fuzz_ours = { .sport_base = 40000 };
 static const uint8_t fuzz_us4[4] = { 192, 0, 2, 10 };
 static const uint8_t fuzz_peer4[4] = { 198, 51, 100, 7 };
 static const uint8_t fuzz_router4[4] = { 203, 0, 113, 1 };

@@ -12,11 +12,10 @@
 #include "cprobe_packet.h"
 #include "fuzz_common.h"
 
-#define SLOT 0x31234u
+#define TOKEN 0x40031234u
 #define NONCE 0xdeadbeefu
-#define TCP_SLOT 0x56789u
-#define ISN (0xa5b00000u | TCP_SLOT)
-#define SPORT ((uint16_t)(40000 + (TCP_SLOT & 0x3ff)))
+#define ISN 0xa5b56789u
+#define SPORT ((uint16_t)(40000 + 0x189))
 
 static const char *outdir;
 
@@ -95,8 +94,8 @@ static void csum(uint8_t *p, size_t len, size_t off, int family, const uint8_t *
 
 static size_t echo_reply(uint8_t *p, int family)
 {
-    cprobe_build_echo(p, CPROBE_ECHO_LEN, family, (uint16_t)(fuzz_ours.ident_base + (SLOT >> 16)),
-                      (uint16_t)SLOT, SLOT, NONCE, 0x0102030405060708ull);
+    cprobe_build_echo(p, CPROBE_ECHO_LEN, family, (uint16_t)(TOKEN >> 16), (uint16_t)TOKEN, TOKEN,
+                      NONCE, 0x0102030405060708ull);
     p[0] = family == 4 ? 0 : 129;
     if (family == 4)
         csum(p, CPROBE_ECHO_LEN, 2, 4, NULL, NULL, 0);
@@ -134,7 +133,7 @@ int main(int argc, char **argv)
     outdir = argv[1];
     uint8_t pkt[512];
     size_t n;
-    uint16_t ident = (uint16_t)(fuzz_ours.ident_base + (SLOT >> 16));
+    uint16_t ident = (uint16_t)(TOKEN >> 16);
 
     /* ICMPv4 echo reply, raw and datagram. */
     n = ip4(pkt, fuzz_peer4, fuzz_us4, 1, CPROBE_ECHO_LEN);
@@ -150,7 +149,7 @@ int main(int argc, char **argv)
     pkt[n] = 3;
     pkt[n + 1] = 1;
     ip4(pkt + n + 8, fuzz_us4, fuzz_peer4, 1, CPROBE_ECHO_LEN);
-    cprobe_build_echo(pkt + n + 28, CPROBE_ECHO_LEN, 4, ident, (uint16_t)SLOT, SLOT, NONCE, 42);
+    cprobe_build_echo(pkt + n + 28, CPROBE_ECHO_LEN, 4, ident, (uint16_t)TOKEN, TOKEN, NONCE, 42);
     csum(pkt + n, icmp, 2, 4, NULL, NULL, 0);
     emit("icmp4_raw_unreach_echo", FUZZ_SEL_ICMP4_RAW, pkt, n + icmp);
     emit("icmp4_dgram_unreach_echo", FUZZ_SEL_ICMP4_DGRAM, pkt + n, icmp);
@@ -177,7 +176,7 @@ int main(int argc, char **argv)
     pkt[0] = 1;
     pkt[1] = 4;
     ip6(pkt + 8, fuzz_us6, fuzz_peer6, 58, CPROBE_ECHO_LEN);
-    cprobe_build_echo(pkt + 48, CPROBE_ECHO_LEN, 6, ident, (uint16_t)SLOT, SLOT, NONCE, 42);
+    cprobe_build_echo(pkt + 48, CPROBE_ECHO_LEN, 6, ident, (uint16_t)TOKEN, TOKEN, NONCE, 42);
     csum(pkt, icmp, 2, 6, fuzz_peer6, fuzz_us6, 58);
     emit("icmp6_verify_unreach_echo", FUZZ_SEL_ICMP6_VERIFY, pkt, icmp);
     icmp = 8 + 40 + CPROBE_TCP_SYN_LEN;
@@ -200,7 +199,7 @@ int main(int argc, char **argv)
     n = tcp_answer(pkt, 6, 0x12);
     emit("tcp6_synack", FUZZ_SEL_TCP6, pkt, n);
 
-    /* Round-trip parameters: slot, nonce, random, in that order. */
+    /* Round-trip parameters: token, nonce, ISN, in that order. */
     static const uint8_t rt[] = { 0x00, 0x03, 0x12, 0x34, 0xde, 0xad, 0xbe, 0xef, 0xa5, 0xb0, 0x00, 0x00 };
     emit("roundtrip_v4", FUZZ_SEL_ROUNDTRIP, rt, sizeof(rt));
     uint8_t rt6[sizeof(rt)];

@@ -5,10 +5,11 @@
  * passed without a copy so AddressSanitizer's redzone sits right after its last byte.
  * Besides "no crash, no sanitizer report", every call checks the parser contract:
  *   - the verdict is one of CPROBE_PARSE_*;
- *   - an OK result has a valid kind, family, probe_kind and a slot below 2^20.
+ *   - an OK result has a valid kind, family and probe_kind; an echo reply carries the nonce
+ *     and a token its header agrees with; TCP comes from our port range.
  * FUZZ_SEL_ROUNDTRIP uses the bytes as builder parameters instead: an echo request / TCP SYN
  * built by packet.c, answered the way a peer or router would, must parse back to the same
- * slot and nonce.
+ * token and nonce.
  *
  * Build and run: scripts/fuzz.sh (or by hand:
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -ICProbe/include \
@@ -31,7 +32,7 @@
         }                                                                                    \
     } while (0)
 
-static void check_result(int r, const cprobe_parsed *p, int family)
+static void check_result(int r, const cprobe_parsed *p, int family, int kernel_ident)
 {
     CHECK(r >= CPROBE_PARSE_OK && r <= CPROBE_PARSE_MALFORMED);
     CHECK(p->family == family);
@@ -39,16 +40,17 @@ static void check_result(int r, const cprobe_parsed *p, int family)
         return;
     CHECK(p->kind >= CPROBE_PKT_ECHO_REPLY && p->kind <= CPROBE_PKT_TCP_RST);
     CHECK(p->probe_kind == CPROBE_KIND_ICMP || p->probe_kind == CPROBE_KIND_TCP_SYN);
-    CHECK(p->slot < (1u << CPROBE_SLOT_BITS));
     CHECK(p->has_nonce <= 1);
     if (p->kind == CPROBE_PKT_TCP_SYNACK || p->kind == CPROBE_PKT_TCP_RST)
-        CHECK(p->has_nonce && p->probe_kind == CPROBE_KIND_TCP_SYN);
+        CHECK(!p->has_nonce && p->probe_kind == CPROBE_KIND_TCP_SYN);
     if (p->kind == CPROBE_PKT_ECHO_REPLY)
         CHECK(p->has_nonce && p->probe_kind == CPROBE_KIND_ICMP);
     if (p->probe_kind == CPROBE_KIND_TCP_SYN)
         CHECK((uint16_t)(p->ident - fuzz_ours.sport_base) < CPROBE_TCP_PORT_SPAN);
+    else if (p->has_nonce && kernel_ident)
+        CHECK((uint16_t)p->token == p->seq); /* the kernel's identifier, our sequence */
     else
-        CHECK((uint16_t)(p->ident - fuzz_ours.ident_base) < fuzz_ours.ident_count);
+        CHECK(p->token == ((uint32_t)p->ident << 16 | p->seq));
 }
 
 static void run_parser(int sel, const uint8_t *pkt, size_t len)
@@ -58,27 +60,27 @@ static void run_parser(int sel, const uint8_t *pkt, size_t len)
     switch (sel) {
     case FUZZ_SEL_ICMP4_RAW:
         r = cprobe_parse_icmp4(pkt, len, 1, NULL, &fuzz_ours, &p);
-        check_result(r, &p, 4);
+        check_result(r, &p, 4, 0);
         break;
     case FUZZ_SEL_ICMP4_DGRAM:
         r = cprobe_parse_icmp4(pkt, len, 0, fuzz_peer4, &fuzz_ours, &p);
-        check_result(r, &p, 4);
+        check_result(r, &p, 4, 1);
         break;
     case FUZZ_SEL_ICMP6:
-        r = cprobe_parse_icmp6(pkt, len, fuzz_peer6, NULL, 0, &fuzz_ours, &p);
-        check_result(r, &p, 6);
+        r = cprobe_parse_icmp6(pkt, len, fuzz_peer6, NULL, 0, 0, &fuzz_ours, &p);
+        check_result(r, &p, 6, 0);
         break;
     case FUZZ_SEL_ICMP6_VERIFY:
-        r = cprobe_parse_icmp6(pkt, len, fuzz_peer6, fuzz_us6, 1, &fuzz_ours, &p);
-        check_result(r, &p, 6);
+        r = cprobe_parse_icmp6(pkt, len, fuzz_peer6, fuzz_us6, 1, 1, &fuzz_ours, &p);
+        check_result(r, &p, 6, 1);
         break;
     case FUZZ_SEL_TCP4:
         r = cprobe_parse_tcp4(pkt, len, &fuzz_ours, &p);
-        check_result(r, &p, 4);
+        check_result(r, &p, 4, 0);
         break;
     case FUZZ_SEL_TCP6:
         r = cprobe_parse_tcp6(pkt, len, fuzz_peer6, fuzz_us6, &fuzz_ours, &p);
-        check_result(r, &p, 6);
+        check_result(r, &p, 6, 0);
         break;
     }
 }
@@ -88,23 +90,23 @@ static uint32_t rd32(const uint8_t *p)
     return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
-/* Build with packet.c, answer like a peer / router would, parse back: same slot and nonce. */
+/* Build with packet.c, answer like a peer / router would, parse back: same token and nonce. */
 static void roundtrip(const uint8_t *d, size_t len)
 {
     if (len < 12)
         return;
-    uint32_t slot = rd32(d) & ((1u << CPROBE_SLOT_BITS) - 1);
+    uint32_t token = rd32(d);
     uint32_t nonce = rd32(d + 4);
-    uint32_t rnd = rd32(d + 8);
+    uint32_t isn = rd32(d + 8);
     int family = (d[0] & 0x80) ? 6 : 4;
-    uint16_t ident = (uint16_t)(fuzz_ours.ident_base + (slot >> 16));
-    uint16_t seq = (uint16_t)slot;
+    uint16_t ident = (uint16_t)(token >> 16);
+    uint16_t seq = (uint16_t)token;
     cprobe_parsed p;
     int r;
 
     /* Echo request -> echo reply. */
     uint8_t echo[CPROBE_ECHO_LEN];
-    CHECK(cprobe_build_echo(echo, sizeof(echo), family, ident, seq, slot, nonce, rnd) == CPROBE_ECHO_LEN);
+    CHECK(cprobe_build_echo(echo, sizeof(echo), family, ident, seq, token, nonce, isn) == CPROBE_ECHO_LEN);
     if (family == 4)
         CHECK(cprobe_checksum(echo, sizeof(echo), 0) == 0);
     uint8_t reply[CPROBE_ECHO_LEN];
@@ -126,11 +128,11 @@ static void roundtrip(const uint8_t *d, size_t len)
         uint16_t c = cprobe_checksum(ph, sizeof(ph), 0);
         reply[2] = (uint8_t)(c >> 8);
         reply[3] = (uint8_t)c;
-        r = cprobe_parse_icmp6(reply, sizeof(reply), fuzz_peer6, fuzz_us6, 1, &fuzz_ours, &p);
+        r = cprobe_parse_icmp6(reply, sizeof(reply), fuzz_peer6, fuzz_us6, 1, 0, &fuzz_ours, &p);
     }
     CHECK(r == CPROBE_PARSE_OK);
     CHECK(p.kind == CPROBE_PKT_ECHO_REPLY && p.has_nonce);
-    CHECK(p.slot == slot && p.nonce == nonce);
+    CHECK(p.token == token && p.nonce == nonce);
 
     /* Echo request quoted by an ICMPv4 time exceeded (datagram mode). */
     if (family == 4) {
@@ -145,16 +147,16 @@ static void roundtrip(const uint8_t *d, size_t len)
         memcpy(ip + 20, echo, sizeof(echo));
         size_t quote = 8 + (d[1] % (CPROBE_ECHO_LEN - 8 + 1)); /* 8..32 bytes of the echo */
         r = cprobe_parse_icmp4(err, 8 + 20 + quote, 0, fuzz_router4, &fuzz_ours, &p);
-        CHECK(r == CPROBE_PARSE_OK && p.kind == CPROBE_PKT_ICMP_ERROR);
-        CHECK(p.slot == slot && memcmp(p.peer, fuzz_peer4, 4) == 0);
-        CHECK(p.has_nonce == (quote >= 8 + 12));
-        if (p.has_nonce)
-            CHECK(p.nonce == nonce);
+        /* Datagram mode: without the payload's token the quote names no probe. */
+        CHECK(r == (quote >= 8 + 12 ? CPROBE_PARSE_OK : CPROBE_PARSE_TRUNCATED));
+        if (r == CPROBE_PARSE_OK) {
+            CHECK(p.kind == CPROBE_PKT_ICMP_ERROR && p.has_nonce);
+            CHECK(p.token == token && p.nonce == nonce && memcmp(p.peer, fuzz_peer4, 4) == 0);
+        }
     }
 
     /* TCP SYN -> SYN-ACK. */
-    uint32_t isn = (rnd & 0xfff00000u) | slot;
-    uint16_t sport = (uint16_t)(fuzz_ours.sport_base + (slot & (CPROBE_TCP_PORT_SPAN - 1)));
+    uint16_t sport = (uint16_t)(fuzz_ours.sport_base + (nonce & (CPROBE_TCP_PORT_SPAN - 1)));
     uint16_t dport = (uint16_t)(d[2] << 8 | d[3]);
     uint8_t syn[CPROBE_TCP_SYN_LEN];
     const uint8_t *src = family == 4 ? fuzz_us4 : fuzz_us6, *dst = family == 4 ? fuzz_peer4 : fuzz_peer6;
@@ -174,7 +176,7 @@ static void roundtrip(const uint8_t *d, size_t len)
     r = cprobe_parse_tcp6(sa, sizeof(sa), fuzz_peer6, fuzz_us6, &fuzz_ours, &p);
     CHECK(r == CPROBE_PARSE_OK);
     CHECK(p.kind == ((d[1] & 1) ? CPROBE_PKT_TCP_RST : CPROBE_PKT_TCP_SYNACK));
-    CHECK(p.nonce == isn && p.slot == slot && p.ident == sport && p.tcp_port == dport);
+    CHECK(p.token == isn && !p.has_nonce && p.ident == sport && p.tcp_port == dport);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -105,6 +105,19 @@ enum {
     CPROBE_CFG_NO_TIMESTAMPS = 4 /* user-space clock only (for measurement) */
 };
 
+/* Why a packet that is ours in shape was not attributed to a probe (cprobe_stats.refused):
+ * the first check it failed (match.c). Late and duplicate answers land here too. */
+enum {
+    CPROBE_REFUSAL_NO_PROBE = 0,        /* echo reply whose identity names no probe in flight */
+    CPROBE_REFUSAL_QUOTE_IDENTITY = 1,  /* ICMP error quoting an identity of no probe in flight */
+    CPROBE_REFUSAL_QUOTE_DST = 2,       /* ICMP error quoting a probe's identity, another destination */
+    CPROBE_REFUSAL_PEER = 3,            /* echo reply / TCP answer from an address not the probe's */
+    CPROBE_REFUSAL_NONCE = 4,           /* payload nonce (reply, or a quote that reaches it) differs */
+    CPROBE_REFUSAL_TCP_ACK = 5,         /* SYN-ACK / RST whose ack names no SYN in flight */
+    CPROBE_REFUSAL_TCP_PORT = 6,        /* TCP answer or quoted SYN: right ISN, other ports */
+    CPROBE_REFUSAL_COUNT = 7,
+};
+
 /* Counters; monotonically increasing except in_flight. */
 typedef struct cprobe_stats {
     uint64_t submitted;
@@ -113,11 +126,12 @@ typedef struct cprobe_stats {
     uint64_t send_errors;
     uint64_t replies_matched;
     uint64_t unmatched_foreign;   /* not ours: other identifier / magic / port */
-    uint64_t unmatched_stale;     /* ours, but no probe in flight (late / duplicate / wrong token) */
+    uint64_t unmatched_stale;     /* ours in shape, but refused: the sum of refused[] */
     uint64_t unmatched_malformed; /* truncated, bad checksum, bad header */
     uint64_t backpressure;        /* requests refused because table or ring was full */
     uint64_t tx_timestamps;       /* kernel TX stamps read from the error queue */
     uint64_t user_clock_results;  /* results whose RTT used the user-space clock */
+    uint64_t refused[CPROBE_REFUSAL_COUNT]; /* by CPROBE_REFUSAL_* */
 } cprobe_stats;
 
 /* What the engine could open; filled by cprobe_engine_info(). */
@@ -127,8 +141,7 @@ typedef struct cprobe_info {
     uint8_t tcp4_raw, tcp6_raw;
     uint8_t had_cap_net_raw;         /* CAP_NET_RAW was available at creation */
     uint8_t caps_dropped;            /* every capability was dropped after opening */
-    uint16_t ident_base;             /* first ICMP identifier used by this engine */
-    uint16_t ident_count;
+    uint16_t pad;
     uint32_t max_in_flight;
 } cprobe_info;
 
@@ -193,6 +206,8 @@ int cprobe_thread_realtime_priority(void);
 /* Human names. */
 const char *cprobe_status_name(uint8_t status);
 const char *cprobe_kind_name(uint8_t kind);
+/* "no_probe", "quote_identity_mismatch", ... for CPROBE_REFUSAL_*; NULL past the last. */
+const char *cprobe_refusal_name(int reason);
 /* A sentence telling the user how to fix err (negative errno / CPROBE_ERR_*), or NULL. */
 const char *cprobe_strerror_hint(int err);
 

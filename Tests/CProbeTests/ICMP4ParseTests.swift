@@ -9,7 +9,7 @@ struct ICMP4ParseTests {
         ipv4(src: Fx.peer4, dst: Fx.us4, proto: 1, payload: icmp, ihlWords: ihlWords)
     }
 
-    @Test("our echo reply -> OK with slot, nonce, peer = IP source")
+    @Test("our echo reply -> OK with token, nonce, peer = IP source")
     func echoReplyOK() {
         let (r, p) = parseICMP4(Self.reply())
         #expect(r == OK)
@@ -18,8 +18,8 @@ struct ICMP4ParseTests {
         #expect(p.probe_kind == KIND_ICMP)
         #expect(p.ident == Fx.ident)
         #expect(p.seq == Fx.seq)
-        #expect(p.slot == (UInt32(Fx.ident - Fx.identBase) << 16 | UInt32(Fx.seq)))
-        #expect(p.slot == Fx.slot)
+        #expect(p.token == UInt32(Fx.ident) << 16 | UInt32(Fx.seq))
+        #expect(p.token == Fx.token)
         #expect(p.has_nonce == 1)
         #expect(p.nonce == Fx.nonce)
         #expect(p.peer4 == Fx.peer4)
@@ -35,31 +35,22 @@ struct ICMP4ParseTests {
         }
     }
 
-    @Test("slot boundaries: first and last identifier of the range")
-    func slotBoundaries() {
-        for slot: UInt32 in [0, 0xffff, 0x1_0000, slotMask] {
-            let ident = Fx.identBase + UInt16(slot >> 16)
-            let pkt = Self.reply(echoReply(ident: ident, seq: UInt16(slot & 0xffff), slot: slot))
+    @Test("any identifier is ours when it agrees with the payload token (keyed, no range)")
+    func anyIdentifier() {
+        for token: UInt32 in [0, 0xffff, 0x1_0000, 0xffff_ffff] {
+            let pkt = Self.reply(echoReply(ident: UInt16(token >> 16), seq: UInt16(token & 0xffff), token: token))
             let (r, p) = parseICMP4(pkt)
-            #expect(r == OK, "slot \(slot)")
-            #expect(p.slot == slot)
+            #expect(r == OK, "token \(token)")
+            #expect(p.token == token)
         }
     }
 
-    @Test("identifier outside [base, base+count) -> FOREIGN",
-          arguments: [Fx.identBase &- 1, Fx.identBase + Fx.identCount, 0, 0xffff])
-    func identOutside(ident: UInt16) {
-        let pkt = Self.reply(echoReply(ident: ident))
-        #expect(parseICMP4(pkt).0 == FOREIGN)
-    }
-
-    @Test("identifier wrap-around: a range ending at 0xffff does not claim 0")
-    func identWrap() {
-        let ours = cprobe_ours(ident_base: 0xfff0, ident_count: 16, sport_base: Fx.sportBase, pad: 0)
-        let last = Self.reply(echoReply(ident: 0xffff, seq: 7, slot: 0xf_0007))
-        #expect(parseICMP4(last, ours: ours).0 == OK)
-        let zero = Self.reply(echoReply(ident: 0, seq: 7, slot: 0x10_0007))
-        #expect(parseICMP4(zero, ours: ours).0 == FOREIGN)
+    @Test("identifier or sequence disagreeing with the payload token -> FOREIGN",
+          arguments: [(Fx.ident ^ 1, Fx.seq), (Fx.ident, Fx.seq ^ 0x8000), (0, 0), (0xffff, 0xffff)])
+    func headerDisagrees(ident: UInt16, seq: UInt16) {
+        let (r, p) = parseICMP4(Self.reply(echoReply(ident: ident, seq: seq)))
+        #expect(r == FOREIGN)
+        #expect(p.has_nonce == 0)
     }
 
     @Test("wrong magic -> FOREIGN")
@@ -69,15 +60,12 @@ struct ICMP4ParseTests {
         #expect(parseICMP4(Self.reply(withChecksum(icmp, at: 2))).0 == FOREIGN)
     }
 
-    @Test("payload slot disagreeing with ident/seq -> FOREIGN")
-    func slotMismatch() {
-        // seq says 0x1234, payload says 0x1235
-        let pkt = Self.reply(echoReply(slot: Fx.slot + 1))
-        let (r, p) = parseICMP4(pkt)
+    @Test("payload token disagreeing with ident/seq -> FOREIGN")
+    func tokenMismatch() {
+        let (r, p) = parseICMP4(Self.reply(echoReply(token: Fx.token + 1)))
         #expect(r == FOREIGN)
         #expect(p.has_nonce == 0)
-        // identifier says slot 0x2_1234, payload says 0x3_1234
-        #expect(parseICMP4(Self.reply(echoReply(ident: Fx.ident - 1))).0 == FOREIGN)
+        #expect(parseICMP4(Self.reply(echoReply(token: Fx.token ^ 0x8000_0000))).0 == FOREIGN)
     }
 
     @Test("every truncation of a valid reply is rejected (raw and datagram)")
@@ -150,7 +138,7 @@ struct ICMP4ParseTests {
         #expect(r == OK)
         #expect(p.kind == ECHO_REPLY)
         #expect(p.peer4 == Fx.peer4)
-        #expect(p.slot == Fx.slot)
+        #expect(p.token == Fx.token)
         #expect(p.nonce == Fx.nonce)
         #expect(p.has_nonce == 1)
         // The same bytes with an IP header in front are not an ICMP header.
@@ -161,9 +149,12 @@ struct ICMP4ParseTests {
         #expect(p2.peerBytes.allSatisfy { $0 == 0 })
     }
 
-    @Test("datagram mode: foreign identifier / magic -> FOREIGN")
-    func datagramForeign() {
-        #expect(parseICMP4(echoReply(ident: 1), ipHeader: false, src: Fx.peer4).0 == FOREIGN)
+    @Test("datagram mode: the identifier is the kernel's; sequence or magic wrong -> FOREIGN")
+    func datagramIdentity() {
+        let (r, p) = parseICMP4(echoReply(ident: 1), ipHeader: false, src: Fx.peer4)
+        #expect(r == OK)
+        #expect(p.token == Fx.token)
+        #expect(parseICMP4(echoReply(seq: Fx.seq ^ 1), ipHeader: false, src: Fx.peer4).0 == FOREIGN)
         var bad = echoReply()
         bad[11] ^= 0xff
         #expect(parseICMP4(withChecksum(bad, at: 2), ipHeader: false, src: Fx.peer4).0 == FOREIGN)
@@ -185,7 +176,7 @@ struct ICMP4ParseTests {
         #expect(p.reporter4 == Fx.router4)
         #expect(p.has_nonce == 1)
         #expect(p.nonce == Fx.nonce)
-        #expect(p.slot == Fx.slot)
+        #expect(p.token == Fx.token)
         #expect(p.ident == Fx.ident)
         #expect(p.seq == Fx.seq)
     }
@@ -198,14 +189,17 @@ struct ICMP4ParseTests {
         #expect(p.icmp_type == type)
     }
 
-    @Test("error quoting only 8 bytes of our echo -> OK without nonce")
+    @Test("error quoting only 8 bytes of our echo -> OK without nonce, token from the header")
     func unreachQuoting8() {
         let (r, p) = parseICMP4(icmp4Error(quoting: sentEcho4(quoteBytes: 8)))
         #expect(r == OK)
         #expect(p.kind == ICMP_ERROR)
         #expect(p.has_nonce == 0)
-        #expect(p.slot == Fx.slot)
+        #expect(p.token == Fx.token)
         #expect(p.peer4 == Fx.peer4)
+        // Cut inside the payload, before the nonce ends: header only, still no nonce.
+        let (r19, p19) = parseICMP4(icmp4Error(quoting: sentEcho4(quoteBytes: 19)))
+        #expect(r19 == OK && p19.has_nonce == 0)
     }
 
     @Test("error quoting fewer than 8 bytes -> TRUNCATED; inner header bad -> MALFORMED")
@@ -220,7 +214,7 @@ struct ICMP4ParseTests {
     @Test("error quoting a foreign echo or with bad checksum is rejected")
     func unreachForeign() {
         var inner = sentEcho4()
-        put16(&inner, 20 + 4, 0x1234) // foreign identifier
+        put16(&inner, 20 + 4, 0x1234) // identifier disagreeing with the quoted payload's token
         #expect(parseICMP4(icmp4Error(quoting: inner)).0 == FOREIGN)
         var reqType = sentEcho4()
         reqType[20] = 0 // quoted packet is an echo *reply*, not our request
@@ -230,16 +224,14 @@ struct ICMP4ParseTests {
         #expect(parseICMP4(bad).0 == BAD_CHECKSUM)
     }
 
-    @Test("error quoting our TCP SYN -> probe_kind TCP_SYN, slot = ISN low 20 bits")
+    @Test("error quoting our TCP SYN -> probe_kind TCP_SYN, token = the ISN")
     func unreachQuotingSyn() {
         let (r, p) = parseICMP4(icmp4Error(type: 3, code: 3, quoting: sentSyn4()))
         #expect(r == OK)
         #expect(p.kind == ICMP_ERROR)
         #expect(p.probe_kind == KIND_TCP_SYN)
-        #expect(p.slot == Fx.isn & slotMask)
-        #expect(p.slot == Fx.tcpSlot)
-        #expect(p.nonce == Fx.isn)
-        #expect(p.has_nonce == 1)
+        #expect(p.token == Fx.isn)
+        #expect(p.has_nonce == 0)
         #expect(p.ident == Fx.sport)
         #expect(p.tcp_port == Fx.dport)
         #expect(p.peer4 == Fx.peer4)
@@ -247,7 +239,7 @@ struct ICMP4ParseTests {
         // RFC 792 minimum quote: IP header + 8 bytes is enough for the TCP identity.
         let (r8, p8) = parseICMP4(icmp4Error(quoting: Array(sentSyn4().prefix(28))))
         #expect(r8 == OK)
-        #expect(p8.nonce == Fx.isn)
+        #expect(p8.token == Fx.isn)
         #expect(parseICMP4(icmp4Error(quoting: Array(sentSyn4().prefix(27)))).0 == TRUNCATED)
     }
 
@@ -266,12 +258,17 @@ struct ICMP4ParseTests {
         #expect(p.reporter4 == Fx.router4)
         #expect(p.peer4 == Fx.peer4)
         #expect(p.nonce == Fx.nonce)
+        #expect(p.token == Fx.token)
+        // The kernel owns a datagram socket's identifier, so a quote without the payload's
+        // token names no probe.
+        let short = icmp4(type: 11, code: 0, body: sentEcho4(quoteBytes: 8))
+        #expect(parseICMP4(short, ipHeader: false, src: Fx.router4).0 == TRUNCATED)
     }
 
     /// Regression: parse_quoted() once treated any quoted protocol other than TCP as ICMP: a quoted UDP
-    /// datagram whose source port's high byte is 8 and whose UDP length lies in our identifier
-    /// range is claimed as one of our echo requests, slot from (length, checksum), has_nonce = 0
-    /// (which slot_match() accepts for ICMP errors when slot and address agree).
+    /// datagram whose source port's high byte is 8 was claimed as one of our echo requests,
+    /// token from (length, checksum), has_nonce = 0 (which slot_match() accepts for ICMP
+    /// errors when token and address agree).
     @Test("error quoting a UDP datagram is not ours (regression: parse_quoted)")
     func unreachQuotingUDP() {
         // UDP: sport 0x08ab (2219; high byte = ICMP echo request type), dport 53,
@@ -283,13 +280,13 @@ struct ICMP4ParseTests {
     }
 
     /// Regression: a quoted echo whose payload is present but contradicts us (magic + a different
-    /// slot, or no magic at all) once came back OK with has_nonce = 0 — the same answer as an 8-byte quote,
-    /// which slot_match() accepts on slot + address alone. The echo-reply path returns FOREIGN
+    /// token, or no magic at all) once came back OK with has_nonce = 0 — the same answer as an 8-byte quote,
+    /// which slot_match() accepts on token + address alone. The echo-reply path returns FOREIGN
     /// for the same payloads; an error whose quote proves "not ours" should too.
     @Test("error quoting an echo whose payload contradicts ident/seq (regression: parse_quoted)")
     func unreachQuotingContradictingPayload() {
-        // Payload slot 0x3_1235, ident/seq say 0x3_1234.
-        let mismatch = ipv4(src: Fx.us4, dst: Fx.peer4, proto: 1, payload: buildEcho(family: 4, slot: Fx.slot + 1))
+        // Payload token 0x4003_1235, ident/seq say 0x4003_1234.
+        let mismatch = ipv4(src: Fx.us4, dst: Fx.peer4, proto: 1, payload: buildEcho(family: 4, token: Fx.token + 1))
         #expect(parseICMP4(icmp4Error(quoting: mismatch)).0 == FOREIGN)
         // Our identifier, someone else's 24-byte payload (no magic).
         var other = buildEcho(family: 4)

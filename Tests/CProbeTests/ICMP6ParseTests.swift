@@ -11,7 +11,7 @@ struct ICMP6ParseTests {
         #expect(p.kind == ECHO_REPLY)
         #expect(p.family == 6)
         #expect(p.probe_kind == KIND_ICMP)
-        #expect(p.slot == Fx.slot)
+        #expect(p.token == Fx.token)
         #expect(p.nonce == Fx.nonce)
         #expect(p.has_nonce == 1)
         #expect(p.ident == Fx.ident)
@@ -35,13 +35,26 @@ struct ICMP6ParseTests {
         #expect(parseICMP6(corrupt, src: Fx.peer6, dst: nil, verify: true).0 == OK)
     }
 
-    @Test("foreign identifier / magic / slot mismatch -> FOREIGN")
+    @Test("identifier or token disagreeing, or no magic -> FOREIGN")
     func foreign() {
-        #expect(parseICMP6(echoReply(family: 6, ident: Fx.identBase + Fx.identCount)).0 == FOREIGN)
-        #expect(parseICMP6(echoReply(family: 6, slot: Fx.slot ^ 1)).0 == FOREIGN)
+        #expect(parseICMP6(echoReply(family: 6, ident: Fx.ident ^ 0x100)).0 == FOREIGN)
+        #expect(parseICMP6(echoReply(family: 6, token: Fx.token ^ 1)).0 == FOREIGN)
         var magic = echoReply(family: 6)
         magic[9] = 0
         #expect(parseICMP6(magic).0 == FOREIGN)
+    }
+
+    @Test("datagram socket (kernel_ident): any identifier, the sequence must agree")
+    func datagramIdentity() {
+        let (r, p) = parseICMP6(echoReply(family: 6, ident: 0x0777), kernelIdent: true)
+        #expect(r == OK)
+        #expect(p.token == Fx.token)
+        #expect(parseICMP6(echoReply(family: 6, seq: Fx.seq ^ 2), kernelIdent: true).0 == FOREIGN)
+        #expect(parseICMP6(echoReply(family: 6, ident: 0x0777), kernelIdent: false).0 == FOREIGN)
+        // An error whose quote stops before the token names no probe there.
+        let short = icmp6(type: 1, code: 3, body: sentEcho6(quoteBytes: 8))
+        #expect(parseICMP6(short, src: Fx.router6, kernelIdent: true).0 == TRUNCATED)
+        #expect(parseICMP6(short, src: Fx.router6, kernelIdent: false).0 == OK)
     }
 
     @Test("echo request and other informational types -> FOREIGN", arguments: [UInt8(128), 0, 5, 127, 130, 133, 135, 255])
@@ -65,7 +78,7 @@ struct ICMP6ParseTests {
         for n in 56..<err.count {
             let (r, p) = parseICMP6(Array(err.prefix(n)), src: Fx.router6)
             #expect(r == OK)
-            // The nonce is only claimed once all of magic | slot | nonce was quoted.
+            // The nonce is only claimed once all of magic | token | nonce was quoted.
             #expect(p.has_nonce == (n >= 56 + 12 ? 1 : 0), "error length \(n)")
         }
     }
@@ -84,7 +97,7 @@ struct ICMP6ParseTests {
         #expect(p.reporterBytes == Fx.router6)
         #expect(p.has_nonce == 1)
         #expect(p.nonce == Fx.nonce)
-        #expect(p.slot == Fx.slot)
+        #expect(p.token == Fx.token)
         var bad = err
         bad[err.count - 1] ^= 1
         #expect(parseICMP6(bad, src: Fx.router6, dst: Fx.us6, verify: true).0 == BAD_CHECKSUM)
@@ -103,8 +116,7 @@ struct ICMP6ParseTests {
         let (r, p) = parseICMP6(icmp6(type: 1, code: 4, body: sentSyn6()), src: Fx.router6)
         #expect(r == OK)
         #expect(p.probe_kind == KIND_TCP_SYN)
-        #expect(p.slot == Fx.tcpSlot)
-        #expect(p.nonce == Fx.isn)
+        #expect(p.token == Fx.isn)
         #expect(p.ident == Fx.sport)
         #expect(p.tcp_port == Fx.dport)
         #expect(p.peerBytes == Fx.peer6)

@@ -29,7 +29,7 @@ struct PacketBuildTests {
         #expect(rd16(e, 6) == Fx.seq)
         #expect(rd32(e, 8) == CPROBE_MAGIC)
         #expect(Array(e[8..<12]) == Array("PRB1".utf8))
-        #expect(rd32(e, 12) == Fx.slot)
+        #expect(rd32(e, 12) == Fx.token)
         #expect(rd32(e, 16) == Fx.nonce)
         #expect(rd32(e, 20) == 0)
         #expect(UInt64(rd32(e, 24)) << 32 | UInt64(rd32(e, 28)) == Fx.sendNs)
@@ -45,7 +45,7 @@ struct PacketBuildTests {
         #expect(rd16(e, 4) == Fx.ident)
         #expect(rd16(e, 6) == Fx.seq)
         #expect(rd32(e, 8) == CPROBE_MAGIC)
-        #expect(rd32(e, 12) == Fx.slot)
+        #expect(rd32(e, 12) == Fx.token)
         #expect(rd32(e, 16) == Fx.nonce)
     }
 

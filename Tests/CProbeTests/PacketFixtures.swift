@@ -22,16 +22,12 @@ let KIND_TCP_SYN = UInt8(CPROBE_KIND_TCP_SYN)
 /// Documented wire constants (cprobe_packet.h), restated so the tests pin them.
 let echoLen = 32
 let tcpSynLen = 24
-let slotMask: UInt32 = (1 << 20) - 1
 
 // MARK: - Fixture identities
 
 enum Fx {
-    static let identBase: UInt16 = 0x4000
-    static let identCount: UInt16 = 16 // 16 << 16 = 2^20 slots
     static let sportBase: UInt16 = 40000
-    static let ours = cprobe_ours(ident_base: identBase, ident_count: identCount,
-                                  sport_base: sportBase, pad: 0)
+    static let ours = cprobe_ours(sport_base: sportBase, pad: 0)
 
     static let us4: [UInt8] = [192, 0, 2, 10]
     static let peer4: [UInt8] = [198, 51, 100, 7]
@@ -40,17 +36,17 @@ enum Fx {
     static let peer6: [UInt8] = [0x20, 0x01, 0x0d, 0xb8, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x07]
     static let router6: [UInt8] = [0x20, 0x01, 0x0d, 0xb8, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01]
 
-    /// A slot that uses both halves of the identity: ident = base + 3, seq = 0x1234.
-    static let slot: UInt32 = 0x3_1234
+    /// An echo request's keyed identity: identifier = token >> 16, sequence = token & 0xffff,
+    /// and the payload carries token and nonce.
+    static let token: UInt32 = 0x4003_1234
     static let nonce: UInt32 = 0xDEAD_BEEF
     static let sendNs: UInt64 = 0x0102_0304_0506_0708
-    static var ident: UInt16 { identBase + UInt16(slot >> 16) }
-    static var seq: UInt16 { UInt16(slot & 0xffff) }
+    static var ident: UInt16 { UInt16(token >> 16) }
+    static var seq: UInt16 { UInt16(token & 0xffff) }
 
-    /// TCP probe: ISN carries the slot in its low 20 bits.
-    static let tcpSlot: UInt32 = 0x5_6789
-    static var isn: UInt32 { 0xA5B0_0000 | tcpSlot }
-    static var sport: UInt16 { sportBase + UInt16(tcpSlot & 0x3ff) }
+    /// TCP probe: the ISN is the token, the source port one of the 1024 from sportBase.
+    static let isn: UInt32 = 0xA5B5_6789
+    static let sport: UInt16 = sportBase + 0x189
     static let dport: UInt16 = 443
 }
 
@@ -119,11 +115,11 @@ func ipv6(src: [UInt8], dst: [UInt8], nextHeader: UInt8, payload: [UInt8], hopLi
 }
 
 /// Our echo request as cprobe_build_echo makes it.
-func buildEcho(family: Int32, ident: UInt16 = Fx.ident, seq: UInt16 = Fx.seq, slot: UInt32 = Fx.slot,
+func buildEcho(family: Int32, ident: UInt16 = Fx.ident, seq: UInt16 = Fx.seq, token: UInt32 = Fx.token,
                nonce: UInt32 = Fx.nonce, sendNs: UInt64 = Fx.sendNs) -> [UInt8] {
     var buf = [UInt8](repeating: 0xAA, count: 64)
     let n = buf.withUnsafeMutableBufferPointer {
-        cprobe_build_echo($0.baseAddress, $0.count, family, ident, seq, slot, nonce, sendNs)
+        cprobe_build_echo($0.baseAddress, $0.count, family, ident, seq, token, nonce, sendNs)
     }
     return Array(buf.prefix(n))
 }
@@ -131,8 +127,8 @@ func buildEcho(family: Int32, ident: UInt16 = Fx.ident, seq: UInt16 = Fx.seq, sl
 /// The echo reply a well-behaved peer sends back: our request with the type changed
 /// (0 for ICMPv4, 129 for ICMPv6) and the checksum recomputed (ICMPv6 over `pseudo`).
 func echoReply(family: Int32 = 4, ident: UInt16 = Fx.ident, seq: UInt16 = Fx.seq,
-               slot: UInt32 = Fx.slot, nonce: UInt32 = Fx.nonce, pseudo6: (src: [UInt8], dst: [UInt8])? = nil) -> [UInt8] {
-    var b = buildEcho(family: family, ident: ident, seq: seq, slot: slot, nonce: nonce)
+               token: UInt32 = Fx.token, nonce: UInt32 = Fx.nonce, pseudo6: (src: [UInt8], dst: [UInt8])? = nil) -> [UInt8] {
+    var b = buildEcho(family: family, ident: ident, seq: seq, token: token, nonce: nonce)
     b[0] = family == 4 ? 0 : 129
     if family == 4 {
         return withChecksum(b, at: 2)
@@ -234,12 +230,12 @@ func parseICMP4(_ pkt: [UInt8], ipHeader: Bool = true, src: [UInt8]? = nil,
 }
 
 func parseICMP6(_ pkt: [UInt8], src: [UInt8]? = Fx.peer6, dst: [UInt8]? = nil, verify: Bool = false,
-                ours: cprobe_ours = Fx.ours) -> (Int32, cprobe_parsed) {
+                kernelIdent: Bool = false, ours: cprobe_ours = Fx.ours) -> (Int32, cprobe_parsed) {
     var out = cprobe_parsed()
     var o = ours
     let r = withExactBuffer(pkt) { p, n in
         withOptAddr(src) { s in
-            withOptAddr(dst) { d in cprobe_parse_icmp6(p, n, s, d, verify ? 1 : 0, &o, &out) }
+            withOptAddr(dst) { d in cprobe_parse_icmp6(p, n, s, d, verify ? 1 : 0, kernelIdent ? 1 : 0, &o, &out) }
         }
     }
     return (r, out)

@@ -30,16 +30,15 @@ enum TCPFamily: String, CaseIterable, CustomTestStringConvertible, Sendable {
 
 @Suite("cprobe_parse_tcp4 / cprobe_parse_tcp6")
 struct TCPParseTests {
-    @Test("SYN-ACK to our port -> TCP_SYNACK, nonce = ack - 1", arguments: TCPFamily.allCases)
+    @Test("SYN-ACK to our port -> TCP_SYNACK, token = ack - 1", arguments: TCPFamily.allCases)
     func synAck(f: TCPFamily) {
         let (r, p) = f.parse(f.packet())
         #expect(r == OK)
         #expect(p.kind == TCP_SYNACK)
         #expect(p.family == f.family)
         #expect(p.probe_kind == KIND_TCP_SYN)
-        #expect(p.has_nonce == 1)
-        #expect(p.nonce == Fx.isn)
-        #expect(p.slot == Fx.isn & slotMask)
+        #expect(p.has_nonce == 0)
+        #expect(p.token == Fx.isn)
         #expect(p.tcp_port == Fx.dport)
         #expect(p.ident == Fx.sport)
         #expect(Array(p.peerBytes.prefix(f.peer.count)) == f.peer)
@@ -51,12 +50,11 @@ struct TCPParseTests {
         #expect(f.parse(f.packet(flags: SYN | ACK | 0xc0)).1.kind == TCP_SYNACK)
     }
 
-    @Test("ack = 0 wraps: nonce 0xffffffff, slot 0xfffff", arguments: TCPFamily.allCases)
+    @Test("ack = 0 wraps: token 0xffffffff", arguments: TCPFamily.allCases)
     func ackWrap(f: TCPFamily) {
         let (r, p) = f.parse(f.packet(ack: 0))
         #expect(r == OK)
-        #expect(p.nonce == 0xffff_ffff)
-        #expect(p.slot == slotMask)
+        #expect(p.token == 0xffff_ffff)
     }
 
     @Test("RST+ACK -> TCP_RST", arguments: TCPFamily.allCases)
@@ -64,8 +62,7 @@ struct TCPParseTests {
         let (r, p) = f.parse(f.packet(flags: RST | ACK))
         #expect(r == OK)
         #expect(p.kind == TCP_RST)
-        #expect(p.nonce == Fx.isn)
-        #expect(p.slot == Fx.tcpSlot)
+        #expect(p.token == Fx.isn)
         #expect(p.tcp_port == Fx.dport)
     }
 

@@ -1,0 +1,166 @@
+/*
+ * identity.c — who a probe is on the wire: keyed identities a third party cannot forge.
+ *
+ * Every ICMP echo request and TCP SYN carries a 32-bit token (ICMP identifier:sequence, or
+ * the TCP initial sequence number); an echo request also carries a 32-bit nonce in its
+ * payload, a SYN 10 keyed bits in its source port. All of them are bits of one SipHash-2-4
+ * output, keyed with 128 bits from getrandom() drawn when the engine starts, over a send
+ * counter that never repeats (plus the slot and kind). To anyone without the key, each probe's
+ * identity is uniform and independent of every other probe's: watching the probes to one
+ * target says nothing about those to another. So a forged answer for a probe it cannot see
+ * must guess 32 bits (an ICMP error quoting only 8 bytes of the probe), 64 (an echo reply, or
+ * an error quoting the payload too) or 42 (a TCP answer, or an error quoting a SYN), on top
+ * of naming the right destination — matching is in match.c.
+ *
+ * Why SipHash, written out here: it is a keyed pseudo-random function made for short inputs
+ * (16 bytes here: two compression rounds and four finalisation rounds, tens of
+ * nanoseconds), with published test vectors (Tests/CProbeTests/IdentityTests.swift checks
+ * them), and small enough to carry: glibc has no keyed hash, and libsodium or OpenSSL would
+ * be new dependencies for twenty lines. A fast predictable generator (the xorshift64* that
+ * was here before) gives its whole state away in two outputs.
+ *
+ * Finding the slot of a reply
+ *   A random token cannot carry the slot index, so token_index maps tokens to slots: a
+ *   direct-mapped table of 2 x max_in_flight entries indexed by the token's low bits. A send
+ *   draws identities (the counter advances each time) until its token falls on an empty
+ *   entry. At most half the entries are ever taken, so a draw succeeds with probability
+ *   >= 1/2: two draws on average, and IDENTITY_DRAWS failures in a row (2^-64) do not happen.
+ *   A lookup is one load and one compare; the entry is cleared when the probe finishes.
+ *   Cost: 4 bytes x 2 x max_in_flight (512 KiB at the default 65,536).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "internal.h"
+
+#define IDENTITY_DRAWS 64
+
+static inline uint64_t rotl(uint64_t x, int b) { return x << b | x >> (64 - b); }
+
+static inline uint64_t load_le64(const uint8_t *p)
+{
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--)
+        v = v << 8 | p[i];
+    return v;
+}
+
+#define SIPROUND                                                                                   \
+    do {                                                                                           \
+        v0 += v1; v1 = rotl(v1, 13); v1 ^= v0; v0 = rotl(v0, 32);                                \
+        v2 += v3; v3 = rotl(v3, 16); v3 ^= v2;                                                    \
+        v0 += v3; v3 = rotl(v3, 21); v3 ^= v0;                                                    \
+        v2 += v1; v1 = rotl(v1, 17); v1 ^= v2; v2 = rotl(v2, 32);                                \
+    } while (0)
+
+/* SipHash-2-4 (Aumasson & Bernstein, 2012) of len bytes at msg under key k0, k1. */
+static uint64_t siphash24(uint64_t k0, uint64_t k1, const uint8_t *msg, size_t len)
+{
+    uint64_t v0 = k0 ^ 0x736f6d6570736575ull, v1 = k1 ^ 0x646f72616e646f6dull;
+    uint64_t v2 = k0 ^ 0x6c7967656e657261ull, v3 = k1 ^ 0x7465646279746573ull;
+    size_t whole = len & ~(size_t)7;
+    for (size_t i = 0; i < whole; i += 8) {
+        uint64_t m = load_le64(msg + i);
+        v3 ^= m;
+        SIPROUND;
+        SIPROUND;
+        v0 ^= m;
+    }
+    uint64_t last = (uint64_t)len << 56;
+    for (size_t i = 0; i < (len & 7); i++)
+        last |= (uint64_t)msg[whole + i] << (8 * i);
+    v3 ^= last;
+    SIPROUND;
+    SIPROUND;
+    v0 ^= last;
+    v2 ^= 0xff;
+    SIPROUND;
+    SIPROUND;
+    SIPROUND;
+    SIPROUND;
+    return v0 ^ v1 ^ v2 ^ v3;
+}
+
+uint64_t cprobe_siphash24(const uint8_t key[16], const void *msg, size_t len)
+{
+    return siphash24(load_le64(key), load_le64(key + 8), msg, len);
+}
+
+void cprobe_identity_derive(const uint8_t key[16], uint64_t counter, uint32_t slot, uint8_t kind,
+                            cprobe_identity *out)
+{
+    /* counter (8 bytes LE) | slot (4 bytes LE) | kind | 3 zero bytes: 16 bytes, two words.
+     * The counter alone makes every input distinct; slot and kind are there so an identity
+     * names where it was made. The destination need not be: match.c compares it anyway. */
+    uint8_t msg[16] = { 0 };
+    for (int i = 0; i < 8; i++)
+        msg[i] = (uint8_t)(counter >> (8 * i));
+    for (int i = 0; i < 4; i++)
+        msg[8 + i] = (uint8_t)(slot >> (8 * i));
+    msg[12] = kind;
+    uint64_t h = cprobe_siphash24(key, msg, sizeof(msg));
+    out->token = (uint32_t)h;
+    out->nonce = (uint32_t)(h >> 32);
+    out->port_offset = (uint16_t)((h >> 32) & (CPROBE_TCP_PORT_SPAN - 1));
+    out->pad = 0;
+}
+
+int identity_init(struct cprobe_engine *e)
+{
+    /* getrandom() blocks only until the kernel's pool is first seeded (early boot). No
+     * fallback: a guessable key would undo everything above. */
+    ssize_t n;
+    do
+        n = getrandom(e->key, sizeof(e->key), 0);
+    while (n < 0 && errno == EINTR);
+    if (n != (ssize_t)sizeof(e->key))
+        return n < 0 ? -errno : -EIO;
+    uint32_t entries = e->max_in_flight * 2;
+    e->token_mask = entries - 1;
+    e->token_index = malloc((size_t)entries * sizeof(uint32_t));
+    if (!e->token_index)
+        return -ENOMEM;
+    memset(e->token_index, 0xff, (size_t)entries * sizeof(uint32_t)); /* NO_SLOT everywhere */
+    return 0;
+}
+
+int identity_draw(struct cprobe_engine *e, uint32_t idx)
+{
+    struct slot *s = &e->slots[idx];
+    for (int i = 0; i < IDENTITY_DRAWS; i++) {
+        cprobe_identity id;
+        cprobe_identity_derive(e->key, e->sends++, idx, s->kind, &id);
+        uint32_t *entry = &e->token_index[id.token & e->token_mask];
+        if (*entry != NO_SLOT)
+            continue; /* another probe in flight owns that entry: draw again */
+        *entry = idx;
+        s->indexed = 1;
+        s->token = id.token;
+        s->nonce = id.nonce;
+        s->sport = (uint16_t)(e->ours.sport_base + id.port_offset);
+        return 0;
+    }
+    return -EBUSY;
+}
+
+void identity_forget(struct cprobe_engine *e, uint32_t idx)
+{
+    struct slot *s = &e->slots[idx];
+    if (!s->indexed)
+        return;
+    s->indexed = 0;
+    uint32_t *entry = &e->token_index[s->token & e->token_mask];
+    if (*entry == idx)
+        *entry = NO_SLOT;
+}
+
+struct slot *slot_by_token(struct cprobe_engine *e, uint32_t token)
+{
+    uint32_t idx = e->token_index[token & e->token_mask];
+    if (idx == NO_SLOT)
+        return NULL;
+    struct slot *s = &e->slots[idx];
+    return s->token == token && s->state == SLOT_IN_FLIGHT ? s : NULL;
+}
