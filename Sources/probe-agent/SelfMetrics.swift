@@ -61,6 +61,8 @@ enum SelfMetrics {
         w.sample("probeagent_engine_unmatched_replies_total", [("reason", "foreign")], Double(e.unmatched_foreign))
         w.sample("probeagent_engine_unmatched_replies_total", [("reason", "stale")], Double(e.unmatched_stale))
         w.sample("probeagent_engine_unmatched_replies_total", [("reason", "malformed")], Double(e.unmatched_malformed))
+        w.header("probeagent_engine_replies_refused_total", .counter, "Replies and ICMP errors that were ours in shape but named no probe in flight with that identity, address, ports and nonce (forged, late or duplicate), by the first check they failed; their sum is unmatched reason=\"stale\".")
+        for r in ReplyRefusal.allCases { w.sample("probeagent_engine_replies_refused_total", [("reason", r.description)], Double(e.refused(r))) }
         counter(&w, "probeagent_engine_backpressure_total", "Submissions the engine could not take at once (retried on the next turn).", e.backpressure)
         counter(&w, "probeagent_engine_user_clock_results_total", "Results timed with the user-space clock instead of kernel timestamps.", e.user_clock_results)
         w.header("probeagent_capabilities_dropped", .gauge, "1 when every capability was dropped after the sockets were opened.")
