@@ -85,7 +85,7 @@ let package = Package(
         // Test doubles and helpers every test target may use: seeded RNG, child processes.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "CProbeTests", dependencies: ["CProbe", "TestSupport"]),
-        .testTarget(name: "ProbeEngineTests", dependencies: ["ProbeEngine", "CProbe"]),
+        .testTarget(name: "ProbeEngineTests", dependencies: ["ProbeEngine", "CProbe", "TestSupport"]),
         .testTarget(name: "ProbeAgentCoreTests", dependencies: ["ProbeAgentCore", "TestSupport"]),
         .testTarget(name: "SpillLogTests", dependencies: ["SpillLog", "TestSupport"]),
         .testTarget(name: "ShipperTests", dependencies: ["Shipper", "ProbeAgentCore", "RemoteWrite", "TestSupport"]),

@@ -9,6 +9,7 @@ import Glibc
 /// namespace only. Needs CAP_SYS_ADMIN (root in CI).
 // Glibc's header declares unshare() only under _GNU_SOURCE, which Swift's import does not set.
 @_silgen_name("unshare") private func c_unshare(_ flags: Int32) -> Int32
+@_silgen_name("setns") private func c_setns(_ fd: Int32, _ nstype: Int32) -> Int32
 private let cloneNewNet: Int32 = 0x4000_0000 // CLONE_NEWNET
 
 struct PrivateNetwork {
@@ -33,6 +34,27 @@ struct PrivateNetwork {
                     }
                     try bringLoopbackUp()
                     cont.resume(returning: try body(PrivateNetwork()))
+                } catch {
+                    cont.resume(throwing: error)
+                }
+            }
+            thread.start()
+        }
+    }
+
+    /// Runs `body` on a fresh thread that joined the existing network namespace at `path`
+    /// (e.g. `/run/netns/pa-c-NAME` of Tests/support/testnet.sh); sockets it opens live there.
+    static func join<T: Sendable>(_ path: String, _ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { (cont: CheckedContinuation<T, Error>) in
+            let thread = Thread {
+                do {
+                    let fd = open(path, O_RDONLY | O_CLOEXEC)
+                    guard fd >= 0 else { throw Failure(description: "open \(path): \(String(cString: strerror(errno)))") }
+                    defer { close(fd) }
+                    guard c_setns(fd, cloneNewNet) == 0 else {
+                        throw Failure(description: "setns(\(path)): \(String(cString: strerror(errno)))")
+                    }
+                    cont.resume(returning: try body())
                 } catch {
                     cont.resume(throwing: error)
                 }

@@ -1,6 +1,7 @@
 import CProbe
 import Foundation
 import Testing
+import TestSupport
 @testable import ProbeEngine
 
 /// Probes inside a network namespace of the test's own, where echo replies can be switched
@@ -34,17 +35,29 @@ struct PrivateNetworkTests {
             var wrongToken = request
             wrongToken[19] ^= 0xff // last byte of the nonce
             var foreignIdent = request
-            foreignIdent[4] ^= 0x80 // identifier outside our range: the kernel filter drops it
+            foreignIdent[4] ^= 0x80 // identifier disagreeing with the payload's copy of the token
             var badChecksum = good
             badChecksum[3] ^= 0x01
             let truncated = RawICMP.withChecksum(Array(RawICMP.reply(to: request).prefix(16)))
             for forged in [RawICMP.reply(to: wrongToken), RawICMP.reply(to: foreignIdent), badChecksum, truncated] {
                 wire.send(forged)
             }
+            // The right identity from another address, and ICMP errors that misquote the probe.
+            try RawICMP(source: "127.0.0.2").send(good)
+            let eight = Array(request.prefix(8))
+            var otherSeq = eight
+            otherSeq[7] ^= 0x01
+            wire.send(RawICMP.error(type: 3, code: 1, quoting: RawICMP.quote(dst: [127, 0, 0, 9], proto: 1, transport: eight)))
+            wire.send(RawICMP.error(type: 11, code: 0, quoting: RawICMP.quote(dst: [127, 0, 0, 1], proto: 1, transport: otherSeq)))
             var results = engine.poll(timeoutMilliseconds: 200)
             #expect(results.isEmpty, "a forged reply was attributed: \(results)")
             var s = engine.stats
-            #expect(s.unmatched_stale == 1)     // right slot, wrong token
+            #expect(s.refused(.nonceMismatch) == 1)          // right identity, wrong nonce
+            #expect(s.refused(.peerMismatch) == 1)           // right identity, from 127.0.0.2
+            #expect(s.refused(.quoteDestinationMismatch) == 1)
+            #expect(s.refused(.quoteIdentityMismatch) == 1)
+            #expect(s.unmatched_stale == 4)
+            #expect(s.unmatched_foreign >= 1)   // identifier disagreeing with the payload's token
             #expect(s.unmatched_malformed == 2) // bad checksum, truncated
             #expect(engine.inFlight == 1)
 
@@ -56,7 +69,8 @@ struct PrivateNetworkTests {
             wire.send(good) // duplicate
             _ = engine.poll(timeoutMilliseconds: 100)
             s = engine.stats
-            #expect(s.unmatched_stale == 2)
+            #expect(s.refused(.noProbe) == 1)
+            #expect(s.unmatched_stale == 5)
             #expect(s.replies_matched == 1)
 
             // A reply that arrives after the deadline belongs to nobody.
@@ -67,8 +81,100 @@ struct PrivateNetworkTests {
             #expect(timedOut.first?.status == .timeout)
             wire.send(RawICMP.reply(to: late))
             #expect(engine.poll(timeoutMilliseconds: 100).isEmpty)
-            #expect(engine.stats.unmatched_stale == 3)
+            #expect(engine.stats.refused(.noProbe) == 2)
+            #expect(engine.stats.unmatched_stale == 6)
             #expect(engine.stats.completed == 2)
+        }
+    }
+
+    /// 2,000 echo requests as they leave: every one carries its own identifier and sequence
+    /// (the payload's token), not one identifier for the process.
+    @Test(.enabled(if: PrivateNetwork.available, "needs root to create a network namespace"))
+    func identifiersOnTheWireAreKeyedPerProbe() async throws {
+        try await PrivateNetwork.run { net in
+            try net.set("net/ipv4/icmp_echo_ignore_all", "1")
+            let engine = try testEngine()
+            let wire = try RawICMP()
+            var requests: [[UInt8]] = []
+            for round in 0..<20 {
+                let batch = (0..<100).map { ProbeRequest(cookie: UInt64(round * 100 + $0), address: v4("127.0.0.1"), timeoutMilliseconds: 100) }
+                #expect(engine.submit(batch) == 100)
+                while requests.count < (round + 1) * 100, let r = wire.nextEchoRequest(timeoutMs: 500) { requests.append(r) }
+                var done = 0
+                for _ in 0..<30 where done < 100 { done += engine.poll(timeoutMilliseconds: 50).count }
+            }
+            #expect(requests.count == 2000)
+            let idents = requests.map { UInt16($0[4]) << 8 | UInt16($0[5]) }
+            let tokens = requests.map { $0[4..<8].reduce(UInt32(0)) { $0 << 8 | UInt32($1) } }
+            let payloadTokens = requests.map { $0[12..<16].reduce(UInt32(0)) { $0 << 8 | UInt32($1) } }
+            let nonces = requests.map { $0[16..<20].reduce(UInt32(0)) { $0 << 8 | UInt32($1) } }
+            #expect(tokens == payloadTokens)
+            // 2,000 draws of 16 bits: about 30 repeated pairs by chance, so ~1,970 distinct.
+            #expect(Set(idents).count >= 1900, "\(Set(idents).count) distinct identifiers")
+            #expect(Set(tokens).count >= 1998 && Set(nonces).count >= 1998)
+            let steps = zip(tokens.dropFirst(), tokens).map { $0 &- $1 }
+            #expect(Set(steps).count >= 1997, "successive tokens step by a pattern")
+        }
+    }
+
+    @Test(.enabled(if: PrivateNetwork.available, "needs root to create a network namespace"))
+    func anICMPErrorQuotingEightBytesIsAttributedOnlyToItsProbe() async throws {
+        try await PrivateNetwork.run { net in
+            try net.set("net/ipv4/icmp_echo_ignore_all", "1")
+            let engine = try testEngine()
+            let wire = try RawICMP()
+            #expect(engine.submit([ProbeRequest(cookie: 7, address: v4("127.0.0.1"), timeoutMilliseconds: 3000)]) == 1)
+            let request = try #require(wire.nextEchoRequest())
+            // RFC 792's minimum quote: IP header + the first 8 bytes, no nonce.
+            wire.send(RawICMP.error(type: 3, code: 1, quoting: RawICMP.quote(dst: [127, 0, 0, 1], proto: 1, transport: Array(request.prefix(8)))))
+            var results: [ProbeResult] = []
+            for _ in 0..<20 where results.isEmpty { results += engine.poll(timeoutMilliseconds: 100) }
+            #expect(results.count == 1)
+            #expect(results.first?.cookie == 7 && results.first?.status == .unreachable)
+            #expect(results.first?.icmpType == 3 && results.first?.icmpCode == 1)
+            #expect(engine.stats.unmatched_stale == 0)
+        }
+    }
+
+    /// The kernel's own RSTs are dropped (nft, this namespace only) so the SYN stays in flight
+    /// while the test forges answers to it; only the one that matches every field counts.
+    @Test(.enabled(if: PrivateNetwork.available, "needs root to create a network namespace"))
+    func tcpAnswersMustMatchISNAddressAndPorts() async throws {
+        try await PrivateNetwork.run { _ in
+            let nft = try ChildProcess(["nft", "add table ip quiet; add chain ip quiet out { type filter hook output priority 0; }; "
+                                        + "add rule ip quiet out ip ttl 64 tcp flags & rst == rst drop"])
+            try #require(nft.wait(timeout: 10) == 0, "nft failed")
+            let engine = try testEngine()
+            let sniff = try RawICMP(proto: Int32(IPPROTO_TCP))
+            let port = try closedPort()
+            #expect(engine.submit([ProbeRequest(cookie: 3, address: v4("127.0.0.1"), kind: .tcpSyn, port: port,
+                                                timeoutMilliseconds: 3000)]) == 1)
+            let syn = try #require(sniff.nextSyn())
+            let sport = UInt16(syn[0]) << 8 | UInt16(syn[1])
+            let isn = syn[4..<8].reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
+            let rst: UInt8 = 0x14
+            sniff.send(RawICMP.tcp(sport: port, dport: sport, ack: isn &+ 2, flags: rst))      // wrong ack
+            sniff.send(RawICMP.tcp(sport: port &+ 1, dport: sport, ack: isn &+ 1, flags: rst)) // wrong source port
+            try RawICMP(source: "127.0.0.2", proto: Int32(IPPROTO_TCP))
+                .send(RawICMP.tcp(sport: port, dport: sport, ack: isn &+ 1, flags: rst, from: [127, 0, 0, 2]))
+            let icmp = try RawICMP()
+            let quoted = Array(syn.prefix(8))
+            var otherPort = quoted
+            otherPort[3] ^= 0x01
+            icmp.send(RawICMP.error(type: 3, code: 1, quoting: RawICMP.quote(dst: [127, 0, 0, 9], proto: 6, transport: quoted)))
+            icmp.send(RawICMP.error(type: 3, code: 1, quoting: RawICMP.quote(dst: [127, 0, 0, 1], proto: 6, transport: otherPort)))
+            var results = engine.poll(timeoutMilliseconds: 300)
+            #expect(results.isEmpty, "a forged TCP answer was attributed: \(results)")
+            let s = engine.stats
+            #expect(s.refused(.tcpAckMismatch) == 1)
+            #expect(s.refused(.tcpPortMismatch) == 2)
+            #expect(s.refused(.peerMismatch) == 1)
+            #expect(s.refused(.quoteDestinationMismatch) == 1)
+
+            sniff.send(RawICMP.tcp(sport: port, dport: sport, ack: isn &+ 1, flags: rst))
+            for _ in 0..<20 where results.isEmpty { results += engine.poll(timeoutMilliseconds: 100) }
+            #expect(results.count == 1)
+            #expect(results.first?.cookie == 3 && results.first?.status == .refused)
         }
     }
 
