@@ -162,7 +162,7 @@ static int prepare_icmp(struct cprobe_engine *e, uint32_t idx, uint64_t now_real
         return -EBUSY;
     s->seq = (uint16_t)s->token; /* on a datagram socket the kernel writes its own identifier */
     size_t len = cprobe_build_echo(s->pkt, sizeof(s->pkt), s->family, (uint16_t)(s->token >> 16), s->seq,
-                                   s->token, s->nonce, now_real);
+                                   s->token, s->nonce, e->echo_tag, now_real);
     queue_send(e, idx, ps->fd, len);
     return 0;
 }
@@ -534,6 +534,7 @@ int cprobe_engine_create(const cprobe_config *cfg, cprobe_engine **out, char *er
      * it a SYN uses is keyed per probe. */
     uint64_t r = cprobe_siphash24(e->key, "sport_base", 10);
     e->ours.sport_base = (uint16_t)(20000 + r % (32768 - 20000 - CPROBE_TCP_PORT_SPAN));
+    e->echo_tag = (uint32_t)cprobe_siphash24(e->key, "echo tag", 8);
 
     rc = ring_init(e, entries);
     if (rc < 0)
@@ -598,6 +599,7 @@ void cprobe_engine_destroy(cprobe_engine *e)
     free(e->src_cache);
     free(e->token_index);
     explicit_bzero(e->key, sizeof(e->key));
+    explicit_bzero(e->key_words, sizeof(e->key_words));
     free(e);
 }
 

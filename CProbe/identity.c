@@ -47,64 +47,78 @@ static inline uint64_t load_le64(const uint8_t *p)
     return v;
 }
 
-#define SIPROUND                                                                                   \
-    do {                                                                                           \
-        v0 += v1; v1 = rotl(v1, 13); v1 ^= v0; v0 = rotl(v0, 32);                                \
-        v2 += v3; v3 = rotl(v3, 16); v3 ^= v2;                                                    \
-        v0 += v3; v3 = rotl(v3, 21); v3 ^= v0;                                                    \
-        v2 += v1; v1 = rotl(v1, 17); v1 ^= v2; v2 = rotl(v2, 32);                                \
-    } while (0)
+/* SipHash-2-4 (Aumasson & Bernstein, 2012): 2 rounds per 8-byte word, 4 to finish. */
+struct sip {
+    uint64_t v0, v1, v2, v3;
+};
 
-/* SipHash-2-4 (Aumasson & Bernstein, 2012) of len bytes at msg under key k0, k1. */
-static uint64_t siphash24(uint64_t k0, uint64_t k1, const uint8_t *msg, size_t len)
+static inline void sip_round(struct sip *s)
 {
-    uint64_t v0 = k0 ^ 0x736f6d6570736575ull, v1 = k1 ^ 0x646f72616e646f6dull;
-    uint64_t v2 = k0 ^ 0x6c7967656e657261ull, v3 = k1 ^ 0x7465646279746573ull;
-    size_t whole = len & ~(size_t)7;
-    for (size_t i = 0; i < whole; i += 8) {
-        uint64_t m = load_le64(msg + i);
-        v3 ^= m;
-        SIPROUND;
-        SIPROUND;
-        v0 ^= m;
-    }
-    uint64_t last = (uint64_t)len << 56;
-    for (size_t i = 0; i < (len & 7); i++)
-        last |= (uint64_t)msg[whole + i] << (8 * i);
-    v3 ^= last;
-    SIPROUND;
-    SIPROUND;
-    v0 ^= last;
-    v2 ^= 0xff;
-    SIPROUND;
-    SIPROUND;
-    SIPROUND;
-    SIPROUND;
-    return v0 ^ v1 ^ v2 ^ v3;
+    s->v0 += s->v1; s->v1 = rotl(s->v1, 13); s->v1 ^= s->v0; s->v0 = rotl(s->v0, 32);
+    s->v2 += s->v3; s->v3 = rotl(s->v3, 16); s->v3 ^= s->v2;
+    s->v0 += s->v3; s->v3 = rotl(s->v3, 21); s->v3 ^= s->v0;
+    s->v2 += s->v1; s->v1 = rotl(s->v1, 17); s->v1 ^= s->v2; s->v2 = rotl(s->v2, 32);
+}
+
+static inline struct sip sip_init(uint64_t k0, uint64_t k1)
+{
+    return (struct sip){ k0 ^ 0x736f6d6570736575ull, k1 ^ 0x646f72616e646f6dull,
+                         k0 ^ 0x6c7967656e657261ull, k1 ^ 0x7465646279746573ull };
+}
+
+static inline void sip_word(struct sip *s, uint64_t m)
+{
+    s->v3 ^= m;
+    sip_round(s);
+    sip_round(s);
+    s->v0 ^= m;
+}
+
+/* `last`: the message's remaining bytes, its length in the top byte. */
+static inline uint64_t sip_finish(struct sip *s, uint64_t last)
+{
+    sip_word(s, last);
+    s->v2 ^= 0xff;
+    for (int i = 0; i < 4; i++)
+        sip_round(s);
+    return s->v0 ^ s->v1 ^ s->v2 ^ s->v3;
 }
 
 uint64_t cprobe_siphash24(const uint8_t key[16], const void *msg, size_t len)
 {
-    return siphash24(load_le64(key), load_le64(key + 8), msg, len);
+    const uint8_t *p = msg;
+    struct sip s = sip_init(load_le64(key), load_le64(key + 8));
+    size_t whole = len & ~(size_t)7;
+    for (size_t i = 0; i < whole; i += 8)
+        sip_word(&s, load_le64(p + i));
+    uint64_t last = (uint64_t)len << 56;
+    for (size_t i = 0; i < (len & 7); i++)
+        last |= (uint64_t)p[whole + i] << (8 * i);
+    return sip_finish(&s, last);
+}
+
+/* The identity of send `counter` in `slot` for a probe of `kind`: SipHash-2-4 of the 16-byte
+ * message counter (8 bytes LE) | slot (4 bytes LE) | kind | 3 zero bytes, taken as two words.
+ * The counter alone makes every input distinct; slot and kind are there so an identity names
+ * where it was made. The destination need not be: match.c compares it anyway. */
+static inline void derive(const uint64_t key[2], uint64_t counter, uint32_t slot, uint8_t kind,
+                          cprobe_identity *out)
+{
+    struct sip s = sip_init(key[0], key[1]);
+    sip_word(&s, counter);
+    sip_word(&s, slot | (uint64_t)kind << 32);
+    uint64_t h = sip_finish(&s, 16ull << 56);
+    out->token = (uint32_t)h;
+    out->nonce = (uint32_t)(h >> 32);
+    out->port_offset = (uint16_t)((h >> 32) & (CPROBE_TCP_PORT_SPAN - 1));
+    out->pad = 0;
 }
 
 void cprobe_identity_derive(const uint8_t key[16], uint64_t counter, uint32_t slot, uint8_t kind,
                             cprobe_identity *out)
 {
-    /* counter (8 bytes LE) | slot (4 bytes LE) | kind | 3 zero bytes: 16 bytes, two words.
-     * The counter alone makes every input distinct; slot and kind are there so an identity
-     * names where it was made. The destination need not be: match.c compares it anyway. */
-    uint8_t msg[16] = { 0 };
-    for (int i = 0; i < 8; i++)
-        msg[i] = (uint8_t)(counter >> (8 * i));
-    for (int i = 0; i < 4; i++)
-        msg[8 + i] = (uint8_t)(slot >> (8 * i));
-    msg[12] = kind;
-    uint64_t h = cprobe_siphash24(key, msg, sizeof(msg));
-    out->token = (uint32_t)h;
-    out->nonce = (uint32_t)(h >> 32);
-    out->port_offset = (uint16_t)((h >> 32) & (CPROBE_TCP_PORT_SPAN - 1));
-    out->pad = 0;
+    const uint64_t words[2] = { load_le64(key), load_le64(key + 8) };
+    derive(words, counter, slot, kind, out);
 }
 
 int identity_init(struct cprobe_engine *e)
@@ -117,6 +131,8 @@ int identity_init(struct cprobe_engine *e)
     while (n < 0 && errno == EINTR);
     if (n != (ssize_t)sizeof(e->key))
         return n < 0 ? -errno : -EIO;
+    e->key_words[0] = load_le64(e->key);
+    e->key_words[1] = load_le64(e->key + 8);
     uint32_t entries = e->max_in_flight * 2;
     e->token_mask = entries - 1;
     e->token_index = malloc((size_t)entries * sizeof(uint32_t));
@@ -131,7 +147,7 @@ int identity_draw(struct cprobe_engine *e, uint32_t idx)
     struct slot *s = &e->slots[idx];
     for (int i = 0; i < IDENTITY_DRAWS; i++) {
         cprobe_identity id;
-        cprobe_identity_derive(e->key, e->sends++, idx, s->kind, &id);
+        derive(e->key_words, e->sends++, idx, s->kind, &id);
         uint32_t *entry = &e->token_index[id.token & e->token_mask];
         if (*entry != NO_SLOT)
             continue; /* another probe in flight owns that entry: draw again */

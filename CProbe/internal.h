@@ -115,8 +115,10 @@ struct cprobe_engine {
     uint32_t in_flight;
     struct probe_socket socks[SOCK_COUNT];
     cprobe_ours ours;
+    uint32_t echo_tag;       /* in every echo payload, for the kernel filter (sockets.c) */
     /* keyed identities (identity.c) */
     uint8_t key[16];         /* from getrandom() at creation; never leaves the engine */
+    uint64_t key_words[2];   /* the same, as SipHash takes it */
     uint64_t sends;          /* identity counter: one per draw, never repeats */
     uint32_t *token_index;   /* token & token_mask -> slot, NO_SLOT when empty */
     uint32_t token_mask;

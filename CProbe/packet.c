@@ -71,7 +71,7 @@ static uint32_t pseudo_sum(int family, const uint8_t *src, const uint8_t *dst, u
 }
 
 size_t cprobe_build_echo(uint8_t *buf, size_t cap, int family, uint16_t ident, uint16_t seq,
-                         uint32_t token, uint32_t nonce, uint64_t send_ns)
+                         uint32_t token, uint32_t nonce, uint32_t tag, uint64_t send_ns)
 {
     if (cap < CPROBE_ECHO_LEN || (family != 4 && family != 6))
         return 0;
@@ -82,6 +82,7 @@ size_t cprobe_build_echo(uint8_t *buf, size_t cap, int family, uint16_t ident, u
     wr32(buf + 8, CPROBE_MAGIC);
     wr32(buf + 12, token);
     wr32(buf + 16, nonce);
+    wr32(buf + 20, tag);
     wr32(buf + 24, (uint32_t)(send_ns >> 32));
     wr32(buf + 28, (uint32_t)send_ns);
     if (family == 4)

@@ -5,14 +5,18 @@
  * Raw ICMP sockets see every ICMP packet the host receives, so two filters keep the rest out
  * before it ever reaches us: ICMP_FILTER / ICMP6_FILTER by type (echo reply and the errors
  * that quote a probe), then a classic BPF program that drops echo replies without our
- * payload magic. Raw TCP sockets see every TCP segment; their BPF program keeps only
- * segments to our source-port range.
+ * payload magic and this engine's tag. Raw TCP sockets see every TCP segment; their BPF
+ * program keeps only segments to our source-port range.
  *
- * The trade-off of the magic: identifiers are keyed per probe (identity.c), so no range of
- * them is ours to filter on. The magic keeps out every other program's echo replies just as
- * well (ping and fping carry none), but it is public: a packet that copies it is copied to
- * us and refused in user space (match.c), at a few hundred nanoseconds each. That is where
- * the check belongs anyway; the filter only saves work.
+ * The trade-off of the tag: identifiers are keyed per probe (identity.c), so no range of
+ * them is ours to filter on, as it was when they were fixed per process. The payload's magic
+ * and a random tag per engine keep out other programs' echo replies (ping and fping carry
+ * neither) and other engines' (agentctl probe next to the agent: without the tag each would
+ * queue, parse and refuse all of the other's replies, and a burst could overflow its receive
+ * buffer). The tag is fixed per engine and seen in every echo request, so it identifies the
+ * agent's traffic (as the magic does) and proves nothing: a forger that copies it gets its
+ * packet copied to us and refused in user space (match.c), at a few hundred nanoseconds
+ * each. That is where the check belongs; the filter only saves work.
  *
  * Without CAP_NET_RAW the ICMP sockets fall back to SOCK_DGRAM/IPPROTO_ICMP ("ping sockets",
  * allowed by net.ipv4.ping_group_range); the kernel then owns the identifier (one per socket,
@@ -42,8 +46,8 @@ static int attach(int fd, struct sock_filter *f, unsigned short n)
     return setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog));
 }
 
-/* IPv4 raw ICMP: the packet starts at the IP header. Echo replies must carry our magic. */
-static int filter_icmp4(int fd)
+/* IPv4 raw ICMP: the packet starts at the IP header. Echo replies must carry magic and tag. */
+static int filter_icmp4(int fd, uint32_t tag)
 {
     struct icmp_filter types = { .data = ~((1u << ICMP_ECHOREPLY) | (1u << ICMP_DEST_UNREACH) |
                                            (1u << ICMP_TIME_EXCEEDED) | (1u << ICMP_PARAMETERPROB)) };
@@ -52,9 +56,11 @@ static int filter_icmp4(int fd)
     struct sock_filter f[] = {
         BPF_STMT_(BPF_LDX | BPF_B | BPF_MSH, 0),                /* x = IP header length */
         BPF_STMT_(BPF_LD | BPF_B | BPF_IND, 0),                 /* a = ICMP type */
-        BPF_JUMP_(BPF_JMP | BPF_JEQ | BPF_K, ICMP_ECHOREPLY, 0, 2),
+        BPF_JUMP_(BPF_JMP | BPF_JEQ | BPF_K, ICMP_ECHOREPLY, 0, 4),
         BPF_STMT_(BPF_LD | BPF_W | BPF_IND, 8),                 /* a = payload magic (short: drop) */
-        BPF_JUMP_(BPF_JMP | BPF_JEQ | BPF_K, CPROBE_MAGIC, 0, 1),
+        BPF_JUMP_(BPF_JMP | BPF_JEQ | BPF_K, CPROBE_MAGIC, 0, 3),
+        BPF_STMT_(BPF_LD | BPF_W | BPF_IND, 20),                /* a = engine tag */
+        BPF_JUMP_(BPF_JMP | BPF_JEQ | BPF_K, tag, 0, 1),
         BPF_STMT_(BPF_RET | BPF_K, ACCEPT),                     /* ours, or an error: user space */
         BPF_STMT_(BPF_RET | BPF_K, 0),
     };
@@ -62,7 +68,7 @@ static int filter_icmp4(int fd)
 }
 
 /* IPv6 raw ICMP: the packet starts at the ICMPv6 header. */
-static int filter_icmp6(int fd)
+static int filter_icmp6(int fd, uint32_t tag)
 {
     struct icmp6_filter types;
     ICMP6_FILTER_SETBLOCKALL(&types);
@@ -75,9 +81,11 @@ static int filter_icmp6(int fd)
         return -1;
     struct sock_filter f[] = {
         BPF_STMT_(BPF_LD | BPF_B | BPF_ABS, 0),
-        BPF_JUMP_(BPF_JMP | BPF_JEQ | BPF_K, ICMP6_ECHO_REPLY, 0, 2),
+        BPF_JUMP_(BPF_JMP | BPF_JEQ | BPF_K, ICMP6_ECHO_REPLY, 0, 4),
         BPF_STMT_(BPF_LD | BPF_W | BPF_ABS, 8),
-        BPF_JUMP_(BPF_JMP | BPF_JEQ | BPF_K, CPROBE_MAGIC, 0, 1),
+        BPF_JUMP_(BPF_JMP | BPF_JEQ | BPF_K, CPROBE_MAGIC, 0, 3),
+        BPF_STMT_(BPF_LD | BPF_W | BPF_ABS, 20),
+        BPF_JUMP_(BPF_JMP | BPF_JEQ | BPF_K, tag, 0, 1),
         BPF_STMT_(BPF_RET | BPF_K, ACCEPT),
         BPF_STMT_(BPF_RET | BPF_K, 0),
     };
@@ -210,9 +218,9 @@ int sockets_open(struct cprobe_engine *e, char *errbuf, size_t errlen)
         if (s->fd < 0 || !s->raw)
             continue;
         if (i == SOCK_ICMP4)
-            ok = filter_icmp4(s->fd) == 0;
+            ok = filter_icmp4(s->fd, e->echo_tag) == 0;
         else if (i == SOCK_ICMP6)
-            ok = filter_icmp6(s->fd) == 0;
+            ok = filter_icmp6(s->fd, e->echo_tag) == 0;
         else
             ok = filter_tcp(s->fd, s->family, &e->ours) == 0;
     }

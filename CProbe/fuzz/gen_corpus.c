@@ -14,6 +14,7 @@
 
 #define TOKEN 0x40031234u
 #define NONCE 0xdeadbeefu
+#define TAG 0x7a67a67au
 #define ISN 0xa5b56789u
 #define SPORT ((uint16_t)(40000 + 0x189))
 
@@ -95,7 +96,7 @@ static void csum(uint8_t *p, size_t len, size_t off, int family, const uint8_t *
 static size_t echo_reply(uint8_t *p, int family)
 {
     cprobe_build_echo(p, CPROBE_ECHO_LEN, family, (uint16_t)(TOKEN >> 16), (uint16_t)TOKEN, TOKEN,
-                      NONCE, 0x0102030405060708ull);
+                      NONCE, TAG, 0x0102030405060708ull);
     p[0] = family == 4 ? 0 : 129;
     if (family == 4)
         csum(p, CPROBE_ECHO_LEN, 2, 4, NULL, NULL, 0);
@@ -149,7 +150,7 @@ int main(int argc, char **argv)
     pkt[n] = 3;
     pkt[n + 1] = 1;
     ip4(pkt + n + 8, fuzz_us4, fuzz_peer4, 1, CPROBE_ECHO_LEN);
-    cprobe_build_echo(pkt + n + 28, CPROBE_ECHO_LEN, 4, ident, (uint16_t)TOKEN, TOKEN, NONCE, 42);
+    cprobe_build_echo(pkt + n + 28, CPROBE_ECHO_LEN, 4, ident, (uint16_t)TOKEN, TOKEN, NONCE, TAG, 42);
     csum(pkt + n, icmp, 2, 4, NULL, NULL, 0);
     emit("icmp4_raw_unreach_echo", FUZZ_SEL_ICMP4_RAW, pkt, n + icmp);
     emit("icmp4_dgram_unreach_echo", FUZZ_SEL_ICMP4_DGRAM, pkt + n, icmp);
@@ -176,7 +177,7 @@ int main(int argc, char **argv)
     pkt[0] = 1;
     pkt[1] = 4;
     ip6(pkt + 8, fuzz_us6, fuzz_peer6, 58, CPROBE_ECHO_LEN);
-    cprobe_build_echo(pkt + 48, CPROBE_ECHO_LEN, 6, ident, (uint16_t)TOKEN, TOKEN, NONCE, 42);
+    cprobe_build_echo(pkt + 48, CPROBE_ECHO_LEN, 6, ident, (uint16_t)TOKEN, TOKEN, NONCE, TAG, 42);
     csum(pkt, icmp, 2, 6, fuzz_peer6, fuzz_us6, 58);
     emit("icmp6_verify_unreach_echo", FUZZ_SEL_ICMP6_VERIFY, pkt, icmp);
     icmp = 8 + 40 + CPROBE_TCP_SYN_LEN;

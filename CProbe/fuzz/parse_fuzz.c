@@ -106,7 +106,7 @@ static void roundtrip(const uint8_t *d, size_t len)
 
     /* Echo request -> echo reply. */
     uint8_t echo[CPROBE_ECHO_LEN];
-    CHECK(cprobe_build_echo(echo, sizeof(echo), family, ident, seq, token, nonce, isn) == CPROBE_ECHO_LEN);
+    CHECK(cprobe_build_echo(echo, sizeof(echo), family, ident, seq, token, nonce, ~isn, isn) == CPROBE_ECHO_LEN);
     if (family == 4)
         CHECK(cprobe_checksum(echo, sizeof(echo), 0) == 0);
     uint8_t reply[CPROBE_ECHO_LEN];

@@ -8,7 +8,9 @@
  *          unpredictable to anyone who does not hold the key, whatever probes they watch
  *   nonce  32 more keyed bits per echo request, in its payload
  *   ICMP echo, raw socket: identifier = token >> 16, sequence = token & 0xffff,
- *          payload = magic "PRB1" | token | nonce | 0 | send time (ns, 8 bytes) = 24 bytes.
+ *          payload = magic "PRB1" | token | nonce | engine tag | send time (ns, 8 bytes) = 24
+ *          bytes. The tag (random, one per engine) only lets the kernel filter pass an engine
+ *          the replies to its own probes and not another engine's (sockets.c); it proves nothing.
  *   ICMP echo, datagram ("ping") socket: the kernel owns the identifier; sequence =
  *          token & 0xffff, same payload.
  *   TCP SYN: source port = sport_base + 10 keyed bits, initial sequence number = token.
@@ -76,9 +78,10 @@ typedef struct cprobe_parsed {
 /* Internet checksum (RFC 1071) over len bytes, folded; `sum` is a running partial sum. */
 uint16_t cprobe_checksum(const void *data, size_t len, uint32_t sum);
 
-/* Echo request carrying token/nonce. ICMPv4 gets its checksum here; ICMPv6's is the kernel's. */
+/* Echo request carrying token, nonce and engine tag. ICMPv4 gets its checksum here; ICMPv6's
+ * is the kernel's. */
 size_t cprobe_build_echo(uint8_t *buf, size_t cap, int family, uint16_t ident, uint16_t seq,
-                         uint32_t token, uint32_t nonce, uint64_t send_ns);
+                         uint32_t token, uint32_t nonce, uint32_t tag, uint64_t send_ns);
 
 /* TCP SYN with checksum over the pseudo-header (src/dst: 4 or 16 bytes by family). */
 size_t cprobe_build_tcp_syn(uint8_t *buf, size_t cap, int family, const uint8_t *src,

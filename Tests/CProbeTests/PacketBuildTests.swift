@@ -31,7 +31,7 @@ struct PacketBuildTests {
         #expect(Array(e[8..<12]) == Array("PRB1".utf8))
         #expect(rd32(e, 12) == Fx.token)
         #expect(rd32(e, 16) == Fx.nonce)
-        #expect(rd32(e, 20) == 0)
+        #expect(rd32(e, 20) == Fx.tag)
         #expect(UInt64(rd32(e, 24)) << 32 | UInt64(rd32(e, 28)) == Fx.sendNs)
     }
 
@@ -53,17 +53,17 @@ struct PacketBuildTests {
     func echoRejects() {
         var small = [UInt8](repeating: 0xAA, count: echoLen - 1)
         let n = small.withUnsafeMutableBufferPointer {
-            cprobe_build_echo($0.baseAddress, $0.count, 4, 1, 2, 3, 4, 5)
+            cprobe_build_echo($0.baseAddress, $0.count, 4, 1, 2, 3, 4, 5, 6)
         }
         #expect(n == 0)
         #expect(small.allSatisfy { $0 == 0xAA })
         var buf = [UInt8](repeating: 0xAA, count: 64)
         let m = buf.withUnsafeMutableBufferPointer {
-            cprobe_build_echo($0.baseAddress, $0.count, 5, 1, 2, 3, 4, 5)
+            cprobe_build_echo($0.baseAddress, $0.count, 5, 1, 2, 3, 4, 5, 6)
         }
         #expect(m == 0)
         _ = buf.withUnsafeMutableBufferPointer {
-            cprobe_build_echo($0.baseAddress, $0.count, 4, 1, 2, 3, 4, 5)
+            cprobe_build_echo($0.baseAddress, $0.count, 4, 1, 2, 3, 4, 5, 6)
         }
         #expect(buf[echoLen...].allSatisfy { $0 == 0xAA })
     }

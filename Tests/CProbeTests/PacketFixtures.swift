@@ -40,6 +40,7 @@ enum Fx {
     /// and the payload carries token and nonce.
     static let token: UInt32 = 0x4003_1234
     static let nonce: UInt32 = 0xDEAD_BEEF
+    static let tag: UInt32 = 0x7A67_A67A
     static let sendNs: UInt64 = 0x0102_0304_0506_0708
     static var ident: UInt16 { UInt16(token >> 16) }
     static var seq: UInt16 { UInt16(token & 0xffff) }
@@ -119,7 +120,7 @@ func buildEcho(family: Int32, ident: UInt16 = Fx.ident, seq: UInt16 = Fx.seq, to
                nonce: UInt32 = Fx.nonce, sendNs: UInt64 = Fx.sendNs) -> [UInt8] {
     var buf = [UInt8](repeating: 0xAA, count: 64)
     let n = buf.withUnsafeMutableBufferPointer {
-        cprobe_build_echo($0.baseAddress, $0.count, family, ident, seq, token, nonce, sendNs)
+        cprobe_build_echo($0.baseAddress, $0.count, family, ident, seq, token, nonce, Fx.tag, sendNs)
     }
     return Array(buf.prefix(n))
 }

@@ -38,7 +38,8 @@ struct PrivateNetworkTests {
             foreignIdent[4] ^= 0x80 // identifier disagreeing with the payload's copy of the token
             var badChecksum = good
             badChecksum[3] ^= 0x01
-            let truncated = RawICMP.withChecksum(Array(RawICMP.reply(to: request).prefix(16)))
+            // Long enough for the kernel filter (magic and engine tag), short of the send time.
+            let truncated = RawICMP.withChecksum(Array(RawICMP.reply(to: request).prefix(24)))
             for forged in [RawICMP.reply(to: wrongToken), RawICMP.reply(to: foreignIdent), badChecksum, truncated] {
                 wire.send(forged)
             }
@@ -114,6 +115,26 @@ struct PrivateNetworkTests {
             #expect(Set(tokens).count >= 1998 && Set(nonces).count >= 1998)
             let steps = zip(tokens.dropFirst(), tokens).map { $0 &- $1 }
             #expect(Set(steps).count >= 1997, "successive tokens step by a pattern")
+        }
+    }
+
+    /// Keyed identifiers leave no range for the kernel filter; the payload's engine tag keeps
+    /// each engine's replies out of the other's socket (the agent and `agentctl probe`).
+    @Test(.enabled(if: PrivateNetwork.available, "needs root to create a network namespace"))
+    func twoEnginesNeverReceiveEachOthersReplies() async throws {
+        try await PrivateNetwork.run { _ in
+            let a = try testEngine(), b = try testEngine()
+            let batch = (0..<1000).map { ProbeRequest(cookie: UInt64($0), address: v4("127.0.\($0 / 250).\($0 % 250 + 1)")) }
+            #expect(a.submit(batch) == 1000 && b.submit(batch) == 1000)
+            var doneA = 0, doneB = 0
+            for _ in 0..<100 where doneA < 1000 || doneB < 1000 {
+                doneA += a.poll(timeoutMilliseconds: 10).count
+                doneB += b.poll(timeoutMilliseconds: 10).count
+            }
+            for s in [a.stats, b.stats] {
+                #expect(s.replies_matched == 1000)
+                #expect(s.unmatched_stale == 0 && s.unmatched_foreign == 0, "the other engine's replies reached this one")
+            }
         }
     }
 
