@@ -125,7 +125,7 @@ typedef struct cprobe_stats {
     uint64_t in_flight;
     uint64_t send_errors;
     uint64_t replies_matched;
-    uint64_t unmatched_foreign;   /* not ours: other identifier / magic / port */
+    uint64_t unmatched_foreign;   /* not ours: no magic, header/payload tokens differ, other port */
     uint64_t unmatched_stale;     /* ours in shape, but refused: the sum of refused[] */
     uint64_t unmatched_malformed; /* truncated, bad checksum, bad header */
     uint64_t backpressure;        /* requests refused because table or ring was full */
