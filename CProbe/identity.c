@@ -13,11 +13,12 @@
  * of naming the right destination — matching is in match.c.
  *
  * Why SipHash, written out here: it is a keyed pseudo-random function made for short inputs
- * (16 bytes here: two compression rounds and four finalisation rounds, tens of
- * nanoseconds), with published test vectors (Tests/CProbeTests/IdentityTests.swift checks
- * them), and small enough to carry: glibc has no keyed hash, and libsodium or OpenSSL would
- * be new dependencies for twenty lines. A fast predictable generator (the xorshift64* that
- * was here before) gives its whole state away in two outputs.
+ * (16 bytes here: two rounds for each of three words, four to finish, ~16 ns), with
+ * published test vectors (Tests/CProbeTests/IdentityTests.swift checks them), and small
+ * enough to carry: glibc has no keyed hash, and libsodium or OpenSSL would be new
+ * dependencies for forty lines. A fast predictable generator (the xorshift64* that
+ * was here before) gives its whole state away in three 32-bit outputs (two leave four
+ * candidates): IdentityTests runs that attack.
  *
  * Finding the slot of a reply
  *   A random token cannot carry the slot index, so token_index maps tokens to slots: a
