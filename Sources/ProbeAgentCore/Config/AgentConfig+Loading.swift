@@ -4,23 +4,32 @@ import Yams
 extension AgentConfig {
     /// Top-level keys of `agent.yaml`.
     static let topLevelKeys = ["defaults", "monitors", "scheduler", "queue", "spill", "remote_write",
-                               "http", "admin", "metrics", "log_level"]
+                               "http", "admin", "metrics", "log_level", "process"]
 
     /// Parses and validates a config document.
     ///
     /// Every problem is collected (unknown keys, wrong types, bad durations, timeout ≥ cadence,
     /// duplicate ids, unknown or cyclic `depends_on`, invalid addresses, ports out of range …)
-    /// and thrown together, sorted by position.
+    /// and thrown together, sorted by position. Before Yams builds a tree, the text is held to
+    /// `limits` (size, nesting, aliases: ``ConfigLimits``); the first limit exceeded is the one
+    /// error thrown. Any input, however broken, ends in a value or ``ConfigErrors``, never a trap.
     ///
     /// - Parameters:
     ///   - yaml: The document text.
     ///   - file: The name to put in error positions (usually the path it was read from).
     ///   - environment: What `${VAR}` in values expands to (``EnvironmentSubstitution``), and
     ///     the host name behind the default `external_labels: {agent: <hostname>}`.
+    ///   - limits: What the document may cost; ``ConfigLimits/standard`` unless testing.
     /// - Returns: The validated config with every default applied.
     /// - Throws: ``ConfigErrors`` with at least one ``ConfigError``.
-    public static func load(yaml: String, file: String,
-                            environment: ConfigEnvironment = .current()) throws(ConfigErrors) -> AgentConfig {
+    public static func load(yaml: String, file: String, environment: ConfigEnvironment = .current(),
+                            limits: ConfigLimits = .standard) throws(ConfigErrors) -> AgentConfig {
+        if yaml.utf8.count > limits.maxBytes {
+            throw ConfigErrors([ConfigFileReader.tooLarge(file, size: "is \(yaml.utf8.count) bytes", limit: limits.maxBytes)])
+        }
+        if let violation = YAMLLimitScan.firstViolation(yaml, file: file, limits: limits) {
+            throw ConfigErrors([violation])
+        }
         var reader = NodeReader(file: file)
         let root: Node?
         do {
@@ -37,20 +46,41 @@ extension AgentConfig {
         return config
     }
 
-    /// Reads and validates a config file.
+    /// Parses and validates a config document given as bytes, which must be UTF-8 text.
     ///
-    /// - Parameter path: File to read; it also names the file in error positions.
+    /// - Parameters:
+    ///   - bytes: The file's contents.
+    ///   - file: The name to put in error positions.
+    ///   - environment: What `${VAR}` in values expands to.
+    ///   - limits: What the document may cost.
     /// - Returns: The validated config.
-    /// - Throws: ``ConfigErrors``; an unreadable file is one error at line 0, column 0.
-    public static func load(contentsOf path: String, environment: ConfigEnvironment = .current()) throws(ConfigErrors) -> AgentConfig {
-        let text: String
-        do {
-            text = try String(contentsOfFile: path, encoding: .utf8)
-        } catch {
-            throw ConfigErrors([ConfigError(file: path, line: 0, column: 0,
-                                            message: "cannot read config: \(error.localizedDescription)")])
+    /// - Throws: ``ConfigErrors``; bytes that are not UTF-8 are one error at the first bad byte.
+    public static func load(bytes: [UInt8], file: String, environment: ConfigEnvironment = .current(),
+                            limits: ConfigLimits = .standard) throws(ConfigErrors) -> AgentConfig {
+        if bytes.count > limits.maxBytes {
+            throw ConfigErrors([ConfigFileReader.tooLarge(file, size: "is \(bytes.count) bytes", limit: limits.maxBytes)])
         }
-        return try load(yaml: text, file: path, environment: environment)
+        guard let text = String(validating: bytes, as: UTF8.self) else {
+            throw ConfigErrors([TextPosition.notUTF8(bytes, file: file)])
+        }
+        return try load(yaml: text, file: file, environment: environment, limits: limits)
+    }
+
+    /// Reads and validates a config file, never reading more than `limits.maxBytes` of it.
+    ///
+    /// - Parameters:
+    ///   - path: File to read; it also names the file in error positions.
+    ///   - environment: What `${VAR}` in values expands to.
+    ///   - limits: What the file may cost.
+    /// - Returns: The validated config.
+    /// - Throws: ``ConfigErrors``; an unreadable file is one error at line 0, column 0
+    ///   ("cannot read config: …"), as is a file over the size limit.
+    public static func load(contentsOf path: String, environment: ConfigEnvironment = .current(),
+                            limits: ConfigLimits = .standard) throws(ConfigErrors) -> AgentConfig {
+        switch ConfigFileReader.read(path, maxBytes: limits.maxBytes) {
+        case .success(let bytes): return try load(bytes: bytes, file: path, environment: environment, limits: limits)
+        case .failure(let error): throw ConfigErrors([error])
+        }
     }
 
     private static func syntaxError(_ error: any Error, file: String) -> ConfigError {
@@ -61,6 +91,11 @@ extension AgentConfig {
             let prefix = context.map { "\($0.text) " } ?? ""
             return ConfigError(file: file, line: mark.line, column: mark.column,
                                message: "invalid YAML: \(prefix)\(problem)")
+        case .reader(let problem, let offset, let value, let yaml):
+            // libyaml's offset, in Characters here; a line and column are more use to a person.
+            let (line, column) = TextPosition.lineAndColumn(in: yaml, characterOffset: offset ?? 0)
+            return ConfigError(file: file, line: line, column: column,
+                               message: "invalid YAML: \(problem) (character code \(value))")
         default:
             return ConfigError(file: file, line: 0, column: 0, message: "invalid YAML: \(error)")
         }
@@ -80,6 +115,7 @@ extension AgentConfig {
         if let node = fields["http"] { http.read(node, &reader) }
         if let node = fields["admin"] { admin.read(node, &reader) }
         if let node = fields["metrics"] { metrics.read(node, &reader) }
+        if let node = fields["process"] { process.read(node, &reader) }
         if let node = fields["log_level"], let text = reader.string(node, "log_level") {
             if let level = LogLevel(rawValue: text.lowercased()) {
                 logLevel = level

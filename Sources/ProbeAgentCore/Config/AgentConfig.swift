@@ -24,6 +24,8 @@ public struct AgentConfig: Sendable, Hashable {
     public var metrics: MetricsConfig = .init()
     /// Minimum log level.
     public var logLevel: LogLevel = .info
+    /// Who the agent runs as once started (read at start only).
+    public var process: ProcessConfig = .init()
 
     /// An empty configuration with every default.
     public init() {}

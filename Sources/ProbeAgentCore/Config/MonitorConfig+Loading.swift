@@ -30,21 +30,26 @@ extension MonitorConfig {
             firstLine[id] = monitor.idNode.mark?.line ?? 0
             parsed.append(monitor)
         }
-        let ids = Set(parsed.map(\.config.id))
+        let idList = parsed.map(\.config.id)
+        let ids = Set(idList)
+        // Suggestions compare against every id: the first 100 are plenty and keep a file of
+        // 100k unknown names linear.
+        var suggestionsLeft = 100
         for monitor in parsed {
             for (parent, node) in monitor.dependsOn where !ids.contains(parent) {
                 var message = "depends_on names unknown monitor '\(parent)'"
-                if let near = EditDistance.suggestion(for: parent, among: parsed.map(\.config.id)) {
+                if suggestionsLeft > 0, let near = EditDistance.suggestion(for: parent, among: idList) {
                     message += "; did you mean '\(near)'?"
                 }
+                suggestionsLeft -= 1
                 reader.error(at: node, message)
             }
         }
         let graph = DependencyGraph(parsed.map { ($0.config.id, $0.config.dependsOn.filter(ids.contains)) })
         for cycle in graph.cycles() {
-            let start = parsed.first { $0.config.id == cycle[0] }!
+            guard let start = parsed.first(where: { $0.config.id == cycle[0] }) else { continue }
             let node = start.dependsOn.first { $0.0 == cycle[1] }?.1 ?? start.idNode
-            reader.error(at: node, "dependency cycle: \(cycle.joined(separator: " -> "))")
+            reader.error(at: node, "dependency cycle: \(DependencyGraph.describe(cycle))")
         }
         return parsed.map(\.config)
     }

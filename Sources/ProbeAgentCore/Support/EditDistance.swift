@@ -25,12 +25,16 @@ enum EditDistance {
     /// candidate, so suggestions are stable.
     static func suggestion(for word: String, among candidates: [String]) -> String? {
         let normalized = word.lowercased().replacingOccurrences(of: "-", with: "_")
+        let allowed = max(2, word.count / 3)
+        let length = normalized.unicodeScalars.count
         var best: (String, Int)?
-        for candidate in candidates {
+        // The distance is at least the difference in length: skipping candidates further off
+        // than `allowed` keeps a long word (a pasted blob as a key) from costing |a|·|b| each.
+        for candidate in candidates where abs(candidate.unicodeScalars.count - length) <= allowed {
             let d = candidate == normalized ? 0 : distance(normalized, candidate)
             if best == nil || d < best!.1 { best = (candidate, d) }
         }
-        guard let best, best.1 <= max(2, word.count / 3) else { return nil }
+        guard let best, best.1 <= allowed else { return nil }
         return best.0
     }
 }
