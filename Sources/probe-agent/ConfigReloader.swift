@@ -5,27 +5,37 @@ import ProbeAgentCore
 
 /// Loads and validates a new config off the probing loop, then hands it over whole.
 ///
-/// Parsing a 100k-target YAML file takes long enough to stall probing, so it happens here, on a queue of its own; the loop only swaps in a ready config
-/// (or records why a file was refused). Triggered by SIGHUP and by the file changing on disk
-/// (its size, mtime or inode, checked every second).
+/// Parsing a 100k-target YAML file takes long enough to stall probing, so it happens here, on a
+/// queue of its own; the loop only swaps in a ready config (or records why a file was refused).
+/// Triggered by SIGHUP, the admin API, and the file changing on disk: its stamp (device, inode,
+/// size, mtime) is polled twice a second, and a change is read once it has held still for a
+/// second (``SettledFileChange``), so a file being written in place is not read half-written. A
+/// file that does not load is reported and the running config stays; the same version is not
+/// tried again until it changes.
+///
+/// The file's `process` section (user, group) is never applied here: the agent switched users
+/// at start, for good (the loop logs that such a change waits for a restart).
 final class ConfigReloader: @unchecked Sendable {
+    static let pollInterval: DispatchTimeInterval = .milliseconds(500)
+    static let quietNanoseconds: UInt64 = 1_000_000_000
+
     private let queue = DispatchQueue(label: "probe-agent.reload")
     private let path: String
     private let loop: AgentLoop
-    private var stamp: FileStamp? // touched only on `queue`
+    private var watch: SettledFileChange<CredentialFile.Stamp?> // touched only on `queue`
     private var timer: DispatchSourceTimer?
 
     init(path: String, loop: AgentLoop) {
         self.path = path
         self.loop = loop
-        stamp = FileStamp(path: path)
+        watch = SettledFileChange(read: CredentialFile.stamp(path), quietNanoseconds: Self.quietNanoseconds)
     }
 
     func start() {
         let t = DispatchSource.makeTimerSource(queue: queue)
-        t.schedule(deadline: .now() + 1, repeating: 1)
+        t.schedule(deadline: .now() + Self.pollInterval, repeating: Self.pollInterval)
         t.setEventHandler { [weak self] in
-            guard let self, FileStamp(path: self.path) != self.stamp else { return }
+            guard let self, self.watch.poll(CredentialFile.stamp(self.path), now: monotonicNanos()) else { return }
             self.load(reason: "file changed")
         }
         t.resume()
@@ -41,7 +51,7 @@ final class ConfigReloader: @unchecked Sendable {
 
     private func load(reason: String, reply: (@Sendable (ReloadReply) -> Void)? = nil) {
         ServiceNotifier.shared.reloading() // the loop sends READY=1 once it applied the outcome
-        stamp = FileStamp(path: path)
+        watch.didRead(CredentialFile.stamp(path))
         var outcome: ReloadOutcome
         do {
             let config = try AgentConfig.load(contentsOf: path)

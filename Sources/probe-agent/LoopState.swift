@@ -421,25 +421,6 @@ struct ReloadStatus: Sendable {
     var last: ReloadReport?
 }
 
-/// Identity of a file's current contents, cheap enough to poll once a second.
-struct FileStamp: Equatable {
-    let mtime: timespec
-    let size: Int64
-    let inode: UInt64
-
-    init?(path: String) {
-        var st = stat()
-        guard stat(path, &st) == 0 else { return nil }
-        mtime = st.st_mtim
-        size = Int64(st.st_size)
-        inode = UInt64(st.st_ino)
-    }
-
-    static func == (a: FileStamp, b: FileStamp) -> Bool {
-        a.mtime.tv_sec == b.mtime.tv_sec && a.mtime.tv_nsec == b.mtime.tv_nsec && a.size == b.size && a.inode == b.inode
-    }
-}
-
 func monotonicNanos() -> UInt64 {
     var ts = timespec()
     clock_gettime(CLOCK_MONOTONIC, &ts)
