@@ -352,8 +352,8 @@ final class LoopState {
         if (new.remoteWrite == nil) != (config.remoteWrite == nil) || new.remoteWrite != config.remoteWrite
             || new.spill != config.spill || new.queue != config.queue || new.http != config.http
             || new.admin != config.admin || new.metrics != config.metrics || new.logLevel != config.logLevel
-            || new.scheduler.loopPriority != config.scheduler.loopPriority {
-            log.warning("remote_write, spill, queue, http, admin, metrics, log_level and scheduler.loop_priority changes take effect at the next restart")
+            || new.scheduler.loopPriority != config.scheduler.loopPriority || new.process != config.process {
+            log.warning("remote_write, spill, queue, http, admin, metrics, log_level, scheduler.loop_priority and process changes take effect at the next restart")
         }
         labelsByMonitor = Self.labels(new)
         config = new

@@ -18,7 +18,14 @@ struct ProbeAgentCommand: ParsableCommand {
 
             Signals: SIGHUP reloads the config (an invalid file keeps the running config and logs
             why); SIGTERM/SIGINT stop scheduling, let probes in flight finish, write the status
-            file and exit 0. The config file is also re-read when it changes on disk.
+            file and exit 0. The config file is also re-read when it changes on disk, once it has
+            stopped changing for a second.
+
+            Started as root, the agent opens its raw sockets and then runs as the user named by
+            --user or process.user in the config, for good (no capabilities, no way back to root);
+            with neither it refuses to start, unless --run-as-root or process.run_as_root: true
+            says to stay uid 0 (capabilities still dropped). Not started as root (systemd User=,
+            setcap), it runs as it was started.
             """
     )
 
@@ -30,6 +37,15 @@ struct ProbeAgentCommand: ParsableCommand {
 
     @Option(name: .long, help: "How often to write the status file, e.g. 10s.")
     var statusInterval: String = "10s"
+
+    @Option(name: .long, help: "When started as root: the user (name or uid) to run as once the raw sockets are open; wins over process.user.")
+    var user: String?
+
+    @Option(name: .long, help: "With --user: the group (name or gid); default the user's primary group.")
+    var group: String?
+
+    @Flag(name: .long, help: "When started as root with no user to switch to: stay uid 0 (capabilities still dropped) instead of refusing to start.")
+    var runAsRoot = false
 
     func run() throws {
         FreedMemory.useOneArena() // before any thread starts (FreedMemory.swift)
@@ -44,15 +60,16 @@ struct ProbeAgentCommand: ParsableCommand {
         guard let interval = DurationParser.parse(statusInterval), interval > .zero else {
             throw ValidationError("--status-interval '\(statusInterval)' is not a duration (e.g. 10s)")
         }
+        let userSwitch = try decideUser(cfg)
         // One line per event on stderr; `<N>`-prefixed for journald under systemd (LineLogHandler.swift).
         LoggingSystem.bootstrap(LineLogHandler.factory(level: cfg.logLevel.swiftLogLevel))
         let log = Logger(label: "probe-agent")
-        // One owner per spill directory, taken before anything starts: a second agent on the
-        // same spill.dir exits here, naming the holder's pid, and touches nothing in it.
-        let spillLock = try cfg.remoteWrite.map { _ in try Self.lockSpillDirectory(cfg.spill.directory, log: log) }
         // Before the capabilities go: a real-time policy for the loop's thread to inherit, if
         // the config asks for one (ThreadPriority.swift, LoopThread.swift).
         let lent = ThreadPriority.lendRealtimeToLoopThread(cfg)
+        // Started as root with a user to become: its directories made, its groups taken, its
+        // access checked, while the engine still gets root's capabilities (UserSwitch.swift).
+        if let userSwitch { try Self.beginSwitch(userSwitch, cfg, statusFile: statusFile, configPath: config, log: log) }
         // First, before any other thread starts: sockets open, then every capability dropped.
         let engine: Engine
         do {
@@ -61,6 +78,19 @@ struct ProbeAgentCommand: ParsableCommand {
             log.critical("cannot start the probe engine: \(error)")
             throw ExitCode(3)
         }
+        if let userSwitch {
+            do {
+                try userSwitch.finish()
+            } catch {
+                log.critical("not starting: \(error)")
+                throw ExitCode(3)
+            }
+            log.info("running as \(userSwitch.user):\(userSwitch.group) (uid \(userSwitch.uid), gid \(userSwitch.gid)); root cannot be regained")
+        }
+        // One owner per spill directory, taken before any thread starts (as the user the agent
+        // runs as): a second agent on the same spill.dir exits here, naming the holder's pid,
+        // and touches nothing in it.
+        let spillLock = try cfg.remoteWrite.map { _ in try Self.lockSpillDirectory(cfg.spill.directory, log: log) }
         // The first thread after that is the loop's; then no other thread inherits real-time.
         let loopThread = LoopThread(config: cfg, lent: lent, log: log)
         ThreadPriority.mainThreadBackToNormal()
@@ -116,6 +146,63 @@ struct ProbeAgentCommand: ParsableCommand {
         servers.stop()
         spillLock?.release() // after the shipper has stopped and closed the spill log
         log.info("stopped")
+    }
+
+    /// Who to run as (RunAsDecision): the user to become, nil to stay as started; refusals are
+    /// one line on stderr and exit status 1, like config errors.
+    private func decideUser(_ cfg: AgentConfig) throws -> UserSwitch? {
+        switch RunAsDecision.decide(effectiveUID: geteuid(), config: cfg.process, user: user, group: group,
+                                    runAsRoot: runAsRoot) {
+        case .refuse(let why):
+            printErr("probe-agent: \(why); not starting")
+            throw ExitCode(1)
+        case .become(let name, let groupName):
+            do {
+                return try UserSwitch.resolve(user: name, group: groupName)
+            } catch {
+                printErr("probe-agent: \(error); not starting")
+                throw ExitCode(1)
+            }
+        case .stayRoot:
+            printErr("probe-agent: staying root as asked (run_as_root); every capability is dropped once the sockets are open")
+            return nil
+        case .keep(let requested):
+            if let requested, (try? UserSwitch.resolve(user: requested, group: nil)).map(\.uid) != getuid() {
+                printErr("probe-agent: not started as root, so process.user/--user '\(requested)' is not applied; running as uid \(getuid())")
+            }
+            return nil
+        }
+    }
+
+    /// Step one of the switch (UserSwitch.begin) with what the user needs made or checked first:
+    /// the spill and admin-socket directories created for it (as root), then, as the user,
+    /// every file it will write. A problem is one line and exit status 3, before anything starts.
+    private static func beginSwitch(_ userSwitch: UserSwitch, _ cfg: AgentConfig, statusFile: String?, configPath: String,
+                                    log: Logger) throws {
+        let adminDirectory = (cfg.admin.socketPath as NSString).deletingLastPathComponent
+        var needs: [(path: String, mode: Int32, what: String)] = [(adminDirectory, W_OK | X_OK, "the admin socket's directory")]
+        do {
+            if cfg.remoteWrite != nil {
+                try userSwitch.createDirectory(cfg.spill.directory)
+                needs.append((cfg.spill.directory, R_OK | W_OK | X_OK, "spill.dir"))
+            }
+            try userSwitch.createDirectory(adminDirectory)
+            try userSwitch.begin()
+        } catch {
+            log.critical("not starting: \(error)")
+            throw ExitCode(3)
+        }
+        if let statusFile {
+            let directory = (statusFile as NSString).deletingLastPathComponent
+            needs.append((directory.isEmpty ? "." : directory, W_OK | X_OK, "the status file's directory"))
+            if FileManager.default.fileExists(atPath: statusFile) { needs.append((statusFile, W_OK, "the status file")) }
+        }
+        let problems = userSwitch.accessProblems(needs)
+        for problem in problems { log.critical("not starting: \(problem)") }
+        if !problems.isEmpty { throw ExitCode(3) }
+        if let unreadable = userSwitch.accessProblems([(configPath, R_OK, "the config file")]).first {
+            log.warning("\(unreadable); reloads will fail until it is readable")
+        }
     }
 
     /// Creates the spill directory if needed and takes its lock; a failure (above all another

@@ -25,8 +25,11 @@ final class RunningAgent {
     ///   - launcher: a command that execs its arguments, placed before the agent.
     ///   - beforeStart: runs once the paths exist and before the agent starts (e.g. to create
     ///     the log file and read its inode for $JOURNAL_STREAM); returns more variables.
+    ///   - arguments: more agent options; by default `--run-as-root` (started as root, the
+    ///     agent refuses to stay root unless told to; tests that switch users pass `--user`).
     init(config: String, statusInterval: String = "1s", hostsFile: URL? = nil, resolvConf: URL? = nil, environment: [String] = [],
-         launcher: [String] = [], beforeStart: ((RunningAgent) throws -> [String])? = nil) throws {
+         launcher: [String] = [], arguments: [String] = ["--run-as-root"],
+         beforeStart: ((RunningAgent) throws -> [String])? = nil) throws {
         dir = FileManager.default.temporaryDirectory.appendingPathComponent("probe-agent-test-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         configURL = dir.appendingPathComponent("agent.yaml")
@@ -43,7 +46,7 @@ final class RunningAgent {
         }
         try config.write(to: configURL, atomically: true, encoding: .utf8)
         var agentArgs = [Tools.probeAgent, "--config", configURL.path, "--status-file", statusURL.path,
-                         "--status-interval", statusInterval]
+                         "--status-interval", statusInterval] + arguments
         let more = try beforeStart?(self) ?? []
         if !(environment + more + launcher).isEmpty { agentArgs = ["/usr/bin/env"] + environment + more + launcher + agentArgs }
         let mounts = [(hostsFile, "/etc/hosts"), (resolvConf, "/etc/resolv.conf")].compactMap { f, on in f.map { ($0.path, on) } }
