@@ -10,7 +10,8 @@
 ##
 ## Raw ICMP / TCP SYN probes need CAP_NET_RAW: run as root, or once after building
 ##   sudo setcap cap_net_raw+ep .build/release/probe-agent
-## (the capability is lost whenever the binary is rebuilt).
+## (the capability is lost whenever the binary is rebuilt). As root, name the user to run as
+## once the sockets are open (scripts/run-agent.sh --user nobody), or pass --run-as-root.
 ##
 set -euo pipefail
 

@@ -201,21 +201,37 @@ struct EventsCommand: AsyncParsableCommand {
 }
 
 /// The depends_on graph as an indented tree: roots first, each child under every parent.
+///
+/// Walked with a stack of its own, and bounded: a monitor whose children were already listed
+/// shows "(children above)" instead of listing them again (a lattice of shared children would
+/// otherwise double at each level), and levels past ``maxDepth`` are summarised in one line
+/// (a 100k-long chain would otherwise print 2·10¹⁰ characters of indentation).
 enum DependencyTree {
+    static let maxDepth = 32
+
     static func render(_ g: GraphReply) -> String {
-        let state = Dictionary(uniqueKeysWithValues: g.nodes.map { ($0.id, $0.state) })
+        let state = Dictionary(g.nodes.map { ($0.id, $0.state) }, uniquingKeysWith: { first, _ in first })
         var children: [String: [String]] = [:]
         for n in g.nodes { for p in n.dependsOn { children[p, default: []].append(n.id) } }
         var lines: [String] = []
-        func walk(_ id: String, _ prefix: String, _ last: Bool, _ root: Bool) {
-            let branch = root ? "" : (last ? "└── " : "├── ")
-            lines.append(prefix + branch + "\(id) [\(state[id] ?? "?")]")
+        var expanded: Set<String> = []
+        // (id, prefix of its line, its branch, prefix for its children, depth), last pushed first out.
+        var stack: [(id: String, prefix: String, branch: String, childPrefix: String, depth: Int)] = []
+        for n in g.nodes.reversed() where n.dependsOn.isEmpty { stack.append((n.id, "", "", "", 0)) }
+        while let (id, prefix, branch, childPrefix, depth) = stack.popLast() {
             let kids = children[id] ?? []
-            for (i, k) in kids.enumerated() {
-                walk(k, root ? "" : prefix + (last ? "    " : "│   "), i == kids.count - 1, false)
+            let again = !kids.isEmpty && !expanded.insert(id).inserted
+            lines.append(prefix + branch + "\(id) [\(state[id] ?? "?")]" + (again ? " (children above)" : ""))
+            guard !again, !kids.isEmpty else { continue }
+            guard depth < maxDepth else {
+                lines.append(childPrefix + "└── … deeper levels not shown (agentctl monitors --graph --json lists them)")
+                continue
+            }
+            for (i, k) in kids.enumerated().reversed() {
+                let last = i == kids.count - 1
+                stack.append((k, childPrefix, last ? "└── " : "├── ", childPrefix + (last ? "    " : "│   "), depth + 1))
             }
         }
-        for n in g.nodes where n.dependsOn.isEmpty { walk(n.id, "", true, true) }
         return lines.joined(separator: "\n")
     }
 }

@@ -13,18 +13,18 @@ struct ProbeAgentCommand: ParsableCommand {
         commandName: "probe-agent",
         abstract: "Probe every target of every monitor on its cadence.",
         discussion: """
-            Reads the YAML config, schedules each (monitor, target) on a timer wheel and sends due
+            Reads the YAML config, schedules each (monitor, target) on a timer wheel and sends due \
             probes in per-protocol batches through the io_uring engine.
 
-            Signals: SIGHUP reloads the config (an invalid file keeps the running config and logs
-            why); SIGTERM/SIGINT stop scheduling, let probes in flight finish, write the status
-            file and exit 0. The config file is also re-read when it changes on disk, once it has
+            Signals: SIGHUP reloads the config (an invalid file keeps the running config and logs \
+            why); SIGTERM/SIGINT stop scheduling, let probes in flight finish, write the status \
+            file and exit 0. The config file is also re-read when it changes on disk, once it has \
             stopped changing for a second.
 
-            Started as root, the agent opens its raw sockets and then runs as the user named by
-            --user or process.user in the config, for good (no capabilities, no way back to root);
-            with neither it refuses to start, unless --run-as-root or process.run_as_root: true
-            says to stay uid 0 (capabilities still dropped). Not started as root (systemd User=,
+            Started as root, the agent opens its raw sockets and then runs as the user named by \
+            --user or process.user in the config, for good (no capabilities, no way back to root); \
+            with neither it refuses to start, unless --run-as-root or process.run_as_root: true \
+            says to stay uid 0 (capabilities still dropped). Not started as root (systemd User=, \
             setcap), it runs as it was started.
             """
     )
@@ -60,10 +60,11 @@ struct ProbeAgentCommand: ParsableCommand {
         guard let interval = DurationParser.parse(statusInterval), interval > .zero else {
             throw ValidationError("--status-interval '\(statusInterval)' is not a duration (e.g. 10s)")
         }
-        let userSwitch = try decideUser(cfg)
+        let (userSwitch, userNotice) = try decideUser(cfg)
         // One line per event on stderr; `<N>`-prefixed for journald under systemd (LineLogHandler.swift).
         LoggingSystem.bootstrap(LineLogHandler.factory(level: cfg.logLevel.swiftLogLevel))
         let log = Logger(label: "probe-agent")
+        if let userNotice { log.log(level: userNotice.level, "\(userNotice.text)") }
         // Before the capabilities go: a real-time policy for the loop's thread to inherit, if
         // the config asks for one (ThreadPriority.swift, LoopThread.swift).
         let lent = ThreadPriority.lendRealtimeToLoopThread(cfg)
@@ -148,9 +149,9 @@ struct ProbeAgentCommand: ParsableCommand {
         log.info("stopped")
     }
 
-    /// Who to run as (RunAsDecision): the user to become, nil to stay as started; refusals are
-    /// one line on stderr and exit status 1, like config errors.
-    private func decideUser(_ cfg: AgentConfig) throws -> UserSwitch? {
+    /// Who to run as (RunAsDecision): the user to become (nil: stay as started) and a line to
+    /// log; refusals are one line on stderr and exit status 1, like config errors.
+    private func decideUser(_ cfg: AgentConfig) throws -> (UserSwitch?, notice: (level: Logger.Level, text: String)?) {
         switch RunAsDecision.decide(effectiveUID: geteuid(), config: cfg.process, user: user, group: group,
                                     runAsRoot: runAsRoot) {
         case .refuse(let why):
@@ -158,19 +159,19 @@ struct ProbeAgentCommand: ParsableCommand {
             throw ExitCode(1)
         case .become(let name, let groupName):
             do {
-                return try UserSwitch.resolve(user: name, group: groupName)
+                return (try UserSwitch.resolve(user: name, group: groupName), nil)
             } catch {
                 printErr("probe-agent: \(error); not starting")
                 throw ExitCode(1)
             }
         case .stayRoot:
-            printErr("probe-agent: staying root as asked (run_as_root); every capability is dropped once the sockets are open")
-            return nil
+            // Asked for in so many words: worth a debug line, not a word at start-up.
+            return (nil, (.debug, "staying root as asked (run_as_root); every capability is dropped once the sockets are open"))
         case .keep(let requested):
-            if let requested, (try? UserSwitch.resolve(user: requested, group: nil)).map(\.uid) != getuid() {
-                printErr("probe-agent: not started as root, so process.user/--user '\(requested)' is not applied; running as uid \(getuid())")
+            guard let requested, (try? UserSwitch.resolve(user: requested, group: nil)).map(\.uid) != getuid() else {
+                return (nil, nil)
             }
-            return nil
+            return (nil, (.notice, "not started as root, so process.user/--user '\(requested)' is not applied; running as uid \(getuid())"))
         }
     }
 

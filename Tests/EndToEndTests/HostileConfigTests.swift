@@ -2,7 +2,7 @@ import Foundation
 import TestSupport
 import Testing
 
-/// Config files built to hurt the loader (5,000 nested lists, a billion laughs, 50 MB), through
+/// Config files built to hurt the loader (5,000 and 20,000 nested lists, a billion laughs, 50 MB), through
 /// `agentctl config check` and through a running agent's reloads, and a config written in place
 /// in two halves: refused fast with the limit named, never a crash, probing goes on.
 @Suite("hostile config files", .serialized)
@@ -10,6 +10,7 @@ struct HostileConfigTests {
     /// Each hostile file, and what its refusal must say.
     static let cases: [(name: String, expected: String)] = [
         ("deep.yaml", ":2:67: error: lists and mappings nest deeper than 64 levels here (the limit for config files)"),
+        ("deeper.yaml", ":2:67: error: lists and mappings nest deeper than 64 levels here (the limit for config files)"),
         ("laughs.yaml", ":6:45: error: aliases stand for more than 1000000 nodes in all (the limit for config files)"),
         ("big.yaml", ":0:0: error: config file is 52428800 bytes, over the limit for config files of 16 MiB (16777216 bytes)"),
     ]
@@ -17,6 +18,8 @@ struct HostileConfigTests {
     /// Writes the three hostile files into `dir`.
     static func writeHostileFiles(into dir: URL) throws {
         try HostileConfigs.nestedLists(5000).write(to: dir.appendingPathComponent("deep.yaml"), atomically: true, encoding: .utf8)
+        // 20,000 levels: what crashed the agent's reload (SIGSEGV) on this machine before the limits.
+        try HostileConfigs.nestedLists(20_000).write(to: dir.appendingPathComponent("deeper.yaml"), atomically: true, encoding: .utf8)
         try HostileConfigs.billionLaughs.write(to: dir.appendingPathComponent("laughs.yaml"), atomically: true, encoding: .utf8)
         try HostileConfigs.writeSparse(dir.appendingPathComponent("big.yaml").path, bytes: 50 << 20)
     }
@@ -66,7 +69,7 @@ struct HostileConfigTests {
         #expect(agent.waitForListeners() != nil)
 
         // First the way the crash came: the file changes on disk and the agent's own poll reads it.
-        try Self.replaceConfig(of: agent, with: files.appendingPathComponent("deep.yaml"))
+        try Self.replaceConfig(of: agent, with: files.appendingPathComponent("deeper.yaml"))
         let polled = try #require(agent.waitForStatus(timeout: 15) { $0.reloads.failed >= 1 }, "log:\n\(agent.log)")
         #expect(polled.reloads.lastError?.contains("nest deeper than 64 levels") == true, "\(polled.reloads.lastError ?? "nil")")
 
@@ -126,6 +129,37 @@ struct HostileConfigTests {
         #expect(status.reloads.succeeded == 1 && status.reloads.failed == 0, "\(status.reloads)")
         #expect(Set(reloaded.reloads.added ?? []) == ["x", "y"], "\(reloaded.reloads)")
         #expect(reloaded.reloads.removed == ["lo"])
+        #expect(agent.stop() == 0, "log:\n\(agent.log)")
+    }
+
+    /// `agentctl monitors --graph` on graphs that config data can make huge: a 40-long depends_on chain is
+    /// cut at 32 levels, and a lattice where every level's two monitors depend on both of the
+    /// level above (2¹² paths) lists each monitor's children once.
+    @Test(.enabled(if: Tools.isRoot, "needs CAP_NET_RAW for raw ICMP"), .timeLimit(.minutes(2)))
+    func theDependencyTreeStaysSmallForDeepAndSharedGraphs() throws {
+        var yaml = "monitors:\n"
+        func monitor(_ id: String, _ parents: [String]) {
+            yaml += "  - {id: \(id), protocol: icmp, cadence: 5s, targets: [127.0.0.1], depends_on: [\(parents.joined(separator: ", "))]}\n"
+        }
+        for i in 0..<40 { monitor("c\(i)", i == 0 ? [] : ["c\(i - 1)"]) }
+        monitor("x0", [])
+        monitor("y0", [])
+        for i in 1...12 {
+            monitor("x\(i)", ["x\(i - 1)", "y\(i - 1)"])
+            monitor("y\(i)", ["x\(i - 1)", "y\(i - 1)"])
+        }
+        let agent = try RunningAgent(config: yaml)
+        #expect(agent.waitForListeners() != nil, "log:\n\(agent.log)")
+        let out = try agent.agentctl(["monitors", "--graph"])
+        #expect(out.status == 0, "\(out.stderr)")
+        let lines = out.stdout.split(separator: "\n")
+        #expect(lines.contains { $0.hasPrefix(String(repeating: "    ", count: 31) + "└── c32 [") }, "\(out.stdout)")
+        #expect(!out.stdout.contains("c33"))
+        #expect(lines.contains { $0.hasSuffix("└── … deeper levels not shown (agentctl monitors --graph --json lists them)") })
+        // Chain: 33 lines and the summary; lattice: 2 roots, then each x/y under each of the two above.
+        #expect(lines.count == 34 + 2 + 12 * 4, "\(lines.count) lines:\n\(out.stdout)")
+        // Levels 1…11 each listed a second time without their children; level 12 has none.
+        #expect(lines.filter { $0.hasSuffix("(children above)") }.count == 2 * 11, "\(out.stdout)")
         #expect(agent.stop() == 0, "log:\n\(agent.log)")
     }
 }

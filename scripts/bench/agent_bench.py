@@ -55,7 +55,7 @@ def run(agent, n, warmup, window):
     with open(cfg, "w") as f:
         f.write(config(n))
     log = open(os.path.join(d, "agent.log"), "w")
-    p = subprocess.Popen([agent, "--config", cfg, "--status-file", st, "--status-interval", "100000s"],
+    p = subprocess.Popen([agent, "--config", cfg, "--status-file", st, "--status-interval", "100000s", "--run-as-root"],
                          stdout=log, stderr=log)
     started = time.monotonic()
     try:

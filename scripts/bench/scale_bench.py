@@ -178,7 +178,7 @@ def start_agent(agent, n, d, receiver):
     with open(cfg, "w") as f:
         f.write(agent_config(n, d, receiver, port))
     with open(os.path.join(d, "agent.log"), "w") as out:
-        p = subprocess.Popen([agent, "--config", cfg, "--status-file", st, "--status-interval", "100000s"],
+        p = subprocess.Popen([agent, "--config", cfg, "--status-file", st, "--status-interval", "100000s", "--run-as-root"],
                              stdout=out, stderr=out)
     deadline = time.monotonic() + 180  # first status write = config loaded, probing started
     while not os.path.exists(st):
