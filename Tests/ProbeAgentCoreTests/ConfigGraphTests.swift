@@ -10,6 +10,13 @@ import Testing
         (0..<n).map { ("m\($0)", $0 == 0 ? [] : ["m\($0 - 1)"]) }
     }
 
+    /// `count` one-line ICMP monitors, each depending on one other.
+    static func monitorsYAML(_ count: Int, id: (Int) -> String, parent: (Int) -> String) -> String {
+        "monitors:\n" + (0..<count).map {
+            "  - {id: \(id($0)), protocol: icmp, targets: [127.0.0.1], depends_on: [\(parent($0))]}\n"
+        }.joined()
+    }
+
     @Test func aHundredThousandLongChainHasNoCycle() {
         let graph = DependencyGraph(Self.chain(100_000))
         #expect(graph.cycles().isEmpty)
@@ -51,11 +58,7 @@ import Testing
     /// The loader end to end on a 20k-monitor depends_on chain closed into a cycle (20k keeps
     /// the debug build's YAML parse to a few seconds; the search itself is linear, see above).
     @Test func theLoaderReportsALongCycleAsOneLine() {
-        var yaml = "monitors:\n"
-        for m in 0..<20_000 {
-            yaml += "  - {id: m\(m), protocol: icmp, targets: [127.0.0.1], depends_on: [m\(m == 0 ? 19_999 : m - 1)]}\n"
-        }
-        let errors = configErrors(yaml)
+        let errors = configErrors(Self.monitorsYAML(20_000, id: { "m\($0)" }, parent: { "m\($0 == 0 ? 19_999 : $0 - 1)" }))
         #expect(errors.count == 1)
         #expect(errors.first?.message.hasPrefix("dependency cycle: m0 -> m19999 -> m19998") == true)
         #expect((errors.first?.message.count ?? .max) < 200)
@@ -63,11 +66,7 @@ import Testing
     }
 
     @Test func unknownParentsGetSuggestionsOnlyForTheFirstHundred() {
-        var yaml = "monitors:\n"
-        for m in 0..<300 {
-            yaml += "  - {id: mon\(m), protocol: icmp, targets: [127.0.0.1], depends_on: [mon\(m)x]}\n"
-        }
-        let errors = configErrors(yaml)
+        let errors = configErrors(Self.monitorsYAML(300, id: { "mon\($0)" }, parent: { "mon\($0)x" }))
         #expect(errors.count == 300)
         #expect(errors.filter { $0.message.contains("did you mean") }.count == 100)
     }

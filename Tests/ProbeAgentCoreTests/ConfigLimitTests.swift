@@ -67,6 +67,16 @@ import Testing
         #expect(errors.map(\.message) == ["*deep nests lists and mappings deeper than 64 levels (the limit for config files)"])
     }
 
+    @Test func raisedLimitsCountAliasesOfAliasesWithoutOverflow() {
+        // Thirty levels of ten: 10³⁰ nodes, past Int.max; with no expansion limit the count
+        // saturates instead of trapping, and only the (raised) alias count stops it.
+        var yaml = "a0: &a0 [x]\n"
+        for level in 1..<30 { yaml += "a\(level): &a\(level) [" + Array(repeating: "*a\(level - 1)", count: 10).joined(separator: ", ") + "]\n" }
+        let limits = ConfigLimits(maxAliases: 250, maxAliasExpansion: .max)
+        let violation = YAMLLimitScan.firstViolation(yaml + "monitors: []\n", file: "x.yaml", limits: limits)
+        #expect(violation?.message == "more than 250 aliases (*name) in one config file (the limit), at *a25")
+    }
+
     @Test func ordinaryAliasesStillWork() throws {
         let config = try AgentConfig.load(yaml: """
             defaults:

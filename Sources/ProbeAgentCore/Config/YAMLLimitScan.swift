@@ -58,11 +58,17 @@ enum YAMLLimitScan {
         var aliases = 0
         var expansion = 0
 
+        /// Sums that stop at Int.max: with limits raised far enough (a test's), aliases of
+        /// aliases could count past it.
+        func plus(_ a: Int, _ b: Int) -> Int {
+            let (sum, overflow) = a.addingReportingOverflow(b)
+            return overflow ? .max : sum
+        }
         /// Adds a finished node to the collection around it, and remembers it if anchored.
         func finish(nodes: Int, height: Int, anchor: String?) {
             if let anchor { anchors[anchor] = Anchored(nodes: nodes, height: height) }
             guard !open.isEmpty else { return }
-            open[open.count - 1].nodes += nodes
+            open[open.count - 1].nodes = plus(open[open.count - 1].nodes, nodes)
             open[open.count - 1].height = max(open[open.count - 1].height, height)
         }
 
@@ -91,7 +97,7 @@ enum YAMLLimitScan {
                 open.append(Open(anchor: anchor))
             case YAML_SEQUENCE_END_EVENT, YAML_MAPPING_END_EVENT:
                 guard let done = open.popLast() else { continue }
-                finish(nodes: done.nodes + 1, height: done.height + 1, anchor: done.anchor)
+                finish(nodes: plus(done.nodes, 1), height: done.height + 1, anchor: done.anchor)
             case YAML_ALIAS_EVENT:
                 aliases += 1
                 let alias = name(event.data.alias.anchor) ?? ""
@@ -101,12 +107,12 @@ enum YAMLLimitScan {
                 }
                 // An unknown name is Yams' error to report ("found undefined alias").
                 guard let target = anchors[alias] else { finish(nodes: 1, height: 0, anchor: nil); continue }
-                expansion += target.nodes
+                expansion = plus(expansion, target.nodes)
                 guard expansion <= limits.maxAliasExpansion else {
                     return violation("aliases stand for more than \(limits.maxAliasExpansion) nodes in all "
                         + "(the limit for config files), *\(alias) alone for \(target.nodes)")
                 }
-                guard open.count + target.height <= limits.maxDepth else {
+                guard target.height <= limits.maxDepth - open.count else {
                     return violation("*\(alias) nests lists and mappings deeper than \(limits.maxDepth) levels "
                         + "(the limit for config files)")
                 }
