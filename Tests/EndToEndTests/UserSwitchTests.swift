@@ -85,6 +85,13 @@ struct UserSwitchTests {
         #expect(try agent.agentctl(["status"]).status == 0)
         let sent = status.sent("lo")
         #expect(agent.waitForStatus(timeout: 10) { $0.sent("lo") >= sent + 4 } != nil)
+
+        // A reload cannot change who it runs as: the new process section waits for a restart.
+        try agent.rewriteConfig(Self.config.replacingOccurrences(of: "$DIR", with: agent.dir.path) + "\nprocess:\n  user: root\n")
+        let reply = try agent.agentctl(["reload"])
+        #expect(reply.status == 0, "\(reply.stdout)\(reply.stderr)")
+        #expect(agent.waitForLog("process changes take effect at the next restart", timeout: 5), "\(agent.log)")
+        #expect(try Self.threadCredentials(agent.pid).allSatisfy { $0.fields["Uid"] == "65534 65534 65534 65534" })
         #expect(agent.stop() == 0, "log:\n\(agent.log)")
     }
 
