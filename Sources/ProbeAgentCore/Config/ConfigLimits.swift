@@ -4,9 +4,10 @@
 /// half-finished generator produces, and the agent re-reads it on its own when it changes. Each
 /// limit stops one way a file can cost the agent more than it can afford:
 ///
-/// - `maxBytes`: reading and parsing are linear in size; 16 MiB is about six times the largest
-///   realistic file (100k targets with a label each measure 2.6 MB, see `ConfigLimitTests`) and
-///   parses in a few seconds.
+/// - `maxBytes`: reading and parsing are linear in size; 16 MiB is half again the largest
+///   realistic file: 100k monitors of one target each, with labels, measure 10.6 MB (100k
+///   targets in 1,000 monitors: 2.1 MB) and take 7.7 s of CPU in a debug build
+///   (scripts/bench-config-load.sh).
 /// - `maxDepth`: Yams composes the tree recursively, and Swift frees and compares nested enums
 ///   recursively; 5,000 nested lists overflowed the stack (SIGSEGV). `agent.yaml` nests 5 deep;
 ///   64 leaves room and stays far from any stack.
