@@ -32,7 +32,12 @@ struct HostileConfigTests {
         for (name, expected) in Self.cases {
             let path = dir.appendingPathComponent(name).path
             var out = Tools.Output(status: -1, stdout: "", stderr: "")
-            let elapsed = try HostileConfigs.seconds { out = try Tools.run([Tools.agentctl, "config", "check", path], timeout: 20) }
+            // The faster of two runs: the bound is the refusal's, and a loaded two-core machine can
+            // hold up one process start for longer than that by itself.
+            var elapsed = Double.infinity
+            for _ in 0..<2 where elapsed >= 1 {
+                elapsed = min(elapsed, try HostileConfigs.seconds { out = try Tools.run([Tools.agentctl, "config", "check", path], timeout: 20) })
+            }
             #expect(out.status == 1, "\(name): exit \(out.status), not a crash (139 is SIGSEGV): \(out.stderr)")
             #expect(out.stderr.hasPrefix(path + expected), "\(name): \(out.stderr)")
             #expect(out.stderr.hasSuffix("\(path): 1 error\n"), "\(out.stderr)")
