@@ -1,3 +1,4 @@
+import AdminAPI
 import ArgumentParser
 
 @main
@@ -23,6 +24,7 @@ struct AgentCtl: AsyncParsableCommand {
             Every command takes --json. Exit status of the agent commands:
             0 ok, 1 the agent answered with a failure, 3 it could not be reached.
             """,
+        version: AgentVersion.current,
         subcommands: [StatusCommand.self, QueueStatsCommand.self, MonitorsCommand.self, ReloadCommand.self,
                       EventsCommand.self, ProbeCommand.self, ConfigCommand.self, DoctorCommand.self]
     )

@@ -26,7 +26,8 @@ struct ProbeAgentCommand: ParsableCommand {
             with neither it refuses to start, unless --run-as-root or process.run_as_root: true \
             says to stay uid 0 (capabilities still dropped). Not started as root (systemd User=, \
             setcap), it runs as it was started.
-            """
+            """,
+        version: AgentVersion.current
     )
 
     @Option(name: .long, help: "The YAML config file.")
