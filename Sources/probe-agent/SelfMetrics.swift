@@ -20,7 +20,10 @@ enum SelfMetrics {
         scheduler(snap, &w)
         engine(snap, &w)
         config(snap, &w)
-        if let d = delivery { self.delivery(d, &w) }
+        if let d = delivery {
+            self.delivery(d, &w)
+            spillCaps(snap.config.spill, &w)
+        }
         w.header("probeagent_remote_write_enabled", .gauge, "1 when a remote_write receiver is configured.")
         w.sample("probeagent_remote_write_enabled", [], remoteWrite ? 1 : 0)
     }
@@ -117,6 +120,15 @@ enum SelfMetrics {
         let lag = d.lagSeconds() ?? 0
         w.sample("probeagent_remote_write_lag_seconds", [], lag)
         histogram(&w, "probeagent_remote_write_request_duration_seconds", "Time from sending a remote-write request to the store's answer (any answer).", d.requestDurations)
+    }
+
+    /// The caps, so a rule can say "near its cap" without repeating the config.
+    private static func spillCaps(_ spill: SpillConfig, _ w: inout ExpositionWriter) {
+        w.header("probeagent_spill_max_bytes", .gauge, "spill.max_bytes: past it the oldest segment is dropped (counted).")
+        w.sample("probeagent_spill_max_bytes", [], Double(spill.maxBytes))
+        let age = spill.maxAge.components
+        w.header("probeagent_spill_max_age_seconds", .gauge, "spill.max_age: results older than this are dropped (counted).")
+        w.sample("probeagent_spill_max_age_seconds", [], Double(age.seconds) + Double(age.attoseconds) / 1e18)
     }
 
     private static func histogram(_ w: inout ExpositionWriter, _ name: String, _ help: String, _ h: DurationHistogram) {
