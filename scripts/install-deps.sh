@@ -35,6 +35,10 @@ DEBIAN_PACKAGES=(
     python3           # test helpers: fake remote-write store, TCP listener
     systemd           # systemd-analyze: verify and score config/probe-agent.service in tests
     libcap2-bin       # setcap/getcap: file capabilities (README, agentctl doctor tests)
+    dpkg-dev          # scripts/package.sh: dpkg-deb, dpkg-shlibdeps (the release .deb and its tests)
+    help2man          # scripts/package.sh: man pages from --help
+    lintian           # DebianPackageTests: the .deb is lintian clean
+    debootstrap       # scripts/debootstrap-smoke.sh (by hand): a fresh Debian root for the .deb
 )
 
 mode=install
