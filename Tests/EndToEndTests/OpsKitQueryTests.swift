@@ -63,20 +63,7 @@ struct OpsKitQueryTests {
         let port = try FakeStore.freePort()
         let agentLabel = "kit-\(getpid())"
         let agent = try RunningAgent(config: """
-            log_level: info
-            monitors:
-              - id: lo-icmp
-                protocol: icmp
-                cadence: 1s
-                timeout: 500ms
-                targets: [127.0.0.1, "::1"]
-              - id: lo-closed
-                protocol: tcp-syn
-                port: 9
-                cadence: 1s
-                timeout: 500ms
-                targets: [127.0.0.1]
-                depends_on: [lo-icmp]
+            \(PackagedAgentRun.monitors)
             spill:
               dir: $DIR/spill
             remote_write:
