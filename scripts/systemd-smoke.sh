@@ -2,12 +2,18 @@
 ##
 ## systemd-smoke.sh — run config/probe-agent.service under a real systemd, in namespaces.
 ##
-## Usage: scripts/systemd-smoke.sh [-h|--help]
+## Usage: scripts/systemd-smoke.sh [--root DIR] [-h|--help]
 ##
 ## Boots /lib/systemd/systemd as PID 1 of fresh PID, mount, UTS, IPC, network and cgroup
 ## namespaces (loopback only; /run, /tmp, /var/lib, /var/log are private tmpfs), with a handful
 ## of stub targets and journald, and starts the unit from config/ as written, except: ExecStart
 ## points at a copy of the debug build, the config is a loopback one, and WatchdogSec=4s.
+##
+## --root DIR: boot DIR instead, a Debian root with the probe-agent package installed
+## (scripts/debootstrap-smoke.sh makes one): its own systemd, the packaged binaries and the
+## packaged unit (same two changes: the loopback config, WatchdogSec=4s), chrooted into DIR
+## inside the namespaces. "admin" then also checks that a non-root member of the package's
+## group probe-agent can use agentctl and a non-member cannot.
 ## Then checks, printing one line each and exiting 1 on the first failure:
 ##   ready      Type=notify: active, STATUS "probing …"
 ##   sandbox    non-root dynamic user, every capability set empty, no_new_privs, seccomp on
@@ -27,16 +33,28 @@ log() { printf -- "** %s\n" "$*" >&2; }
 error() { printf -- "** ERROR: %s\n" "$*" >&2; }
 fatal() { error "$@"; exit 1; }
 
+root=""
 case "${1:-}" in
     -h|--help) sed -n 's/^## \{0,1\}//p' "$0" >&2; exit 0 ;;
+    --root) [[ $# -eq 2 ]] || fatal "--root needs a directory"; root=$(cd "$2" && pwd) ;;
+    "") ;;
+    *) fatal "unknown argument: $1 (see --help)" ;;
 esac
 [[ "$(id -u)" -eq 0 ]] || fatal "needs root (it boots systemd in namespaces)"
-[[ -x /lib/systemd/systemd ]] || fatal "/lib/systemd/systemd missing: apt-get install systemd"
+[[ -x "$root/lib/systemd/systemd" ]] || fatal "$root/lib/systemd/systemd missing: apt-get install systemd"
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo="$here/.."
-agent="$repo/.build/debug/probe-agent" agentctl="$repo/.build/debug/agentctl"
-[[ -x "$agent" && -x "$agentctl" ]] || fatal "$agent or $agentctl missing: swift build"
+if [[ -n "$root" ]]; then
+    # The packaged binaries and unit, where the package put them.
+    agent="$root/usr/bin/probe-agent" agentctl="$root/usr/bin/agentctl" unit="$root/lib/systemd/system/probe-agent.service"
+    bin_in_ns=/usr/bin
+    [[ -x "$agent" && -x "$agentctl" && -f "$unit" ]] || fatal "probe-agent is not installed in $root"
+else
+    agent="$repo/.build/debug/probe-agent" agentctl="$repo/.build/debug/agentctl" unit="$repo/config/probe-agent.service"
+    bin_in_ns=/run/smoke
+    [[ -x "$agent" && -x "$agentctl" ]] || fatal "$agent or $agentctl missing: swift build"
+fi
 
 stage=$(mktemp -d "${TMPDIR:-/tmp}/probe-agent-smoke.XXXXXX")
 cgroup="probe-agent-smoke-$$"
@@ -77,26 +95,34 @@ EOF
 sed -e "s#/usr/local/bin/probe-agent#/run/smoke/probe-agent#" \
     -e "s#/etc/probe-agent/agent.yaml#/run/smoke/agent.yaml#" \
     -e "s#^WatchdogSec=.*#WatchdogSec=4s#" \
-    "$repo/config/probe-agent.service" >"$stage/units/probe-agent.service"
+    "$unit" >"$stage/units/probe-agent.service"
 for t in sysinit basic shutdown network-online network multi-user sockets paths timers slices local-fs swap emergency rescue; do
     printf '[Unit]\nDescription=%s (stub)\n' "$t" >"$stage/units/$t.target"
 done
 printf '[Unit]\nDescription=smoke\nWants=probe-agent.service systemd-journald.service\n' >"$stage/units/smoke.target"
 for u in systemd-journald.service systemd-journald.socket systemd-journald-dev-log.socket; do
-    cp "/lib/systemd/system/$u" "$stage/units/"
+    cp "$root/lib/systemd/system/$u" "$stage/units/"
 done
+# With --root the same mounts are made inside DIR (after /dev and /sys from the host), and
+# systemd runs chrooted into it: R prefixes every path until then.
 cat >"$stage/boot.sh" <<EOF
 #!/bin/bash
 set -e
-mount -t tmpfs tmpfs /run
-cp -r "$stage" /run/smoke # before /tmp, where the stage is, is covered
-chmod -R a+rX /run/smoke
-for d in /tmp /var/lib /var/log /sys/fs/cgroup; do mount -t tmpfs tmpfs "\$d"; done
-mkdir /sys/fs/cgroup/systemd /sys/fs/cgroup/unified
-mount -t cgroup -o none,name=systemd cgroup /sys/fs/cgroup/systemd
-mount -t cgroup2 cgroup2 /sys/fs/cgroup/unified
-mount -t proc proc /proc
-exec env -i container=probe-agent-smoke SYSTEMD_UNIT_PATH=/run/smoke/units \
+R="$root"
+if [[ -n "\$R" ]]; then
+    # A mount point of its own: the unit's sandbox (ProtectSystem= …) re-mounts "/".
+    mount --bind "\$R" "\$R"
+    for d in /dev /sys; do mount --rbind "\$d" "\$R\$d"; done
+fi
+mount -t tmpfs tmpfs "\$R/run"
+cp -r "$stage" "\$R/run/smoke" # before /tmp, where the stage is, is covered
+chmod -R a+rX "\$R/run/smoke"
+for d in /tmp /var/lib /var/log /sys/fs/cgroup; do mount -t tmpfs tmpfs "\$R\$d"; done
+mkdir "\$R/sys/fs/cgroup/systemd" "\$R/sys/fs/cgroup/unified"
+mount -t cgroup -o none,name=systemd cgroup "\$R/sys/fs/cgroup/systemd"
+mount -t cgroup2 cgroup2 "\$R/sys/fs/cgroup/unified"
+mount -t proc proc "\$R/proc"
+exec chroot "\$R/" env -i container=probe-agent-smoke SYSTEMD_UNIT_PATH=/run/smoke/units \
     /lib/systemd/systemd --unit=smoke.target --log-target=console --show-status=no
 EOF
 chmod +x "$stage/boot.sh"
@@ -114,7 +140,9 @@ for _ in $(seq 50); do
     sleep 0.2
 done
 [[ -n "$init_pid" ]] || fatal "systemd did not boot: $(cat "$stage/boot.log")"
-in_ns() { nsenter -t "$init_pid" -m -p -n -u -i -- "$@"; }
+# -r -w: into systemd's root as well (the host's, or DIR with --root).
+nsenter="nsenter -t $init_pid -m -p -n -u -i -r -w --"
+in_ns() { $nsenter "$@"; }
 prop() { in_ns systemctl show -p "$1" --value probe-agent.service; }
 wait_for() { # wait_for SECONDS DESCRIPTION COMMAND...
     local secs=$1 what=$2; shift 2
@@ -125,7 +153,7 @@ wait_for() { # wait_for SECONDS DESCRIPTION COMMAND...
 ok() { printf 'OK    %-9s %s\n' "$1" "$2"; }
 
 # ready
-wait_for 30 "ready" bash -c "[[ \$(nsenter -t $init_pid -m -p -n -u -i -- systemctl show -p ActiveState --value probe-agent 2>/dev/null) == active ]]"
+wait_for 30 "ready" bash -c "[[ \$($nsenter systemctl show -p ActiveState --value probe-agent 2>/dev/null) == active ]]"
 status=$(prop StatusText)
 [[ "$status" == probing* ]] || fatal "ready: STATUS is '$status'"
 ok ready "active, STATUS=$status"
@@ -143,7 +171,7 @@ grep -q '^Seccomp:[[:space:]]*2' <<<"$proc" || fatal "sandbox: no seccomp filter
 ok sandbox "uid $uid, no capabilities, no_new_privs, seccomp filter"
 
 # journal
-wait_for 10 "journal" bash -c "nsenter -t $init_pid -m -p -n -u -i -- journalctl -u probe-agent.service -o export | grep -q '^MESSAGE=monitor lo-closed down'"
+wait_for 10 "journal" bash -c "$nsenter journalctl -u probe-agent.service -o export | grep -q '^MESSAGE=monitor lo-closed down'"
 priorities=$(in_ns journalctl -u probe-agent.service -o export | awk '
     /^PRIORITY=/ {p = substr($0, 10)} /^MESSAGE=/ {m = substr($0, 9)}
     /^$/ { if (m ~ /^engine up: /) info = p; if (m ~ /^monitor lo-closed down/) warn = p; m = "" }
@@ -153,19 +181,29 @@ ok journal "info → 6, warning → 4"
 
 # reload
 in_ns systemctl reload probe-agent.service
-wait_for 10 "reload" bash -c "[[ \$(nsenter -t $init_pid -m -p -n -u -i -- systemctl show -p StatusText --value probe-agent) == *'config reloaded' ]]"
+wait_for 10 "reload" bash -c "[[ \$($nsenter systemctl show -p StatusText --value probe-agent) == *'config reloaded' ]]"
 ok reload "$(prop StatusText)"
 
 # admin: the socket in RuntimeDirectory= answers agentctl (as root; its mode keeps others out)
-in_ns /run/smoke/agentctl status >/dev/null || fatal "admin: agentctl status failed"
-doctor=$(in_ns /run/smoke/agentctl doctor --config /run/smoke/agent.yaml --agent-binary /run/smoke/probe-agent || true)
+in_ns "$bin_in_ns/agentctl" status >/dev/null || fatal "admin: agentctl status failed"
+doctor=$(in_ns "$bin_in_ns/agentctl" doctor --config /run/smoke/agent.yaml --agent-binary "$bin_in_ns/probe-agent" || true)
 grep -q '^OK    admin socket  */run/probe-agent/admin.sock' <<<"$doctor" || fatal "admin: doctor says: $doctor"
 ok admin "agentctl status and doctor reach /run/probe-agent/admin.sock"
+if [[ -n "$root" ]]; then
+    # The socket is 0660 and belongs to the package's user and group: "nobody" may use it
+    # with that group as a supplementary group, and not without.
+    owner=$(in_ns stat -c '%U:%G %a' /run/probe-agent/admin.sock)
+    [[ "$owner" == "probe-agent:probe-agent 660" ]] || fatal "admin: the socket is $owner"
+    as_nobody() { in_ns setpriv --reuid nobody --regid nogroup "$@" "$bin_in_ns/agentctl" status; }
+    as_nobody --groups probe-agent >/dev/null || fatal "admin: a member of group probe-agent cannot run agentctl status"
+    if as_nobody --clear-groups >/dev/null 2>&1; then fatal "admin: agentctl status works outside group probe-agent"; fi
+    ok operator "socket $owner: a member of group probe-agent runs agentctl, others are refused"
+fi
 
 # watchdog
 in_ns kill -STOP "$main"
-wait_for 30 "watchdog restart" bash -c "[[ \$(nsenter -t $init_pid -m -p -n -u -i -- systemctl show -p NRestarts --value probe-agent) == 1 && \
-    \$(nsenter -t $init_pid -m -p -n -u -i -- systemctl show -p ActiveState --value probe-agent) == active ]]"
+wait_for 30 "watchdog restart" bash -c "[[ \$($nsenter systemctl show -p NRestarts --value probe-agent) == 1 && \
+    \$($nsenter systemctl show -p ActiveState --value probe-agent) == active ]]"
 ok watchdog "frozen PID $main killed, restarted as PID $(prop MainPID)"
 
 # stop
