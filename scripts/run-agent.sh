@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 ##
-## run-agent.sh — build the agent in release mode and run it on the example configuration.
+## run-agent.sh — build the agent and agentctl in release mode and run the agent on the example configuration.
 ##
 ## Usage: scripts/run-agent.sh [PROBE_AGENT_ARGS...]
 ##
 ##   1. scripts/install-deps.sh
-##   2. swift build -c release --product probe-agent
+##   2. swift build -c release --product probe-agent, then --product agentctl
+##      (.build/release/agentctl status, in another terminal, talks to the running agent)
 ##   3. exec .build/release/probe-agent --config config/agent.yaml ARGS
 ##
 ## Raw ICMP / TCP SYN probes need CAP_NET_RAW: run as root, or once after building
@@ -31,8 +32,10 @@ config=config/agent.yaml
 
 scripts/install-deps.sh
 
-log "swift build -c release --product probe-agent"
-swift build -c release --product probe-agent
+for product in probe-agent agentctl; do
+    log "swift build -c release --product $product"
+    swift build -c release --product "$product"
+done
 
 log "exec .build/release/probe-agent --config $config $*"
 exec .build/release/probe-agent --config "$config" "$@"
