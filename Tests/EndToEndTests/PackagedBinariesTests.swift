@@ -144,8 +144,9 @@ final class PackagedAgentRun {
             admin:
               socket: \(socket)
             """.write(toFile: config, atomically: true, encoding: .utf8)
+        // Root, as the tests run: stay uid 0 (capabilities are dropped all the same).
         process = try ChildProcess(launcher + [agent, "--config", config, "--status-file", statusFile,
-                                               "--status-interval", "1s"], output: logFile)
+                                               "--status-interval", "1s", "--run-as-root"], output: logFile)
     }
 
     var log: String { (try? String(contentsOfFile: logFile, encoding: .utf8)) ?? "" }
