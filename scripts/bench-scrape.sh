@@ -13,6 +13,10 @@ Usage: scripts/bench-scrape.sh [--before BIN] [options]
   --hold S           s a reader keeps one response before reconnecting (default 20)
   --warmup S         s after start before the idle window (default 45)
   --window S         s of each window, idle then load (default 60)
+  --loop-priority normal|realtime
+                     the agent's scheduler.loop_priority (default normal)
+  --receiver vm|prometheus|none
+                     remote-write receiver started on loopback (default none)
   --json FILE        JSON report (default bench-out/scrape.json)
   -h, --help         this text
 Builds this tree's probe-agent in release mode, then runs scripts/bench/scrape_bench.py (its

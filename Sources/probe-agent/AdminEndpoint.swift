@@ -73,7 +73,7 @@ enum AdminEndpoint {
                     too many event followers: \(SurfaceLimits.eventFollowers) already follow the event stream (the limit); \
                     try again when one stops
                     """))
-                r.headers[.retryAfter] = "5"
+                r.headers[.retryAfter] = "\(SurfaceLimits.retryAfterSeconds)"
                 return r
             }
             let backlog = c.events.recent.suffix(20)

@@ -16,7 +16,7 @@ enum MetricsEndpoint {
         router.get("/metrics") { _, context -> Response in
             guard let place = scrapes.enter() else {
                 var r = text(.serviceUnavailable, "busy: \(SurfaceLimits.concurrentScrapes) scrapes are being answered already; try again\n")
-                r.headers[.retryAfter] = "\(SurfaceLimits.scrapeRetryAfterSeconds)"
+                r.headers[.retryAfter] = "\(SurfaceLimits.retryAfterSeconds)"
                 return r
             }
             let snap: LoopSnapshot

@@ -168,7 +168,8 @@ def print_table(report):
     m = report["machine"]
     print(f"scrape bench: {report['targets']} targets at 3 s, {report['readers']} readers at {report['rate_bps']:g} B/s "
           f"(hold {report['hold_s']:g} s), windows {report['window_s']:g} s after {report['warmup_s']:g} s; "
-          f"{m['nproc']} cores, {m['cpu']}, Linux {m['kernel']}, {report['date']}; nice {os.nice(0)}")
+          f"{m['nproc']} cores, {m['cpu']}, Linux {m['kernel']}, {report['date']}; nice {report['nice']}, "
+          f"loop priority {report['loop_priority']}, load {report['load_1m']:.1f} at the end")
     print(f"{'agent':>8} {'idle p50/p99/max ms':>20} {'load p50/p99/max ms':>20} {'idle RSS MiB':>13} "
           f"{'load RSS MiB':>13} {'ratio':>6} {'load core %':>12} {'200':>5} {'503':>6} {'cut':>4} {'reset':>6} "
           f"{'MB read':>8} {'p99≤2':>6} {'RSS≤2x':>7}")
@@ -196,8 +197,12 @@ def main():
     ap.add_argument("--stagger", type=float, default=10, help="readers start spread over this many s")
     ap.add_argument("--seed", type=int, default=18)
     ap.add_argument("--receiver", choices=["vm", "prometheus", "none"], default="none")
+    ap.add_argument("--loop-priority", choices=["normal", "realtime"], default="normal",
+                    help="the agent's scheduler.loop_priority (realtime: the probing loop at SCHED_RR 1, so other "
+                         "work on a shared machine does not show as lateness)")
     ap.add_argument("--json", default="bench-out/scrape.json")
     a = ap.parse_args()
+    scale_bench.LOOP_PRIORITY = a.loop_priority
     agents = [x.split("=", 1) for x in a.agent]
     if any(len(x) != 2 or not os.access(x[1], os.X_OK) for x in agents):
         ap.error("--agent NAME=BIN, BIN an executable")
@@ -209,11 +214,16 @@ def main():
     results = [run(name, binary, a) for name, binary in agents]
     report = dict(date=time.strftime("%Y-%m-%d %H:%M:%S %z"), machine=scale_bench.machine(), command=" ".join(sys.argv),
                   targets=a.targets, readers=a.readers, rate_bps=a.rate, hold_s=a.hold, stagger_s=a.stagger,
-                  warmup_s=a.warmup, window_s=a.window, nice=os.nice(0), results=results, json=a.json)
-    os.makedirs(os.path.dirname(a.json) or ".", exist_ok=True)
-    with open(a.json, "w") as f:
-        json.dump(report, f, indent=2)
+                  warmup_s=a.warmup, window_s=a.window, nice=os.nice(0), loop_priority=a.loop_priority,
+                  load_1m=os.getloadavg()[0], results=results, json=a.json)
+    save(report, a.json)
     print_table(report)
+
+
+def save(report, path):
+    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+    with open(path, "w") as f:
+        json.dump(report, f, indent=2)
 
 
 if __name__ == "__main__":

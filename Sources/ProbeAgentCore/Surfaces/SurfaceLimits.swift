@@ -15,7 +15,8 @@ public enum SurfaceLimits {
 
     /// `/metrics` responses being produced at once; past it, 503 with `Retry-After`.
     public static let concurrentScrapes = 4
-    public static let scrapeRetryAfterSeconds = 5
+    /// The `Retry-After` of a 503 for a scrape or a follower past its cap.
+    public static let retryAfterSeconds = 5
     /// How long one loop snapshot serves new scrapes (``SharedSnapshot``).
     public static let scrapeSnapshotReuseNanoseconds: UInt64 = 5_000_000_000
     /// A `/metrics` response still being sent after this is cut (the connection closed), so a
@@ -28,6 +29,7 @@ public enum SurfaceLimits {
     public static let followerStallSeconds: Int64 = 30
 
     /// Admin requests waiting for the probing loop's summary, and for its snapshot, at once;
-    /// past it, 503 (the loop answers them all at its next turn, within a second).
+    /// past it, 503 with `Retry-After: 1` (the loop answers them all at its next turn, within
+    /// a second).
     public static let loopWaiters = 64
 }
