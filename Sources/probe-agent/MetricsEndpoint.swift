@@ -44,11 +44,12 @@ enum MetricsEndpoint {
                     withExtendedLifetime(place) {}
                 }
                 try await writer.write(ByteBuffer(bytes: first))
-                // Per-target series stream out in ~1 MiB chunks: a 100k-target page is never whole in memory.
-                if let p = perTarget.take() {
-                    var targets = TargetMetricsRenderer(ledger: p.ledger, schedule: p.schedule, config: p.config)
-                    while let chunk = targets.nextChunk() { try await writer.write(ByteBuffer(bytes: chunk)) }
-                }
+                // Per-target series stream out in ~1 MiB chunks: a 100k-target page is never whole in
+                // memory. The renderer keeps the ledger's tables only: the schedule (the names) goes
+                // as soon as it is built, so a slow client holds less of an old snapshot.
+                var targets = perTarget.take().map { TargetMetricsRenderer(ledger: $0.ledger, schedule: $0.schedule, config: $0.config) }
+                while let chunk = targets?.nextChunk() { try await writer.write(ByteBuffer(bytes: chunk)) }
+                targets = nil
                 // The renderer's label blocks of every target (FreedMemory.swift).
                 FreedMemory.release()
                 try await writer.finish(nil)
