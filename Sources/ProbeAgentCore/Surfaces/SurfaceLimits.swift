@@ -14,7 +14,12 @@ public enum SurfaceLimits {
     public static let bodyBytes = 64 * 1024
 
     /// `/metrics` responses being produced at once; past it, 503 with `Retry-After`.
-    public static let concurrentScrapes = 4
+    ///
+    /// Each holds its loop snapshot's ledger tables and the renderer's label index for as long
+    /// as its client reads (~210 B a target: ~21 MB at 100k targets): three of them stay within
+    /// the agent's idle RSS again (scripts/bench-scrape.sh), and serve a Prometheus pair and
+    /// one more client at once.
+    public static let concurrentScrapes = 3
     /// The `Retry-After` of a 503 for a scrape or a follower past its cap.
     public static let retryAfterSeconds = 5
     /// How long one loop snapshot serves new scrapes (``SharedSnapshot``).
