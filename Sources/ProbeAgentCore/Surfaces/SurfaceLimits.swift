@@ -15,10 +15,11 @@ public enum SurfaceLimits {
 
     /// `/metrics` responses being produced at once; past it, 503 with `Retry-After`.
     ///
-    /// Each holds its loop snapshot's ledger tables and the renderer's label index for as long
-    /// as its client reads (~210 B a target: ~21 MB at 100k targets): three of them stay within
-    /// the agent's idle RSS again (scripts/bench-scrape.sh), and serve a Prometheus pair and
-    /// one more client at once.
+    /// Each holds its loop snapshot's tables (which the loop then copies) and the renderer's
+    /// label index for as long as its client reads: +25–32 MB of RSS at 100k targets, about
+    /// what the agent holds per target when idle. Three keep slow clients within 2× the idle
+    /// RSS (1.80–1.87×; four reached 1.96–2.00×: scripts/bench-scrape.sh, README) and serve a
+    /// Prometheus pair and one more client at once.
     public static let concurrentScrapes = 3
     /// The `Retry-After` of a 503 for a scrape or a follower past its cap.
     public static let retryAfterSeconds = 5
