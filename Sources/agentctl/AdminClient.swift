@@ -126,6 +126,12 @@ struct AdminClient {
             printError("agentctl: no answer from probe-agent on \(path): \(error)")
             throw ExitCode(AgentExit.unreachable)
         }
+        guard response.status == .ok else { // refused (e.g. too many followers): say why
+            let data = Data((try? await response.body.collect(upTo: 1 << 20))?.readableBytesView ?? [])
+            let why = (try? JSONDecoder.admin.decode(ErrorReply.self, from: data))?.error ?? "HTTP \(response.status.code)"
+            printError("agentctl: probe-agent: \(why)")
+            throw ExitCode(AgentExit.failed)
+        }
         var pending = Data()
         for try await chunk in response.body {
             pending.append(contentsOf: chunk.readableBytesView)

@@ -18,25 +18,27 @@ enum AdminEndpoint {
         let socketPath: String
     }
 
-    /// A reply made from what the loop hands out (`loop.summary` or `loop.snapshot`; nil: the
-    /// loop has stopped). What it held is gone by the time this returns, and the pages go back
+    /// A reply made from what the loop hands out (`loop.summary` or `loop.snapshot`), or why
+    /// the loop gave none. What it held is gone by the time this returns, and the pages go back
     /// after every admin reply (FreedMemory, TakeOnce; the scale benchmark's RSS readings are
     /// taken on that footing).
-    static func fromLoop<Taken, Reply>(_ take: () async -> Taken?, _ make: (Taken) -> Reply) async -> Reply? {
-        let reply: Reply? = await take().map(make)
+    static func fromLoop<Taken, Reply>(_ take: () async -> Result<Taken, LoopUnavailable>,
+                                       _ make: (Taken) -> Reply) async -> Result<Reply, LoopUnavailable> {
+        let reply = await take().map(make)
         FreedMemory.release()
         return reply
     }
 
-    static func router(_ c: Context) -> Router<BasicRequestContext> {
-        let router = Router()
+    static func router(_ c: Context) -> Router<AgentRequestContext> {
+        let router = Router(context: AgentRequestContext.self)
+        router.add(middleware: BodyLimitMiddleware(limit: SurfaceLimits.bodyBytes, listener: "the admin API", json: true))
         router.get(RouterPath(AdminPaths.status)) { _, _ -> Response in
             // The summary only: a status request (the bench reads one at each end of its window)
             // must not make the loop copy its tables.
-            guard let reply = await fromLoop(c.loop.summary, { s in
+            let reply = await fromLoop(c.loop.summary) { s in
                 AdminViews.status(s, delivery: c.shipper?.stats, httpListen: c.httpListen, adminSocket: c.socketPath)
-            }) else { return stopping() }
-            return MetricsEndpoint.json(.ok, reply)
+            }
+            return answer(reply)
         }
         router.get(RouterPath(AdminPaths.queueStats)) { _, _ -> Response in
             MetricsEndpoint.json(.ok, AdminViews.queueStats(c.shipper?.stats, config: c.config))
@@ -44,18 +46,17 @@ enum AdminEndpoint {
         router.get(RouterPath(AdminPaths.monitors)) { request, _ -> Response in
             let id = request.uri.queryParameters.get("monitor")
             // nil inside: no such monitor.
-            guard let reply = await fromLoop(c.loop.snapshot, { s -> MonitorsReply? in
+            let reply = await fromLoop(c.loop.snapshot) { s -> MonitorsReply? in
                 if let id, s.config.monitor(id: id) == nil { return nil }
                 return AdminViews.monitors(s, only: id)
-            }) else { return stopping() }
-            guard let reply else {
+            }
+            if case .success(.none) = reply {
                 return MetricsEndpoint.json(.notFound, ErrorReply(error: "no monitor '\(id ?? "")' in the running config"))
             }
-            return MetricsEndpoint.json(.ok, reply)
+            return answer(reply)
         }
         router.get(RouterPath(AdminPaths.graph)) { _, _ -> Response in
-            guard let reply = await fromLoop(c.loop.summary, AdminViews.graph) else { return stopping() }
-            return MetricsEndpoint.json(.ok, reply)
+            answer(await fromLoop(c.loop.summary, AdminViews.graph))
         }
         router.post(RouterPath(AdminPaths.reload)) { _, _ -> Response in
             let reply = await withCheckedContinuation { (k: CheckedContinuation<ReloadReply, Never>) in
@@ -63,15 +64,24 @@ enum AdminEndpoint {
             }
             return MetricsEndpoint.json(reply.ok ? .ok : .unprocessableContent, reply)
         }
-        router.get(RouterPath(AdminPaths.events)) { request, _ -> Response in
+        router.get(RouterPath(AdminPaths.events)) { request, context -> Response in
             guard request.uri.queryParameters.get("follow") == "1" else {
                 return MetricsEndpoint.json(.ok, c.events.recent)
             }
-            let live = c.events.subscribe()
+            guard let follow = c.events.subscribe() else {
+                var r = MetricsEndpoint.json(.serviceUnavailable, ErrorReply(error: """
+                    too many event followers: \(SurfaceLimits.eventFollowers) already follow the event stream (the limit); \
+                    try again when one stops
+                    """))
+                r.headers[.retryAfter] = "\(SurfaceLimits.retryAfterSeconds)"
+                return r
+            }
             let backlog = c.events.recent.suffix(20)
+            let channel = context.channel
+            channel.pipeline.addHandler(InputClosedWatcher(follow.end), position: .first).whenFailure { _ in follow.end() }
             let body = ResponseBody { writer in
-                for e in backlog { try await writer.write(line(e)) }
-                for await e in live { try await writer.write(line(e)) }
+                for e in backlog { try await write(line(e), to: &writer, on: channel) }
+                for await e in follow.events { try await write(line(e), to: &writer, on: channel) }
                 try await writer.finish(nil)
             }
             return Response(status: .ok, headers: [.contentType: "application/x-ndjson"], body: body)
@@ -79,13 +89,27 @@ enum AdminEndpoint {
         return router
     }
 
+    /// One event line to a follower; one that takes none for ``SurfaceLimits/followerStallSeconds``
+    /// is dropped (its connection closed, so the waiting write throws and its place is freed).
+    private static func write(_ line: ByteBuffer, to writer: inout any ResponseBodyWriter, on channel: any Channel) async throws {
+        let stall = channel.eventLoop.scheduleTask(in: .seconds(SurfaceLimits.followerStallSeconds)) { channel.close(promise: nil) }
+        defer { stall.cancel() }
+        try await writer.write(line)
+    }
+
+    private static func answer(_ reply: Result<some Encodable, LoopUnavailable>) -> Response {
+        switch reply {
+        case .success(let r): return MetricsEndpoint.json(.ok, r)
+        case .failure(let why):
+            var r = MetricsEndpoint.json(.serviceUnavailable, ErrorReply(error: "\(why)"))
+            if case .busy = why { r.headers[.retryAfter] = "1" }
+            return r
+        }
+    }
+
     private static func line(_ e: AgentEvent) -> ByteBuffer {
         var b = ByteBuffer(bytes: (try? JSONEncoder.admin.encode(e)) ?? Data())
         b.writeString("\n")
         return b
-    }
-
-    private static func stopping() -> Response {
-        MetricsEndpoint.json(.serviceUnavailable, ErrorReply(error: "the agent is stopping"))
     }
 }

@@ -87,27 +87,41 @@ final class AgentLoop: Sendable {
     }
 
     /// The loop's counters and monitor states as of its next turn (within a second, usually at
-    /// once); nil once the loop has stopped.
-    func summary() async -> LoopSummary? {
-        await ask { requests, reply in requests.summaryWaiters.append(reply) }
+    /// once); `.stopping` once the loop has stopped, `.busy` when ``SurfaceLimits/loopWaiters``
+    /// callers already wait.
+    func summary() async -> Result<LoopSummary, LoopUnavailable> {
+        await ask(\.summaryWaiters)
     }
 
-    /// The loop's state with its per-target tables, as of its next turn; nil once the loop has
-    /// stopped. Never blocks the loop: it hands out copy-on-write values, but the loop copies a
-    /// table it changes while the snapshot is held, so prefer ``summary()`` where it will do.
-    func snapshot() async -> LoopSnapshot? {
-        await ask { requests, reply in requests.snapshotWaiters.append(reply) }
+    /// The loop's state with its per-target tables, as of its next turn; failures as for
+    /// ``summary()``. Never blocks the loop: it hands out copy-on-write values, but the loop
+    /// copies a table it changes while the snapshot is held, so prefer ``summary()`` where it
+    /// will do, and share one (``ScrapeSnapshots``) where many want it.
+    func snapshot() async -> Result<LoopSnapshot, LoopUnavailable> {
+        await ask(\.snapshotWaiters)
     }
+
+    private enum Asked { case queued, closed, full }
 
     private func ask<Answer: Sendable>(
-        _ enqueue: (inout Requests, @escaping @Sendable (Answer?) -> Void) -> Void
-    ) async -> Answer? {
-        await withCheckedContinuation { (c: CheckedContinuation<Answer?, Never>) in
-            let closed = mailbox.withLock { m -> Bool in
-                if !m.closed { enqueue(&m.requests) { c.resume(returning: $0) } }
-                return m.closed
+        _ waiters: WritableKeyPath<Requests, [@Sendable (Answer?) -> Void]>
+    ) async -> Result<Answer, LoopUnavailable> {
+        await withCheckedContinuation { (c: CheckedContinuation<Result<Answer, LoopUnavailable>, Never>) in
+            let asked = mailbox.withLock { m -> Asked in
+                if m.closed { return .closed }
+                // Waiters are answered all at once at the loop's next turn; a pile of them is
+                // clients the agent holds memory for, not a queue worth keeping.
+                if m.requests[keyPath: waiters].count >= SurfaceLimits.loopWaiters { return .full }
+                m.requests[keyPath: waiters].append { answer in
+                    c.resume(returning: answer.map { Result<Answer, LoopUnavailable>.success($0) } ?? .failure(.stopping))
+                }
+                return .queued
             }
-            if closed { c.resume(returning: nil) } else { wake() }
+            switch asked {
+            case .queued: wake()
+            case .closed: c.resume(returning: .failure(.stopping))
+            case .full: c.resume(returning: .failure(.busy))
+            }
         }
     }
 
@@ -135,4 +149,17 @@ final class AgentLoop: Sendable {
     }
 
     func waitUntilStopped() { stopped.wait() }
+}
+
+/// Why the loop gave no answer.
+enum LoopUnavailable: Error, CustomStringConvertible {
+    case stopping
+    case busy
+
+    var description: String {
+        switch self {
+        case .stopping: "the agent is stopping"
+        case .busy: "busy: \(SurfaceLimits.loopWaiters) requests already wait for the probing loop; try again"
+        }
+    }
 }

@@ -12,6 +12,8 @@ import ProbeAgentCore
 /// second (``SettledFileChange``), so a file being written in place is not read half-written. A
 /// file that does not load is reported and the running config stays; the same version is not
 /// tried again until it changes.
+/// Requests made while a reload runs become one next reload (``ReloadCoalescer``), whose
+/// outcome each of them is told.
 ///
 /// The file's `process` section (user, group) is never applied here: the agent switched users
 /// at start, for good (the loop logs that such a change waits for a restart).
@@ -24,6 +26,8 @@ final class ConfigReloader: @unchecked Sendable {
     private let loop: AgentLoop
     private var watch: SettledFileChange<CredentialFile.Stamp?> // touched only on `queue`
     private var timer: DispatchSourceTimer?
+    typealias Reply = (@Sendable (ReloadReply) -> Void)?
+    private var reloads = ReloadCoalescer<Reply>() // touched only on `queue`
 
     init(path: String, loop: AgentLoop) {
         self.path = path
@@ -36,7 +40,7 @@ final class ConfigReloader: @unchecked Sendable {
         t.schedule(deadline: .now() + Self.pollInterval, repeating: Self.pollInterval)
         t.setEventHandler { [weak self] in
             guard let self, self.watch.poll(CredentialFile.stamp(self.path), now: monotonicNanos()) else { return }
-            self.load(reason: "file changed")
+            self.enqueue(reason: "file changed", reply: nil)
         }
         t.resume()
         timer = t
@@ -45,11 +49,23 @@ final class ConfigReloader: @unchecked Sendable {
     func stop() { timer?.cancel() }
 
     /// - Parameter reply: told what the loop did with the file (admin API reloads wait for it).
-    func requestReload(reason: String, reply: (@Sendable (ReloadReply) -> Void)? = nil) {
-        queue.async { self.load(reason: reason, reply: reply) }
+    func requestReload(reason: String, reply: Reply = nil) {
+        queue.async { self.enqueue(reason: reason, reply: reply) }
     }
 
-    private func load(reason: String, reply: (@Sendable (ReloadReply) -> Void)? = nil) {
+    private func enqueue(reason: String, reply: Reply) {
+        guard let batch = reloads.request(reason: reason, waiter: reply) else { return } // joins the next reload
+        load(reason: batch.reason)
+    }
+
+    /// The loop applied or refused the running reload: tell its requesters, start the next.
+    private func finished(_ result: ReloadReply) {
+        let (done, next) = reloads.finished()
+        for reply in done.waiters { reply?(result) }
+        if let next { load(reason: next.reason) }
+    }
+
+    private func load(reason: String) {
         ServiceNotifier.shared.reloading() // the loop sends READY=1 once it applied the outcome
         watch.didRead(CredentialFile.stamp(path))
         var outcome: ReloadOutcome
@@ -62,7 +78,7 @@ final class ConfigReloader: @unchecked Sendable {
         } catch {
             outcome = ReloadOutcome(reason: reason, failure: error.errors.map(\.description).joined(separator: "; "))
         }
-        outcome.reply = reply
+        outcome.reply = { [self] result in queue.async { self.finished(result) } }
         loop.deliver(outcome)
     }
 }

@@ -1,7 +1,9 @@
 import Foundation
 import Hummingbird
+import HummingbirdCore
 import Logging
 import NIOCore
+import ProbeAgentCore
 import ServiceLifecycle
 import Synchronization
 
@@ -18,14 +20,25 @@ final class RunningServer: Sendable {
     }
 
     /// Starts `app` and returns once it listens; throws the bind error (or a timeout) otherwise.
-    static func start(name: String, router: Router<BasicRequestContext>, address: BindAddress, log: Logger,
+    ///
+    /// Bounds from ``SurfaceLimits``, through hummingbird's own handlers: at most `connections`
+    /// open (past it the listener stops accepting until one closes), idle connections closed
+    /// after the idle timeout (also one whose request head stops coming: the timer restarts
+    /// only on a whole request part), request heads of at most ``SurfaceLimits/headerBytes``.
+    static func start(name: String, router: Router<AgentRequestContext>, address: BindAddress, connections: Int, log: Logger,
                       describe: @escaping @Sendable (any Channel) -> String) throws -> RunningServer {
         let outcome = Mutex<Result<String, Error>?>(nil)
         let settled = DispatchSemaphore(value: 0)
         var quiet = log
         quiet.logLevel = max(log.logLevel, .warning) // hummingbird logs every start at info
+        let head = SurfaceLimits.headerBytes
+        let http1 = HTTP1Channel.Configuration(
+            idleTimeout: .seconds(SurfaceLimits.idleTimeoutSeconds),
+            httpDecoderConfiguration: .init(maxHeaderFieldSize: head, maxHeaderListSize: head, maxHeaderFieldCount: 100))
         let app = Application(
-            router: router, configuration: .init(address: address, serverName: nil),
+            router: router, server: .http1(configuration: http1),
+            configuration: .init(address: address, serverName: nil,
+                                 availableConnectionsDelegate: MaximumAvailableConnections(connections, logger: quiet)),
             onServerRunning: { channel in
                 outcome.withLock { $0 = .success(describe(channel)) }
                 settled.signal()

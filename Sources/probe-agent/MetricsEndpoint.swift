@@ -1,30 +1,56 @@
 import AdminAPI
 import Foundation
 import Hummingbird
+import Logging
 import NIOCore
 import ProbeAgentCore
 import Shipper
 
 /// The TCP listener: `/metrics`, `/health`, `/-/ready`. Read-only: nothing here changes state.
 enum MetricsEndpoint {
-    static func router(loop: AgentLoop, shipper: Shipper?, config: AgentConfig) -> Router<BasicRequestContext> {
-        let router = Router()
+    static func router(loop: AgentLoop, scrapes: ScrapeService, shipper: Shipper?, config: AgentConfig,
+                       log: Logger) -> Router<AgentRequestContext> {
+        let router = Router(context: AgentRequestContext.self)
+        router.add(middleware: BodyLimitMiddleware(limit: SurfaceLimits.bodyBytes, listener: "the HTTP listener", json: false))
         let remoteWrite = config.remoteWrite != nil
-        router.get("/metrics") { _, _ -> Response in
-            guard let snap = await loop.snapshot() else { return text(.serviceUnavailable, "the agent is stopping\n") }
+        router.get("/metrics") { _, context -> Response in
+            guard let place = scrapes.enter() else {
+                var r = text(.serviceUnavailable, "busy: \(SurfaceLimits.concurrentScrapes) scrapes are being answered already; try again\n")
+                r.headers[.retryAfter] = "\(SurfaceLimits.retryAfterSeconds)"
+                return r
+            }
+            let snap: LoopSnapshot
+            switch await scrapes.snapshot() {
+            case .success(let s): snap = s
+            case .failure(let why): return text(.serviceUnavailable, "\(why)\n")
+            }
             let delivery = shipper?.stats
             var head = ExpositionWriter()
             SelfMetrics.render(snap.summary, delivery: delivery, remoteWrite: remoteWrite, into: &head)
+            scrapes.render(into: &head)
             let first = head.take()
             let perTarget = TakeOnce((ledger: snap.ledger, schedule: snap.schedule, config: snap.config))
+            let channel = context.channel
             let body = ResponseBody { writer in
-                try await writer.write(ByteBuffer(bytes: first))
-                // Per-target series stream out in ~1 MiB chunks: a 100k-target page is never whole in memory.
-                if let p = perTarget.take() {
-                    var targets = TargetMetricsRenderer(ledger: p.ledger, schedule: p.schedule, config: p.config)
-                    while let chunk = targets.nextChunk() { try await writer.write(ByteBuffer(bytes: chunk)) }
+                // Past the deadline the connection is closed: the write waiting on a slow
+                // client throws, and the place and the snapshot are let go.
+                let deadline = channel.eventLoop.scheduleTask(in: .seconds(SurfaceLimits.scrapeDeadlineSeconds)) {
+                    scrapes.noteCut()
+                    log.notice("/metrics response cut: still being sent after \(SurfaceLimits.scrapeDeadlineSeconds) s (client \(channel.remoteAddress?.description ?? "?"))")
+                    channel.close(promise: nil)
                 }
-                // The renderer's label blocks of every target and the snapshot (FreedMemory.swift).
+                defer {
+                    deadline.cancel()
+                    withExtendedLifetime(place) {}
+                }
+                try await writer.write(ByteBuffer(bytes: first))
+                // Per-target series stream out in ~1 MiB chunks: a 100k-target page is never whole in
+                // memory. The renderer keeps the ledger's tables only: the schedule (the names) goes
+                // as soon as it is built, so a slow client holds less of an old snapshot.
+                var targets = perTarget.take().map { TargetMetricsRenderer(ledger: $0.ledger, schedule: $0.schedule, config: $0.config) }
+                while let chunk = targets?.nextChunk() { try await writer.write(ByteBuffer(bytes: chunk)) }
+                targets = nil
+                // The renderer's label blocks of every target (FreedMemory.swift).
                 FreedMemory.release()
                 try await writer.finish(nil)
             }
@@ -57,9 +83,14 @@ enum MetricsEndpoint {
     }
 
     static func json(_ status: HTTPResponse.Status, _ value: some Encodable) -> Response {
+        Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: jsonBuffer(value)))
+    }
+
+    /// `value` as the admin API's JSON, one line.
+    static func jsonBuffer(_ value: some Encodable) -> ByteBuffer {
         let data = (try? JSONEncoder.admin.encode(value)) ?? Data(#"{"error":"encoding failed"}"#.utf8)
         var buffer = ByteBuffer(bytes: data)
         buffer.writeString("\n")
-        return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: buffer))
+        return buffer
     }
 }

@@ -17,8 +17,8 @@ struct Servers {
         let (host, port) = try split(config.http.listen)
         let http = try RunningServer.start(
             name: "http.listen \(config.http.listen)",
-            router: MetricsEndpoint.router(loop: loop, shipper: shipper, config: config),
-            address: .hostname(host, port: port), log: log
+            router: MetricsEndpoint.router(loop: loop, scrapes: ScrapeService(loop: loop), shipper: shipper, config: config, log: log),
+            address: .hostname(host, port: port), connections: SurfaceLimits.httpConnections, log: log
         ) { channel in
             let p = channel.localAddress?.port ?? port
             return host.contains(":") ? "[\(host)]:\(p)" : "\(host):\(p)"
@@ -36,7 +36,8 @@ struct Servers {
         let admin: RunningServer
         do {
             admin = try RunningServer.start(name: "admin.socket \(path)", router: AdminEndpoint.router(context),
-                                            address: .unixDomainSocket(path: path), log: log) { _ in path }
+                                            address: .unixDomainSocket(path: path), connections: SurfaceLimits.adminConnections,
+                                            log: log) { _ in path }
         } catch {
             http.stop()
             throw error
