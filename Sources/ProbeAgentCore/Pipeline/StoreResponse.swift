@@ -38,6 +38,19 @@ public struct StoreAnswer: Sendable, Hashable {
         self.location = location
         self.transportError = transportError
     }
+
+    /// An HTTP answer as it came off the wire: Retry-After and Location are the first header of
+    /// each name (names compared case-insensitively), the body is its first `bodyLimit` bytes
+    /// read as UTF-8 (invalid sequences replaced). Everything here is the store's: any bytes.
+    public init(status: Int, headers: some Sequence<(name: String, value: String)>, body: some Collection<UInt8>,
+                bodyLimit: Int) {
+        func first(_ name: String) -> String? {
+            let wanted = name.lowercased()
+            return headers.first { $0.name.lowercased() == wanted }?.value
+        }
+        self.init(status: status, body: String(decoding: body.prefix(max(0, bodyLimit)), as: UTF8.self),
+                  retryAfter: first("Retry-After"), location: first("Location"))
+    }
 }
 
 public enum StoreResponse {
