@@ -9,6 +9,7 @@ import PackageDescription
 //   agentctl        the operator CLI (`agentctl probe` today).
 //   CSnappy         system library: libsnappy's C API (block compression).
 //   RemoteWrite     Prometheus remote-write 1.0 encoding: protobuf WriteRequest + snappy.
+//   ResultBlocks    the spill log's record format: blocks of results (ResultRecord), snappy.
 //   AdminAPI        the admin socket's wire types (JSON), shared by probe-agent and agentctl.
 let package = Package(
     name: "ProbeAgent",

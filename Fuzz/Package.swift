@@ -15,7 +15,7 @@ import PackageDescription
 
 // A path dependency is named after its directory, which is the checkout's name (main, wt-x, …).
 let root = URL(fileURLWithPath: Context.packageDirectory).deletingLastPathComponent()
-let agent = root.lastPathComponent
+let agent = root.lastPathComponent.lowercased()
 
 func fuzzTarget(_ name: String, _ products: [String], local: [Target.Dependency] = []) -> Target {
     .executableTarget(name: name, dependencies: ["FuzzSupport"] + local + products.map { .product(name: $0, package: agent) })

@@ -160,7 +160,8 @@ run_target() {
     runlog="$build/$t.log"
     corpus="$build/corpus/$t"
     mkdir -p "$corpus"
-    local args=(-max_len="$(max_len "$t")" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1
+    # malloc_limit_mb: no input of at most max_len bytes may make a decoder allocate 64 MiB at once.
+    local args=(-max_len="$(max_len "$t")" -timeout=10 -rss_limit_mb=2048 -malloc_limit_mb=64 -print_final_stats=1
                 -artifact_prefix="$out/$t-" -max_total_time="$seconds")
     [[ "$mode" == smoke && "$t" == packet ]] && args+=(-runs=2000000)
     # New inputs go to the working corpus; the committed seeds are only read.

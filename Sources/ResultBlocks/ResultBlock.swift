@@ -69,7 +69,9 @@ public enum ResultBlock {
         let expected = payload.withUnsafeBytes { weight($0) }
         let raw = [UInt8](try Snappy.uncompress(payload.dropFirst(5), maxLength: maxRawBytes + (1 << 20)))
         var out: [ResultRecord] = []
-        out.reserveCapacity(expected)
+        // The header's count is input too: reserve no more than the block can hold (a 5-byte
+        // header claiming 1M results reserved 75 MB).
+        out.reserveCapacity(min(expected, raw.count / (4 + ResultRecord.minimumEncodedBytes)))
         var at = 0
         while at < raw.count {
             guard raw.count - at >= 4 else { throw Corrupt(description: "record length truncated") }
