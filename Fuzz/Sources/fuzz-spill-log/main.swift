@@ -46,6 +46,9 @@ Fuzzer.main(seeds: SpillSeeds.all) { bytes in
         try log.append(input.appends)
         droppedBefore = log.stats.droppedRecords
         try log.close()
+    } catch SpillError.segmentIDsExhausted {
+        // A segment named with the highest id: the log refuses to number one it could not read.
+        return Fuzzer.check((try? log.close()) != nil, "close failed")
     } catch {
         return Fuzzer.check(false, "append or close failed: \(error)")
     }

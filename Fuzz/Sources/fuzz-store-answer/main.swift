@@ -7,7 +7,8 @@
 //
 // where chunk = u16 length + bytes. Contract: the answer is classified by meaning (no HTTP
 // answer and every 5xx/429/401… is failing, 2xx accepted), never a trap, and no Retry-After a
-// store sends makes the backoff negative or longer than its cap.
+// store sends makes the backoff negative or longer than its cap; a reason quotes the store's
+// text in excerpts (what a person reads on /health stays short).
 
 import FuzzSupport
 import ProbeAgentCore
@@ -27,6 +28,10 @@ Fuzzer.main(seeds: StoreAnswerInput.seeds) { bytes in
     case .tooOld:
         Fuzzer.check(answer.status != nil, "too old without an HTTP answer")
     }
+    if answer.status != nil, let reason = verdict.reason {
+        // What a person reads on /health: the store's text is quoted in excerpts, never whole.
+        Fuzzer.check(reason.count <= 2 * StoreResponse.reasonBodyLimit + 100, "reason of \(reason.count) characters")
+    }
     if answer.status == nil {
         guard case .failing = verdict else { return Fuzzer.check(false, "no HTTP answer classified as \(verdict)") }
     }
@@ -40,6 +45,15 @@ Fuzzer.main(seeds: StoreAnswerInput.seeds) { bytes in
             let delay = backoff.next(random: input.random, retryAfter: retryAfter)
             Fuzzer.check(delay >= .zero && delay <= max(backoff.cap, backoff.retryAfterCap),
                          "backoff \(delay) at attempt \(attempt) for Retry-After \(String(describing: retryAfter))")
+        }
+    }
+}
+
+extension StoreVerdict {
+    var reason: String? {
+        switch self {
+        case .accepted, .tooOld: nil
+        case .failing(let reason, _), .tooLarge(let reason), .malformed(let reason): reason
         }
     }
 }

@@ -54,7 +54,7 @@ public struct StoreAnswer: Sendable, Hashable {
 }
 
 public enum StoreResponse {
-    /// Longest body excerpt a reason quotes.
+    /// Longest body excerpt (and Location) a reason quotes.
     public static let reasonBodyLimit = 200
 
     /// Classifies an answer (see ``StoreVerdict``).
@@ -70,8 +70,9 @@ public enum StoreResponse {
         let why = reason(status: status, body: a.body)
         switch status {
         case 300..<400:
-            return .failing(reason: "\(why): redirect to \(a.location ?? "(no Location)") not followed; fix remote_write.url",
-                            retryAfter: nil)
+            // The Location is quoted like the body: cut, whatever length the store sent.
+            let target = a.location.map { String($0.prefix(reasonBodyLimit)) } ?? "(no Location)"
+            return .failing(reason: "\(why): redirect to \(target) not followed; fix remote_write.url", retryAfter: nil)
         case 413:
             return .tooLarge(reason: why)
         case 401, 403, 404, 405, 407, 408, 429, 500...:
