@@ -9,7 +9,7 @@
 ##   store-answer   status + headers + body → StoreVerdict      (Fuzz/Sources/fuzz-store-answer)
 ## The Swift targets are the package in Fuzz/, built with -sanitize=fuzzer,address (Fuzz/README.md).
 ##
-## Usage: scripts/fuzz.sh --smoke                       every target for 20 s (CI; scripts/test.sh runs it)
+## Usage: scripts/fuzz.sh --smoke                       every target for 15 s (CI; scripts/test.sh runs it)
 ##        scripts/fuzz.sh [SECONDS] [TARGET...] [-- ARGS]
 ##                                                      each TARGET (default: all, one after the
 ##                                                      other) for SECONDS (default 300); ARGS go
@@ -37,7 +37,7 @@ fatal() { error "$@"; exit 1; }
 usage() { sed -n 's/^## \{0,1\}//p' "$0" >&2; }
 
 all_targets=(packet config spill-log result-record store-answer)
-smoke_seconds=20
+smoke_seconds=15
 
 mode=long
 seconds=300
