@@ -94,7 +94,21 @@ enum ConfigSeeds {
             monitors:
               - id: a
                 protocol: icmp
-                targets: ["${TARGET:-127.0.0.1}"]
+                targets: ["${TARGET:-127.0.0.1}", "${UNSET}", "${EMPTY:-x}"]
+            """),
+        ("names-and-families", """
+            scheduler: {resolve_interval: 30s, resolve_timeout: 2s}
+            monitors:
+              - id: dual
+                protocol: icmp
+                targets: [localhost, "${TARGET}", "$$literal"]
+                address_family: ipv6
+                all_addresses: true
+              - id: v4
+                protocol: tcp-connect
+                port: 80
+                targets: [host.example]
+                address_family: ipv4
             """),
         ("odd-scalars", """
             monitors:

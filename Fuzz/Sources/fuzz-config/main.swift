@@ -9,6 +9,9 @@
 import FuzzSupport
 import ProbeAgentCore
 
+/// What `${VAR}` expands to: fixed, so an input means the same on every run and machine.
+let environment = ConfigEnvironment(variables: ["ENV": "prod", "TARGET": "198.18.1.1", "EMPTY": ""], hostname: "fuzz-host")
+
 Fuzzer.main(seeds: ConfigSeeds.all) { bytes in
     let yaml = String(decoding: bytes, as: UTF8.self)
     // Workaround, until the YAML size/depth/alias limits land in the loader: Yams overflows the
@@ -17,7 +20,7 @@ Fuzzer.main(seeds: ConfigSeeds.all) { bytes in
     guard NestingGuard.bound(yaml) <= NestingGuard.limit else { return }
     let config: AgentConfig
     do throws(ConfigErrors) {
-        config = try AgentConfig.load(yaml: yaml, file: "fuzz.yaml")
+        config = try AgentConfig.load(yaml: yaml, file: "fuzz.yaml", environment: environment)
     } catch {
         Fuzzer.check(!error.errors.isEmpty, "ConfigErrors without an error")
         for e in error.errors {
