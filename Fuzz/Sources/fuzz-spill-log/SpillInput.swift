@@ -97,8 +97,9 @@ final class Scratch: @unchecked Sendable {
     init() {
         let base = FileManager.default.fileExists(atPath: "/dev/shm") ? "/dev/shm" : NSTemporaryDirectory()
         var template = Array((base + "/probeagent-fuzz-spill.XXXXXX").utf8CString)
-        guard let made = mkdtemp(&template) else { fatalError("mkdtemp in \(base): errno \(errno)") }
-        root = String(cString: made)
+        let made = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!).map { String(cString: $0) } }
+        guard let made else { fatalError("mkdtemp in \(base): errno \(errno)") }
+        root = made
         Self.cleanup = root
         atexit { if let root = Scratch.cleanup { try? FileManager.default.removeItem(atPath: root) } }
     }

@@ -28,7 +28,9 @@ Fuzzer.main(seeds: SpillSeeds.all) { bytes in
     }
     let opened = log.stats
     _ = opened.oldestPendingAge(nowNanos: input.nowNanos)
-    if input.maxAge != nil { try? log.maintain(nowNanos: input.nowNanos) }
+    if input.maxAge != nil {
+        do { try log.maintain(nowNanos: input.nowNanos) } catch { Fuzzer.check(false, "maintain failed: \(error)") }
+    }
 
     let pending = log.stats.pendingRecords
     let (records, weight) = readAll(log)
