@@ -8,7 +8,19 @@ enum ConfigSeeds {
     static func all() throws -> [(name: String, bytes: [UInt8])] {
         let example = try String(contentsOfFile: repositoryRoot() + "/config/agent.yaml", encoding: .utf8)
         return [("example-agent.yaml", Array(example.utf8))] + documents.map { ($0.name, Array($0.text.utf8)) }
+            + hostile
     }
+
+    /// Past the loader's limits, and not text.
+    static let hostile: [(name: String, bytes: [UInt8])] = [
+        // 5,000 nested lists overflowed Yams's stack before the depth limit.
+        ("deep-nesting", Array(("monitors: " + String(repeating: "[", count: 5000) + String(repeating: "]", count: 5000)).utf8)),
+        ("depth-65-block", Array((0..<65).map { String(repeating: " ", count: $0) + "k\($0):\n" }.joined().utf8)),
+        ("billion-laughs", Array((["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+            + (1..<9).map { i in "a\(i): &a\(i) [" + Array(repeating: "*a\(i - 1)", count: 10).joined(separator: ", ") + "]" }
+            + ["monitors: *a8"]).joined(separator: "\n").utf8)),
+        ("not-utf8", Array("monitors:\n  - id: caf".utf8) + [0xC3, 0x28, 0xFF] + Array("\n".utf8)),
+    ]
 
     static let documents: [(name: String, text: String)] = [
         ("minimal", "monitors:\n  - id: a\n    protocol: icmp\n    targets: [127.0.0.1]\n"),
@@ -61,6 +73,10 @@ enum ConfigSeeds {
             admin: {socket: /run/probe-agent/admin.sock}
             metrics: {per_target_histograms: false, rtt_buckets: [1ms, 10ms, 100ms]}
             log_level: debug
+            monitors: [{id: a, protocol: icmp, targets: [127.0.0.1]}]
+            """),
+        ("process-section", """
+            process: {user: probe-agent, group: probe-agent, run_as_root: false}
             monitors: [{id: a, protocol: icmp, targets: [127.0.0.1]}]
             """),
         ("bearer-token", """
