@@ -9,6 +9,7 @@ import PackageDescription
 //   agentctl        the operator CLI (`agentctl probe` today).
 //   CSnappy         system library: libsnappy's C API (block compression).
 //   RemoteWrite     Prometheus remote-write 1.0 encoding: protobuf WriteRequest + snappy.
+//   ResultBlocks    the spill log's record format: blocks of results (ResultRecord), snappy.
 //   AdminAPI        the admin socket's wire types (JSON), shared by probe-agent and agentctl.
 let package = Package(
     name: "ProbeAgent",
@@ -18,6 +19,10 @@ let package = Package(
         .executable(name: "agentctl", targets: ["agentctl"]),
         .library(name: "ProbeEngine", targets: ["ProbeEngine"]),
         .library(name: "RemoteWrite", targets: ["RemoteWrite"]),
+        // For the fuzz package (Fuzz/Package.swift), which builds them with sanitizers.
+        .library(name: "ProbeAgentCore", targets: ["ProbeAgentCore"]),
+        .library(name: "SpillLog", targets: ["SpillLog"]),
+        .library(name: "ResultBlocks", targets: ["ResultBlocks"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -53,11 +58,14 @@ let package = Package(
             dependencies: ["CSnappy", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
             exclude: ["Proto/remote_write.proto", "Proto/README.md"]
         ),
+        // The write-ahead log's record format (blocks of results); apart from Shipper so the
+        // fuzz package decodes it without building the HTTP client.
+        .target(name: "ResultBlocks", dependencies: ["ProbeAgentCore", "RemoteWrite"]),
         // Delivery: memory queue, spill log, remote write with retries (an I/O service).
         .target(
             name: "Shipper",
             dependencies: [
-                "ProbeAgentCore", "SpillLog", "RemoteWrite",
+                "ProbeAgentCore", "SpillLog", "RemoteWrite", "ResultBlocks",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -88,7 +96,7 @@ let package = Package(
         .testTarget(name: "ProbeEngineTests", dependencies: ["ProbeEngine", "CProbe", "TestSupport"]),
         .testTarget(name: "ProbeAgentCoreTests", dependencies: ["ProbeAgentCore", "TestSupport"]),
         .testTarget(name: "SpillLogTests", dependencies: ["SpillLog", "TestSupport"]),
-        .testTarget(name: "ShipperTests", dependencies: ["Shipper", "ProbeAgentCore", "RemoteWrite", "TestSupport"]),
+        .testTarget(name: "ShipperTests", dependencies: ["Shipper", "ProbeAgentCore", "RemoteWrite", "ResultBlocks", "TestSupport"]),
         // Encoding unit tests plus round trips through real receivers (Prometheus,
         // VictoriaMetrics) started by Tests/support/{prometheus,victoria-metrics}.sh.
         .testTarget(

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import ProbeAgentCore
 import RemoteWrite
+import ResultBlocks
 import SpillLog
 import Synchronization
 

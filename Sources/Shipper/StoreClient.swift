@@ -97,22 +97,18 @@ final class StoreClient {
     }
 }
 
-/// Collects one answer on its event loop: the status, Retry-After and Location, and the body's
-/// first `limit` bytes; later body parts are dropped as they arrive.
+/// Collects one answer on its event loop: the head, and the body's first `limit` bytes; later
+/// body parts are dropped as they arrive. What they mean is StoreAnswer's and StoreResponse's.
 private final class AnswerDelegate: HTTPClientResponseDelegate, @unchecked Sendable {
     typealias Response = StoreAnswer
     private let limit: Int
-    private var status: Int?
-    private var retryAfter: String?
-    private var location: String?
+    private var head: HTTPResponseHead?
     private var body: [UInt8] = []
 
     init(limit: Int) { self.limit = limit }
 
     func didReceiveHead(task: HTTPClient.Task<Response>, _ head: HTTPResponseHead) -> EventLoopFuture<Void> {
-        status = Int(head.status.code)
-        retryAfter = head.headers.first(name: "Retry-After")
-        location = head.headers.first(name: "Location")
+        self.head = head
         return task.eventLoop.makeSucceededVoidFuture()
     }
 
@@ -123,6 +119,7 @@ private final class AnswerDelegate: HTTPClientResponseDelegate, @unchecked Senda
     }
 
     func didFinishRequest(task: HTTPClient.Task<Response>) throws -> Response {
-        StoreAnswer(status: status, body: String(decoding: body, as: UTF8.self), retryAfter: retryAfter, location: location)
+        guard let head else { return StoreAnswer(status: nil) } // no head: no HTTP answer
+        return StoreAnswer(status: Int(head.status.code), headers: head.headers, body: body, bodyLimit: limit)
     }
 }

@@ -23,6 +23,9 @@ public enum SpillError: Error, Equatable, CustomStringConvertible {
     /// Another owner holds the directory's lock (SpillDirectoryLock.swift): another agent, or
     /// another spill log in this process. `holderPID` is what the lock file says, if anything.
     case locked(directory: String, holderPID: Int32?)
+    /// The next segment would need an id above ``Segment/maxID``, which no later open would
+    /// read back: a segment named with the highest id (not one this log numbered) is there.
+    case segmentIDsExhausted(directory: String)
 
     /// Maps `errno` from `operation` on `path` to an error.
     static func from(errno code: Int32, operation: String, path: String) -> SpillError {
@@ -48,6 +51,8 @@ public enum SpillError: Error, Equatable, CustomStringConvertible {
             return "spill log: record of \(size) bytes exceeds the \(limit)-byte limit"
         case .closed:
             return "spill log: used after close()"
+        case .segmentIDsExhausted(let directory):
+            return "spill log: no segment id left in \(directory) (a segment is named \(Segment.fileName(Segment.maxID))); move the segments away to start numbering again"
         case .locked(let directory, let pid):
             let file = directory + "/" + SpillDirectoryLock.fileName
             guard let pid else {

@@ -114,6 +114,9 @@ extension SpillLog {
             writeUnsynced = false
         }
         let id = nextID
+        // Past maxID a segment is skipped at the next open: its records would be lost, and the
+        // open after that would truncate it to number a new one.
+        guard id <= Segment.maxID else { throw SpillError.segmentIDsExhausted(directory: directory) }
         let fd = try Sys.open(path(id), O_WRONLY | O_CREAT | O_TRUNC)
         nextID += 1
         writeFD = fd

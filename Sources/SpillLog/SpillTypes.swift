@@ -101,8 +101,10 @@ public struct SpillStats: Sendable, Equatable {
     /// Bytes of partial records cut from the end of the last segment at open.
     public var tornTailBytes = 0
 
-    /// Age of the oldest pending record at `nowNanos`.
+    /// Age of the oldest pending record at `nowNanos`. The timestamp is read from disk and may
+    /// be anything: the difference is taken in Duration's 128-bit range, which holds any two
+    /// Int64 nanosecond values (in Int64 a far-future or far-past record overflowed and trapped).
     public func oldestPendingAge(nowNanos: Int64) -> Duration? {
-        oldestPendingTimestampNanos.map { .nanoseconds(nowNanos - $0) }
+        oldestPendingTimestampNanos.map { .nanoseconds(nowNanos) - .nanoseconds($0) }
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import ProbeAgentCore
+import ResultBlocks
 @testable import Shipper
 import TestSupport
 import Testing

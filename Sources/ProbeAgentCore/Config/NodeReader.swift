@@ -44,10 +44,20 @@ struct NodeReader {
         case .scalar(let s):
             if node.null != nil && s.style == .plain { return "null" }
             if s.style != .plain { return "a string" }
-            if node.int != nil || node.float != nil { return "a number" }
+            // Not Yams's YAML 1.1 sexagesimal numbers (see `integer`): "http://host" is a string.
+            if !s.string.contains(":"), node.int != nil || node.float != nil { return "a number" }
             if node.bool != nil { return "a boolean" }
             return "a string"
         }
+    }
+
+    /// A scalar's integer value (decimal, 0x, 0o, 0b), never Yams's YAML 1.1 sexagesimal one
+    /// (`1:30` as 90): Yams multiplies those out unchecked, so a long one (`99:99:…:99`) trapped
+    /// (found by Fuzz/fuzz-config), and it reads any text with a colon as a number
+    /// (`http://host` as 0).
+    static func integer(_ node: Node) -> Int? {
+        guard case .scalar(let s) = node, !s.string.contains(":") else { return nil }
+        return node.int
     }
 
     /// A mapping whose keys are all in `known`; unknown and duplicate keys are reported (with
@@ -98,7 +108,7 @@ struct NodeReader {
     /// An integer in `range`; `alternative` names a keyword the caller also accepts (for the
     /// error message).
     mutating func int(_ node: Node, _ what: String, in range: ClosedRange<Int>, or alternative: String? = nil) -> Int? {
-        guard case .scalar(let s) = node, s.style == .plain, let value = node.int else {
+        guard case .scalar(let s) = node, s.style == .plain, let value = Self.integer(node) else {
             let expected = alternative.map { "an integer or '\($0)'" } ?? "an integer"
             error(at: node, "expected \(expected) for \(what), found \(Self.describe(node))")
             return nil
@@ -135,7 +145,7 @@ struct NodeReader {
 
     /// A byte size: an integer, or a number with a unit (`512MiB`, `1GB`, `64KiB`).
     mutating func byteSize(_ node: Node, _ what: String) -> Int64? {
-        if case .scalar(let s) = node, s.style == .plain, let value = node.int {
+        if case .scalar(let s) = node, s.style == .plain, let value = Self.integer(node) {
             if value > 0 { return Int64(value) }
             error(at: node, "\(what) must be greater than zero")
             return nil

@@ -10,6 +10,8 @@ extension ResultRecord {
     public enum DecodeError: Error, Equatable { case truncated, badVersion(UInt8), badValue(String) }
 
     static let version: UInt8 = 1
+    /// The shortest encoding: the four u8, the timestamp, two empty strings, no labels.
+    public static let minimumEncodedBytes = 4 + 8 + 2 + 2 + 2
 
     public func encoded() -> [UInt8] {
         var out: [UInt8] = []
@@ -48,7 +50,7 @@ extension ResultRecord {
         let monitor = try r.string(), target = try r.string()
         let count = Int(try r.u16())
         var labels: [(String, String)] = []
-        labels.reserveCapacity(count)
+        labels.reserveCapacity(min(count, r.remaining / 4)) // a label takes 4 bytes at least
         for _ in 0..<count { labels.append((try r.string(), try r.string())) }
         self.init(monitorID: monitor, target: target, probeProtocol: ProbeProtocol.allCases[p],
                   outcome: ProbeOutcome.allCases[o], suppressed: flags & 1 != 0, rttNanoseconds: rtt,
@@ -76,6 +78,7 @@ extension ResultRecord {
     private struct Reader {
         let bytes: [UInt8]
         var at = 0
+        var remaining: Int { bytes.count - at }
 
         mutating func take(_ n: Int) throws(DecodeError) -> ArraySlice<UInt8> {
             guard n >= 0, bytes.count - at >= n else { throw .truncated }

@@ -38,10 +38,23 @@ public struct StoreAnswer: Sendable, Hashable {
         self.location = location
         self.transportError = transportError
     }
+
+    /// An HTTP answer as it came off the wire: Retry-After and Location are the first header of
+    /// each name (names compared case-insensitively), the body is its first `bodyLimit` bytes
+    /// read as UTF-8 (invalid sequences replaced). Everything here is the store's: any bytes.
+    public init(status: Int, headers: some Sequence<(name: String, value: String)>, body: some Collection<UInt8>,
+                bodyLimit: Int) {
+        func first(_ name: String) -> String? {
+            let wanted = name.lowercased()
+            return headers.first { $0.name.lowercased() == wanted }?.value
+        }
+        self.init(status: status, body: String(decoding: body.prefix(max(0, bodyLimit)), as: UTF8.self),
+                  retryAfter: first("Retry-After"), location: first("Location"))
+    }
 }
 
 public enum StoreResponse {
-    /// Longest body excerpt a reason quotes.
+    /// Longest body excerpt (and Location) a reason quotes.
     public static let reasonBodyLimit = 200
 
     /// Classifies an answer (see ``StoreVerdict``).
@@ -57,8 +70,9 @@ public enum StoreResponse {
         let why = reason(status: status, body: a.body)
         switch status {
         case 300..<400:
-            return .failing(reason: "\(why): redirect to \(a.location ?? "(no Location)") not followed; fix remote_write.url",
-                            retryAfter: nil)
+            // The Location is quoted like the body: cut, whatever length the store sent.
+            let target = a.location.map { String($0.prefix(reasonBodyLimit)) } ?? "(no Location)"
+            return .failing(reason: "\(why): redirect to \(target) not followed; fix remote_write.url", retryAfter: nil)
         case 413:
             return .tooLarge(reason: why)
         case 401, 403, 404, 405, 407, 408, 429, 500...:

@@ -10,14 +10,14 @@ import RemoteWrite
 /// ResultRecord in its own encoding (what earlier versions spilled), so an old spill log is
 /// still read back. The count is outside the compressed part so the log can weigh a record
 /// (count its results) without decompressing it.
-enum ResultBlock {
-    static let tag: UInt8 = 0xB1
+public enum ResultBlock {
+    public static let tag: UInt8 = 0xB1
     /// Most uncompressed bytes in one block: snappy's worst case stays well under the spill
     /// log's 1 MiB record limit.
-    static let maxRawBytes = 512 << 10
+    public static let maxRawBytes = 512 << 10
 
     /// The blocks for `records`, in order, each with its result count.
-    static func encode(_ records: ArraySlice<ResultRecord>) throws -> [(payload: Data, count: Int)] {
+    public static func encode(_ records: ArraySlice<ResultRecord>) throws -> [(payload: Data, count: Int)] {
         var blocks: [(Data, Int)] = []
         var raw: [UInt8] = []
         raw.reserveCapacity(min(maxRawBytes, records.count * 96))
@@ -53,23 +53,25 @@ enum ResultBlock {
     }
 
     /// The results a payload stands for, read from its header (1 for a single old record).
-    static func weight(_ payload: UnsafeRawBufferPointer) -> Int {
+    public static func weight(_ payload: UnsafeRawBufferPointer) -> Int {
         guard payload.count >= 5, payload[0] == tag else { return 1 }
         var n: UInt32 = 0
         for i in 0..<4 { n |= UInt32(payload[1 + i]) << (8 * UInt32(i)) }
         return Int(max(1, min(n, 1 << 20)))
     }
 
-    struct Corrupt: Error, CustomStringConvertible { let description: String }
+    public struct Corrupt: Error, CustomStringConvertible { public let description: String }
 
     /// The results of a payload; throws on anything that does not check out (it is input).
-    static func decode(_ payload: Data) throws -> [ResultRecord] {
+    public static func decode(_ payload: Data) throws -> [ResultRecord] {
         guard payload.first == tag else { return [try ResultRecord(decoding: payload)] }
         guard payload.count >= 5 else { throw Corrupt(description: "block header truncated") }
         let expected = payload.withUnsafeBytes { weight($0) }
         let raw = [UInt8](try Snappy.uncompress(payload.dropFirst(5), maxLength: maxRawBytes + (1 << 20)))
         var out: [ResultRecord] = []
-        out.reserveCapacity(expected)
+        // The header's count is input too: reserve no more than the block can hold (a 5-byte
+        // header claiming 1M results reserved 75 MB).
+        out.reserveCapacity(min(expected, raw.count / (4 + ResultRecord.minimumEncodedBytes)))
         var at = 0
         while at < raw.count {
             guard raw.count - at >= 4 else { throw Corrupt(description: "record length truncated") }
