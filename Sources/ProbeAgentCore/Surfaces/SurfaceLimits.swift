@@ -36,6 +36,7 @@ public enum SurfaceLimits {
 
     /// Admin requests waiting for the probing loop's summary, and for its snapshot, at once;
     /// past it, 503 with `Retry-After: 1` (the loop answers them all at its next turn, within
-    /// a second).
+    /// a second). A backstop: today the admin socket's 32 connections (one request each at a
+    /// time) and the scrapes' shared snapshot (one request out at a time) keep them below it.
     public static let loopWaiters = 64
 }
