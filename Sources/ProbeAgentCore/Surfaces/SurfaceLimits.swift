@@ -18,7 +18,7 @@ public enum SurfaceLimits {
     /// Each holds its loop snapshot's tables (which the loop then copies) and the renderer's
     /// label index for as long as its client reads: +25–32 MB of RSS at 100k targets, about
     /// what the agent holds per target when idle. Three keep slow clients within 2× the idle
-    /// RSS (1.80–1.87×; four reached 1.96–2.00×: scripts/bench-scrape.sh, README) and serve a
+    /// RSS (1.75–1.87×; four reached 1.96–2.00×: scripts/bench-scrape.sh, README) and serve a
     /// Prometheus pair and one more client at once.
     public static let concurrentScrapes = 3
     /// The `Retry-After` of a 503 for a scrape or a follower past its cap.
@@ -36,6 +36,7 @@ public enum SurfaceLimits {
 
     /// Admin requests waiting for the probing loop's summary, and for its snapshot, at once;
     /// past it, 503 with `Retry-After: 1` (the loop answers them all at its next turn, within
-    /// a second).
+    /// a second). A backstop: today the admin socket's 32 connections (one request each at a
+    /// time) and the scrapes' shared snapshot (one request out at a time) keep them below it.
     public static let loopWaiters = 64
 }
