@@ -1,14 +1,16 @@
 import Foundation
 import FuzzSupport
 
-/// Seed configs: the shipped example and small documents that each reach one part of the
-/// loader (every section, every target form, the errors it reports). Read from the repository
-/// when seeds are written (Fuzz/ is inside it).
+/// Seed configs: the example and the package's conffile, and small documents that each reach
+/// one part of the loader (every section, every target form, the errors it reports). Read from
+/// the repository when seeds are written (Fuzz/ is inside it).
 enum ConfigSeeds {
     static func all() throws -> [(name: String, bytes: [UInt8])] {
-        let example = try String(contentsOfFile: repositoryRoot() + "/config/agent.yaml", encoding: .utf8)
-        return [("example-agent.yaml", Array(example.utf8))] + documents.map { ($0.name, Array($0.text.utf8)) }
-            + hostile
+        let root = repositoryRoot()
+        let example = try String(contentsOfFile: root + "/config/agent.yaml", encoding: .utf8)
+        let packaged = try String(contentsOfFile: root + "/packaging/agent.yaml", encoding: .utf8)
+        return [("example-agent.yaml", Array(example.utf8)), ("packaged-agent.yaml", Array(packaged.utf8))]
+            + documents.map { ($0.name, Array($0.text.utf8)) } + hostile
     }
 
     /// Past the loader's limits, and not text.
