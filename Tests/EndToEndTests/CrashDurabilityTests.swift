@@ -19,12 +19,7 @@ struct CrashDurabilityTests {
     }
 
     /// Echo requests the server namespace's kernel has received.
-    static func echoesReceived() throws -> Int {
-        let out = try sh([Tools.testnet, "sexec", net, "cat", "/proc/net/snmp"])
-        let lines = out.stdout.split(separator: "\n").filter { $0.hasPrefix("Icmp:") }
-        let names = lines[0].split(separator: " "), values = lines[1].split(separator: " ")
-        return Int(values[names.firstIndex(of: "InEchos")!])!
-    }
+    static func echoesReceived() throws -> Int { try TestNetwork(name: net).echoesReceived() }
 
     /// Distinct (series, timestamp) samples of probe_success in the store (a result sent twice
     /// after a crash is one sample: at-least-once delivery).

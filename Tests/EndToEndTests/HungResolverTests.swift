@@ -10,28 +10,13 @@ import Testing
 /// silent prefix, where the server namespace drops every packet, so every DNS query hangs.
 @Suite("probe-agent with a resolver that never answers", .serialized)
 struct HungResolverTests {
-    static let net = "ahr\(getpid())"
-
-    static func sh(_ args: [String], timeout: TimeInterval = 60) throws -> Tools.Output {
-        try Tools.run(args, timeout: timeout)
-    }
-
-    /// Echo requests the server namespace's kernel has received.
-    static func echoesReceived() throws -> Int {
-        let out = try sh([Tools.testnet, "sexec", net, "cat", "/proc/net/snmp"])
-        let lines = out.stdout.split(separator: "\n").filter { $0.hasPrefix("Icmp:") }
-        let names = lines[0].split(separator: " "), values = lines[1].split(separator: " ")
-        return Int(values[names.firstIndex(of: "InEchos")!])!
-    }
 
     @Test(.enabled(if: Tools.isRoot, "needs root for the test network and a private mount namespace"),
           .timeLimit(.minutes(3)))
     func literalsAndReadyDoNotWaitOnAHungResolver() throws {
-        let up = try Self.sh([Tools.testnet, "up", Self.net], timeout: 60)
-        defer { _ = try? Self.sh([Tools.testnet, "down", Self.net], timeout: 60) }
-        try #require(up.status == 0, "testnet up failed: \(up.stderr)")
-        try #require(try Self.sh([Tools.testnet, "check", Self.net]).status == 0, "route check failed, not probing")
-        let route = try Self.sh([Tools.testnet, "exec", Self.net, "ip", "route", "get", "198.18.2.53"])
+        let net = try TestNetwork.up("ahr\(getpid())")
+        defer { net.down() }
+        let route = try net.run(["exec", "ip", "route", "get", "198.18.2.53"])
         try #require(route.stdout.contains("dev pa0"), "the name server's address must go over the test veth: \(route.stdout)")
 
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("pa-resolver-\(getpid())")
@@ -68,18 +53,18 @@ struct HungResolverTests {
                 targets: [dual.test]
             """
         let systemd = try NotifyListener(path: dir.appendingPathComponent("notify.sock").path)
-        let echoesBefore = try Self.echoesReceived()
+        let echoesBefore = try net.echoesReceived()
         let started = Date()
         let agent = try RunningAgent(config: cfg, hostsFile: hosts, resolvConf: resolv,
                                      environment: ["NOTIFY_SOCKET=\(systemd.address)"],
-                                     launcher: [Tools.testnet, "exec", Self.net])
+                                     launcher: [Tools.testnet, "exec", net.name])
         let ready = systemd.next(timeout: 10) { $0.notifyFields["READY"] == "1" }
         let readyAfter = Date().timeIntervalSince(started)
         #expect(ready != nil, "no READY=1; log:\n\(agent.log)")
         #expect(readyAfter < 2, "READY=1 after \(readyAfter) s")
         var firstEchoAfter: TimeInterval?
         for _ in 0..<100 where firstEchoAfter == nil {
-            if try Self.echoesReceived() > echoesBefore { firstEchoAfter = Date().timeIntervalSince(started) } else { usleep(20_000) }
+            if try net.echoesReceived() > echoesBefore { firstEchoAfter = Date().timeIntervalSince(started) } else { usleep(20_000) }
         }
         let first = try #require(firstEchoAfter, "no echo reached the server namespace; log:\n\(agent.log)")
         #expect(first < 1, "the first literal probe arrived \(first) s after start")
@@ -106,7 +91,7 @@ struct HungResolverTests {
 
         // /metrics: each address of the name is its own series under target="dual.test".
         let http = try #require(agent.waitForListeners(timeout: 10), "log:\n\(agent.log)")
-        let page = try Self.sh([Tools.testnet, "exec", Self.net, "curl", "-sf", "--max-time", "20", "http://\(http)/metrics"])
+        let page = try net.run(["exec", "curl", "-sf", "--max-time", "20", "http://\(http)/metrics"])
         for a in ["198.18.1.5", "2001:db8:1::5"] {
             #expect(page.stdout.contains("probe_replies_total{monitor=\"every\",target=\"dual.test\",address=\"\(a)\",protocol=\"icmp\"}"),
                     "no series for \(a)")
