@@ -31,26 +31,25 @@ final class RawICMP {
 
     /// Waits (bounded) for the next TCP SYN and returns its TCP header bytes (IP header stripped).
     func nextSyn(timeoutMs: Int64 = 2000) -> [UInt8]? {
-        let until = monotonicMs() + timeoutMs
-        var buf = [UInt8](repeating: 0, count: 1500)
-        while monotonicMs() < until {
-            let n = recv(fd, &buf, buf.count, 0)
-            if n <= 0 { usleep(1000); continue }
-            let ihl = Int(buf[0] & 0x0f) * 4
-            if n >= ihl + 20 && buf[ihl + 13] & 0x12 == 0x02 { return Array(buf[ihl..<n]) }
-        }
-        return nil
+        nextPacket(timeoutMs: timeoutMs) { p in p.count >= 20 && p[13] & 0x12 == 0x02 }
     }
 
     /// Waits (bounded) for the next echo request and returns its ICMP bytes (IP header stripped).
     func nextEchoRequest(timeoutMs: Int64 = 2000) -> [UInt8]? {
+        nextPacket(timeoutMs: timeoutMs) { p in p.count > 8 && p[0] == 8 }
+    }
+
+    /// Waits (bounded) for the next IPv4 packet whose payload (IP header stripped) matches.
+    private func nextPacket(timeoutMs: Int64, where matches: ([UInt8]) -> Bool) -> [UInt8]? {
         let until = monotonicMs() + timeoutMs
         var buf = [UInt8](repeating: 0, count: 1500)
         while monotonicMs() < until {
             let n = recv(fd, &buf, buf.count, 0)
             if n <= 0 { usleep(1000); continue }
             let ihl = Int(buf[0] & 0x0f) * 4
-            if n > ihl + 8 && buf[ihl] == 8 { return Array(buf[ihl..<n]) }
+            guard n > ihl else { continue }
+            let payload = Array(buf[ihl..<n])
+            if matches(payload) { return payload }
         }
         return nil
     }
