@@ -32,6 +32,9 @@ final class LoopState {
     private let shipper: (handoff: ResultHandoff, stats: @Sendable () -> ShipperStats, stop: @Sendable () -> Void, stallReason: @Sendable () -> String?)?
     private var outbox: [ResultRecord] = []
     private var labelsByMonitor: [String: [(String, String)]] = [:]
+    /// Whether any monitor has `all_addresses` (only then can a target be `name/address`):
+    /// kept with the config, so a result does not scan its target for the separator otherwise.
+    private var expandsAddresses = false
     private var staleResults: UInt64 = 0
     /// When each probe left (kernel TX stamp) minus when it was due: the scheduler's lateness
     /// plus the time the engine took to get it out with the rest of its batch.
@@ -79,6 +82,7 @@ final class LoopState {
         service = ServiceHeartbeat(config: probed, now: now, deliveryStalled: stalled)
         ledger = ResultLedger(config: probed)
         labelsByMonitor = Self.labels(config)
+        expandsAddresses = config.expandsAddresses
         nextStatusAt = now
         resolver = BackgroundResolver(interval: config.scheduler.resolveInterval, timeout: config.scheduler.resolveTimeout)
         resolver.setNames(addresses.hostnames)
@@ -216,7 +220,7 @@ final class LoopState {
             let ms = sentAt.map { Int64($0 / 1_000_000) } ?? Int64(Date().timeIntervalSince1970 * 1000)
             var name = target
             var labels = labelsByMonitor[monitorID] ?? []
-            if let (host, address) = ExpandedTarget.split(target) { // all_addresses: its own series
+            if expandsAddresses, let (host, address) = ExpandedTarget.split(target) { // all_addresses: its own series
                 name = String(host)
                 labels.append(("address", String(address)))
             }
@@ -356,6 +360,7 @@ final class LoopState {
             log.warning("remote_write, spill, queue, http, admin, metrics, log_level, scheduler.loop_priority and process changes take effect at the next restart")
         }
         labelsByMonitor = Self.labels(new)
+        expandsAddresses = new.expandsAddresses
         config = new
         reloads.succeeded += 1
         reloads.lastError = nil
