@@ -187,6 +187,9 @@ struct slot *slot_by_token(struct cprobe_engine *e, uint32_t token);
 struct slot *slot_match(struct cprobe_engine *e, const cprobe_parsed *p, int *refusal);
 
 /* engine.c: result plumbing shared with recv.c */
+/* slots.c: a slot's end (its result recorded, out of the heap and the token index) and its
+ * return to the free stack once the result is handed out. */
+void slot_free(struct cprobe_engine *e, uint32_t idx);
 void slot_finish(struct cprobe_engine *e, uint32_t idx, uint8_t status, int err);
 void slot_finish_reply(struct cprobe_engine *e, uint32_t idx, uint8_t status, uint64_t rx_real_ns,
                        const cprobe_parsed *p);
