@@ -3,14 +3,19 @@ import PackageDescription
 
 // Layout mirrors the architecture:
 //   CProbe          C probe core: raw sockets + io_uring (liburing, libcap), plain C API.
-//   ProbeAgentCore  pure logic (config model, timer wheel); imports no socket and no clock.
-//   ProbeEngine     Swift I/O service around CProbe: engine thread, address resolution.
-//   probe-agent     the daemon.
-//   agentctl        the operator CLI (`agentctl probe` today).
+//   ProbeAgentCore  pure logic: config, the probing loop (ProbeLoop), timer wheel, schedule,
+//                   ledger, delivery state machine, record codec; takes `now`, does no I/O.
+//   ProbeEngine     Swift I/O service around CProbe (one Engine per thread), getaddrinfo.
+//   SpillLog        the on-disk write-ahead log (segments, read position, recovery, lock).
 //   CSnappy         system library: libsnappy's C API (block compression).
 //   RemoteWrite     Prometheus remote-write 1.0 encoding: protobuf WriteRequest + snappy.
 //   ResultBlocks    the spill log's record format: blocks of results (ResultRecord), snappy.
+//   Shipper         delivery: drives the delivery state machine on the log and the store.
 //   AdminAPI        the admin socket's wire types (JSON), shared by probe-agent and agentctl.
+//   probe-agent     the daemon: Loop/ (the loop's driver), Surfaces/ (HTTP, admin, status),
+//                   System/ (signals, systemd, threads, memory).
+//   agentctl        the operator CLI (admin API client, `probe`, `config check`, `doctor`).
+//   spill-bench     the spill log's write and drain benchmark (scripts/bench-spill.sh).
 let package = Package(
     name: "ProbeAgent",
     platforms: [.macOS(.v14)],
@@ -48,10 +53,10 @@ let package = Package(
             name: "ProbeAgentCore",
             dependencies: [.product(name: "Yams", package: "Yams")]
         ),
-        .target(name: "ProbeEngine", dependencies: ["CProbe"]),
+        .target(name: "ProbeEngine", dependencies: ["CProbe", "ProbeAgentCore"]),
         .target(name: "SpillLog"),
         .target(name: "AdminAPI"),
-        .executableTarget(name: "spill-bench", dependencies: ["SpillLog"]),
+        .executableTarget(name: "spill-bench", dependencies: ["SpillLog", "ProbeAgentCore"]),
         .systemLibrary(name: "CSnappy", providers: [.apt(["libsnappy-dev"])]),
         .target(
             name: "RemoteWrite",
@@ -93,7 +98,7 @@ let package = Package(
         // Test doubles and helpers every test target may use: seeded RNG, child processes.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "CProbeTests", dependencies: ["CProbe", "TestSupport"]),
-        .testTarget(name: "ProbeEngineTests", dependencies: ["ProbeEngine", "CProbe", "TestSupport"]),
+        .testTarget(name: "ProbeEngineTests", dependencies: ["ProbeEngine", "ProbeAgentCore", "CProbe", "TestSupport"]),
         .testTarget(name: "ProbeAgentCoreTests", dependencies: ["ProbeAgentCore", "TestSupport"]),
         .testTarget(name: "SpillLogTests", dependencies: ["SpillLog", "TestSupport"]),
         .testTarget(name: "ShipperTests", dependencies: ["Shipper", "ProbeAgentCore", "RemoteWrite", "ResultBlocks", "TestSupport"]),

@@ -1,4 +1,5 @@
 import CProbe
+import ProbeAgentCore
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -150,8 +151,6 @@ public final class Engine {
     }
 
     static func nowMs() -> Int64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
+        Int64(MonotonicClock.nanoseconds() / 1_000_000)
     }
 }

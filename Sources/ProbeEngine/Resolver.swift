@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import ProbeAgentCore
 
 /// Turns a target as the user wrote it (IP literal or hostname) into addresses.
 public enum Resolver {

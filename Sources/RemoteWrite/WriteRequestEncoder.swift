@@ -4,8 +4,9 @@ import SwiftProtobuf
 /// Turns series into a remote-write 1.0 request body and back.
 ///
 /// The body is the protobuf `WriteRequest` (see `Proto/remote_write.proto`) compressed as one
-/// snappy block. ``encode(_:)`` is what the shipper POSTs; ``decode(_:)`` is for tests and for
-/// inspecting dead-lettered requests.
+/// snappy block. The shipper POSTs ``body(protobuf:)`` of what its RequestBuilder wrote with
+/// ``RequestWriter``; ``encode(_:)`` does the same from ``Series`` values (tools, tests), and
+/// ``decode(_:)`` is for tests and for inspecting dead-lettered requests.
 public enum WriteRequestEncoder {
     /// Encodes `series` as a snappy-compressed protobuf WriteRequest.
     ///

@@ -71,7 +71,7 @@ public final class Shipper: @unchecked Sendable {
     /// Why delivery is stalled, or nil: the shipper thread has not gone round its loop for
     /// `stall_timeout` (a hung disk, a blocking call), or requests are on their way and none
     /// was answered for that long.
-    public func stallReason(now: UInt64 = Shipper.monoNs()) -> String? {
+    public func stallReason(now: UInt64 = MonotonicClock.nanoseconds()) -> String? {
         if let failure = openFailure.withLock({ $0 }) { return "delivery stopped: \(failure)" }
         let beat = heartbeat.load(ordering: .relaxed)
         let limit = UInt64(options.stallTimeout.nanosecondsValue)
@@ -88,7 +88,7 @@ public final class Shipper: @unchecked Sendable {
     /// - Parameter onThread: run first on the new thread (the agent names it `probe-ship` for
     ///   the kernel and lowers its priority: ThreadPriority.swift).
     public func start(onThread setUp: @escaping @Sendable () -> Void = {}) {
-        heartbeat.store(Self.monoNs(), ordering: .relaxed)
+        heartbeat.store(MonotonicClock.nanoseconds(), ordering: .relaxed)
         Thread { [self] in
             setUp()
             if open() {
@@ -129,7 +129,7 @@ public final class Shipper: @unchecked Sendable {
         if s.corruptRecords > 0 || s.tornTailBytes > 0 {
             log.warning("spill log repaired at open: \(s.corruptRecords) corrupt records skipped, \(s.tornTailBytes) torn-tail bytes truncated")
         }
-        let now = Self.monoNs()
+        let now = MonotonicClock.nanoseconds()
         machine = DeliveryStateMachine(options: options.machineOptions, backlogOnDisk: s.pendingRecords > 0,
                                        now: now, wallMs: Self.wallMs())
         if s.pendingRecords > 0 {
@@ -144,7 +144,7 @@ public final class Shipper: @unchecked Sendable {
     /// (with the reason, which /health also shows) until the agent stops.
     private func countWhatCannotBeKept() {
         while !stopping.load(ordering: .acquiring) {
-            heartbeat.store(Self.monoNs(), ordering: .relaxed)
+            heartbeat.store(MonotonicClock.nanoseconds(), ordering: .relaxed)
             let lost = UInt64(handoff.take(waitingUpTo: .milliseconds(200)).count) + handoff.takeDropped()
             extra.resultsLost += lost
             publish()
@@ -152,7 +152,7 @@ public final class Shipper: @unchecked Sendable {
     }
 
     private func step() {
-        let now = Self.monoNs()
+        let now = MonotonicClock.nanoseconds()
         heartbeat.store(now, ordering: .relaxed)
         let deadline = machine.nextDeadline(now: now)
         let wait = min(20_000_000, deadline > now ? deadline - now : 0)
@@ -163,9 +163,9 @@ public final class Shipper: @unchecked Sendable {
         }
         if !incoming.isEmpty { admit(incoming) }
         collectAnswers()
-        perform(machine.poll(now: Self.monoNs(), wallMs: Self.wallMs()))
+        perform(machine.poll(now: MonotonicClock.nanoseconds(), wallMs: Self.wallMs()))
         do { try spill.maintain(nowNanos: Int64(Self.wallMs()) * 1_000_000) } catch { note(error, "spill maintenance") }
-        machineStalled.store(machine.isStalled(now: Self.monoNs()), ordering: .relaxed)
+        machineStalled.store(machine.isStalled(now: MonotonicClock.nanoseconds()), ordering: .relaxed)
         publish()
     }
 
@@ -177,7 +177,7 @@ public final class Shipper: @unchecked Sendable {
         } else {
             outcome = .notLogged
         }
-        perform(machine.received(records, outcome, now: Self.monoNs(), wallMs: Self.wallMs()))
+        perform(machine.received(records, outcome, now: MonotonicClock.nanoseconds(), wallMs: Self.wallMs()))
     }
 
     /// Appends results as compressed blocks, all or none.
@@ -197,9 +197,9 @@ public final class Shipper: @unchecked Sendable {
 
     private func collectAnswers() {
         for (id, answer) in answers.take() {
-            if let at = sentAt.removeValue(forKey: id) { extra.requestDurations.record(Self.monoNs() - at) }
+            if let at = sentAt.removeValue(forKey: id) { extra.requestDurations.record(MonotonicClock.nanoseconds() - at) }
             let verdict = StoreResponse.classify(answer)
-            perform(machine.answered(id, verdict, now: Self.monoNs(), wallMs: Self.wallMs()))
+            perform(machine.answered(id, verdict, now: MonotonicClock.nanoseconds(), wallMs: Self.wallMs()))
         }
     }
 
@@ -233,10 +233,10 @@ public final class Shipper: @unchecked Sendable {
         do {
             body = try WriteRequestEncoder.body(protobuf: requestBuilder.protobuf(records))
         } catch {
-            perform(machine.answered(id, .malformed(reason: "cannot encode: \(error)"), now: Self.monoNs(), wallMs: Self.wallMs()))
+            perform(machine.answered(id, .malformed(reason: "cannot encode: \(error)"), now: MonotonicClock.nanoseconds(), wallMs: Self.wallMs()))
             return
         }
-        sentAt[id] = Self.monoNs()
+        sentAt[id] = MonotonicClock.nanoseconds()
         store.send(body) { [answers, handoff] answer in
             answers.put(id, answer)
             handoff.wake()
@@ -263,7 +263,7 @@ public final class Shipper: @unchecked Sendable {
         } catch {
             note(error, "spill read")
         }
-        perform(machine.backlogRead(read, reachedEnd: reachedEnd, now: Self.monoNs(), wallMs: Self.wallMs()))
+        perform(machine.backlogRead(read, reachedEnd: reachedEnd, now: MonotonicClock.nanoseconds(), wallMs: Self.wallMs()))
     }
 
     // MARK: - Bookkeeping
@@ -310,8 +310,8 @@ public final class Shipper: @unchecked Sendable {
     private func shutDown() {
         let rest = handoff.take(waitingUpTo: .zero)
         if !rest.isEmpty { admit(rest) }
-        let until = Self.monoNs() + 2_000_000_000
-        while machine.requestsInFlight > 0 && Self.monoNs() < until {
+        let until = MonotonicClock.nanoseconds() + 2_000_000_000
+        while machine.requestsInFlight > 0 && MonotonicClock.nanoseconds() < until {
             usleep(10_000)
             collectAnswers()
         }
@@ -333,11 +333,6 @@ public final class Shipper: @unchecked Sendable {
         return position
     }
 
-    public static func monoNs() -> UInt64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
-    }
 
     static func wallMs() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
 }

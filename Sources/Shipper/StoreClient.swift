@@ -36,7 +36,7 @@ final class StoreClient {
         credentials = try StoreCredentials(options.authorization, log: log)
         let https = options.url.lowercased().hasPrefix("https://")
         tls = https ? try StoreTLS(files: options.tls, log: log) : nil
-        var config = HTTPClient.Configuration(tlsConfiguration: tls?.configuration(nowNanos: Self.monoNanos()))
+        var config = HTTPClient.Configuration(tlsConfiguration: tls?.configuration(nowNanos: MonotonicClock.nanoseconds()))
         config.redirectConfiguration = .disallow
         config.timeout = .init(connect: .seconds(5), read: .nanoseconds(options.timeout.nanosecondsValue))
         client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: config)
@@ -63,7 +63,7 @@ final class StoreClient {
     /// POSTs an encoded WriteRequest; `done` gets the answer on an event loop thread (bounded by
     /// the request timeout). Several may be in flight.
     func send(_ body: Data, done: @escaping @Sendable (Answer) -> Void) {
-        let now = Self.monoNanos()
+        let now = MonotonicClock.nanoseconds()
         let request: HTTPClient.Request
         do {
             var h = headers
@@ -90,11 +90,6 @@ final class StoreClient {
         }
     }
 
-    static func monoNanos() -> UInt64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
-    }
 }
 
 /// Collects one answer on its event loop: the head, and the body's first `limit` bytes; later

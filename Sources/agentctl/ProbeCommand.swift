@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import ProbeAgentCore
 import ProbeEngine
 
 struct ProbeCommand: ParsableCommand {

@@ -1,4 +1,5 @@
 import Foundation
+import ProbeAgentCore
 import ProbeEngine
 
 /// The rounds of one `agentctl probe` run and their per-target tally.

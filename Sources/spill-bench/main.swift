@@ -6,12 +6,11 @@
 // records/s and MB/s for both phases. Usage: spill-bench DIR [records] [batch]
 
 import Foundation
+import ProbeAgentCore
 import SpillLog
 
 func now() -> Double {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+    Double(MonotonicClock.nanoseconds()) / 1e9
 }
 
 func wallNanos() -> Int64 {

@@ -2,6 +2,7 @@ import CProbe
 import Foundation
 import Testing
 import TestSupport
+import ProbeAgentCore
 @testable import ProbeEngine
 
 /// A hostile target and router in the namespace test network (Tests/support/testnet.sh): the

@@ -1,6 +1,7 @@
 import CProbe
 import Foundation
 import Testing
+import ProbeAgentCore
 @testable import ProbeEngine
 
 @Suite("Engine on loopback (real raw sockets, real io_uring)")

@@ -1,6 +1,7 @@
 import CProbe
 import Foundation
 import Testing
+import ProbeAgentCore
 import TestSupport
 @testable import ProbeEngine
 

@@ -1,5 +1,6 @@
 import CProbe
 import Testing
+import ProbeAgentCore
 @testable import ProbeEngine
 
 @Suite("ReplyRefusal mirrors CPROBE_REFUSAL_*")

@@ -1,4 +1,5 @@
 import Foundation
+import ProbeAgentCore
 import ProbeEngine
 import Testing
 #if canImport(Glibc)
@@ -47,14 +48,6 @@ func closedPort() throws -> UInt16 {
     return l.port
 }
 
-func monotonicMs() -> Int64 {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
-}
+func monotonicMs() -> Int64 { Int64(MonotonicClock.nanoseconds() / 1_000_000) }
 
-func monotonicNanos() -> UInt64 {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
-}
+func monotonicNanos() -> UInt64 { MonotonicClock.nanoseconds() }

@@ -1,13 +1,14 @@
-import Foundation
-import Logging
-import ProbeAgentCore
-import ProbeEngine
 
 /// Hostname lookups done off the loop thread, handed to it whole: every name's latest good
 /// addresses (all of them, in the resolver's order) and the names whose latest lookup failed.
-struct ResolvedNames: Sendable, Equatable {
-    var addresses: [String: [IPAddress]]
-    var failures: [String: String]
+public struct ResolvedNames: Sendable, Equatable {
+    public var addresses: [String: [IPAddress]]
+    public var failures: [String: String]
+
+    public init(addresses: [String: [IPAddress]], failures: [String: String]) {
+        self.addresses = addresses
+        self.failures = failures
+    }
 }
 
 /// The address each target probes: literals parsed once, hostnames from the resolver.
@@ -19,20 +20,20 @@ struct ResolvedNames: Sendable, Equatable {
 /// dictionary keyed by the target string (~105 bytes a target at 100k, most of it the
 /// dictionary's spare capacity). Hostnames, usually few, are keyed by name. The target order
 /// is the schedule's: for `all_addresses` monitors, the expanded one (``ExpandedTarget``).
-struct AddressBook: Sendable {
+public struct AddressBook: Sendable {
     /// Per monitor id, by target index: the parsed literal, nil for a hostname.
-    private(set) var literals: [String: [IPAddress?]] = [:]
+    public private(set) var literals: [String: [IPAddress?]] = [:]
     /// Monitors that probe only one family of their hostnames' addresses.
     private var families: [String: AddressFamily] = [:]
-    private(set) var resolved: [String: [IPAddress]] = [:]
-    private(set) var failures: [String: String] = [:]
+    public private(set) var resolved: [String: [IPAddress]] = [:]
+    public private(set) var failures: [String: String] = [:]
     /// Every hostname any monitor names, sorted (what the resolver looks up).
-    private(set) var hostnames: [String] = []
+    public private(set) var hostnames: [String] = []
 
     /// - Parameter config: the config as the operator wrote it (not expanded).
-    init(config: AgentConfig) { setTargets(config) }
+    public init(config: AgentConfig) { setTargets(config) }
 
-    mutating func setTargets(_ config: AgentConfig) {
+    public mutating func setTargets(_ config: AgentConfig) {
         var names = Set<String>()
         literals = [:]
         families = [:]
@@ -49,13 +50,13 @@ struct AddressBook: Sendable {
 
     /// The targets of a monitor as the schedule now has them (an `all_addresses` monitor after
     /// its names were expanded): parses them again. O(that monitor's targets).
-    mutating func setScheduledTargets(of monitor: MonitorConfig) {
+    public mutating func setScheduledTargets(of monitor: MonitorConfig) {
         literals[monitor.id] = monitor.targets.map(Self.literal)
     }
 
     /// The address of one entry's target: its literal, else its hostname's latest lookup
     /// (the first address of the monitor's family).
-    func address(monitorID: String, targetIndex: Int, target: String) -> IPAddress? {
+    public func address(monitorID: String, targetIndex: Int, target: String) -> IPAddress? {
         if let list = literals[monitorID], targetIndex < list.count, let ip = list[targetIndex] { return ip }
         guard let all = resolved[target] else { return nil }
         guard let family = families[monitorID] else { return all.first }
@@ -63,11 +64,11 @@ struct AddressBook: Sendable {
     }
 
     /// A hostname's latest good address (the first).
-    func address(forHostname name: String) -> IPAddress? { resolved[name]?.first }
+    public func address(forHostname name: String) -> IPAddress? { resolved[name]?.first }
 
     /// For a book built from a new config: hostnames the running book knows keep what it
     /// knows (their addresses and failures) until the resolver says otherwise.
-    mutating func keepLastGood(from old: AddressBook) {
+    public mutating func keepLastGood(from old: AddressBook) {
         for name in hostnames {
             if let addr = old.resolved[name] { resolved[name] = addr }
             if let why = old.failures[name] { failures[name] = why }
@@ -76,7 +77,7 @@ struct AddressBook: Sendable {
 
     /// Takes the resolver's view; returns the names whose addresses changed and those whose
     /// lookup started failing.
-    mutating func merge(_ names: ResolvedNames) -> (changed: [String], failing: [String]) {
+    public mutating func merge(_ names: ResolvedNames) -> (changed: [String], failing: [String]) {
         var changed: [String] = []
         for (name, addrs) in names.addresses where resolved[name] != addrs && hostnames.contains(name) {
             resolved[name] = addrs
@@ -88,7 +89,7 @@ struct AddressBook: Sendable {
     }
 
     /// Text forms of a hostname's addresses (for ``AgentConfig/expandingAddresses(_:)``).
-    func addressTexts(_ name: String) -> [String]? { resolved[name]?.map(\.description) }
+    public func addressTexts(_ name: String) -> [String]? { resolved[name]?.map(\.description) }
 
     /// A target's literal: an IP as written, or the address of an expanded `name/address`.
     private static func literal(_ target: String) -> IPAddress? {
@@ -99,7 +100,7 @@ struct AddressBook: Sendable {
 
 extension AddressFamily {
     /// Whether an address of IP version `family` (4 or 6) is of this family.
-    func admits(_ family: UInt8) -> Bool {
+    public func admits(_ family: UInt8) -> Bool {
         switch self {
         case .any: true
         case .ipv4: family == 4

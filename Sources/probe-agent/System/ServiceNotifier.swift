@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import ProbeAgentCore
 import Synchronization
 
 /// sd_notify(3), written out: state changes sent to systemd as datagrams on $NOTIFY_SOCKET.
@@ -37,9 +38,7 @@ final class ServiceNotifier: Sendable {
     /// A config reload has begun; ``ready(status:)`` ends it. MONOTONIC_USEC is required by
     /// systemd 253+ to tell this reload from an earlier one, and ignored by older versions.
     func reloading() {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        send("RELOADING=1\nMONOTONIC_USEC=\(Int(ts.tv_sec) * 1_000_000 + Int(ts.tv_nsec) / 1000)\nSTATUS=reloading the config")
+        send("RELOADING=1\nMONOTONIC_USEC=\(MonotonicClock.nanoseconds() / 1000)\nSTATUS=reloading the config")
     }
 
     /// Shutting down (SIGTERM / SIGINT): probes in flight finish, the queue is written to disk.

@@ -39,7 +39,7 @@ final class ConfigReloader: @unchecked Sendable {
         let t = DispatchSource.makeTimerSource(queue: queue)
         t.schedule(deadline: .now() + Self.pollInterval, repeating: Self.pollInterval)
         t.setEventHandler { [weak self] in
-            guard let self, self.watch.poll(CredentialFile.stamp(self.path), now: monotonicNanos()) else { return }
+            guard let self, self.watch.poll(CredentialFile.stamp(self.path), now: MonotonicClock.nanoseconds()) else { return }
             self.enqueue(reason: "file changed", reply: nil)
         }
         t.resume()

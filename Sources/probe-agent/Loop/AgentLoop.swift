@@ -51,8 +51,8 @@ final class AgentLoop: Sendable {
         let started = DispatchSemaphore(value: 0)
         let priority = thread.priority
         thread.run {
-            let delivery = shipper.map { s in (handoff: handoff, stats: { @Sendable in s.stats }, stop: { @Sendable in s.stop() },
-                                                 stallReason: { @Sendable in s.stallReason() }) }
+            let delivery = shipper.map { s in ShipperHandle(handoff: handoff, stats: { @Sendable in s.stats }, stop: { @Sendable in s.stop() },
+                                                              stallReason: { @Sendable in s.stallReason() }) }
             let state = LoopState(engine: engine.take()!, configPath: configPath, config: config, statusFile: statusFile,
                                   statusInterval: statusInterval, shipper: delivery, events: events, loopPriority: priority,
                                   log: log, control: loop)

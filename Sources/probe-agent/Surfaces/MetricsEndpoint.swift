@@ -75,7 +75,7 @@ enum MetricsEndpoint {
     /// The loop turns at least once a second when healthy (it never sleeps longer).
     static func loopAlive(_ loop: AgentLoop) -> Bool {
         let last = loop.lastTurn.load(ordering: .relaxed)
-        return last > 0 && monotonicNanos() &- last < 5_000_000_000
+        return last > 0 && MonotonicClock.nanoseconds() &- last < 5_000_000_000
     }
 
     static func text(_ status: HTTPResponse.Status, _ s: String) -> Response {

@@ -35,7 +35,7 @@ final class ScrapeService: Sendable {
     /// the one request to the loop that is out.
     func snapshot() async -> Answer {
         await withCheckedContinuation { (k: CheckedContinuation<Answer, Never>) in
-            switch shared.withLock({ $0.request(now: monotonicNanos(), k) }) {
+            switch shared.withLock({ $0.request(now: MonotonicClock.nanoseconds(), k) }) {
             case .use(let snap): k.resume(returning: .success(snap))
             case .wait: break
             case .fetch: Task { await self.fetch() }
@@ -45,7 +45,7 @@ final class ScrapeService: Sendable {
 
     private func fetch() async {
         let answer = await loop.snapshot()
-        let waiters = shared.withLock { $0.fetched(try? answer.get(), now: monotonicNanos()) }
+        let waiters = shared.withLock { $0.fetched(try? answer.get(), now: MonotonicClock.nanoseconds()) }
         for w in waiters { w.resume(returning: answer) }
         guard case .success = answer else { return }
         // Let the tables go once the window is over, not when the next scrape comes (which
@@ -53,7 +53,7 @@ final class ScrapeService: Sendable {
         let window = shared.withLock { $0.windowNanoseconds }
         Task {
             try? await Task.sleep(nanoseconds: window)
-            if shared.withLock({ $0.expire(now: monotonicNanos()) }) { FreedMemory.releaseInBackground() }
+            if shared.withLock({ $0.expire(now: MonotonicClock.nanoseconds()) }) { FreedMemory.releaseInBackground() }
         }
     }
 

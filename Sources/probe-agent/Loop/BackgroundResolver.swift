@@ -39,7 +39,7 @@ final class BackgroundResolver: @unchecked Sendable {
     /// The names to resolve now: new ones are looked up at once.
     func setNames(_ names: [String]) {
         queue.async {
-            self.table.setNames(names, now: monotonicNanos())
+            self.table.setNames(names, now: MonotonicClock.nanoseconds())
             self.turn()
         }
     }
@@ -53,14 +53,14 @@ final class BackgroundResolver: @unchecked Sendable {
 
     private func turn() {
         guard !stopped, deliver != nil else { return }
-        let now = monotonicNanos()
+        let now = MonotonicClock.nanoseconds()
         table.expire(now: now)
         for name in table.startDue(now: now) {
             DispatchQueue.global().async { [self] in
                 let answer = Result { () throws(Resolver.Failure) in try Resolver.resolve(name) }
                     .mapError { LookupFailure($0.reason) }
                 queue.async {
-                    self.table.finished(name, answer, now: monotonicNanos())
+                    self.table.finished(name, answer, now: MonotonicClock.nanoseconds())
                     self.turn()
                 }
             }
