@@ -55,7 +55,7 @@ let package = Package(
         ),
         .target(name: "ProbeEngine", dependencies: ["CProbe", "ProbeAgentCore"]),
         .target(name: "SpillLog"),
-        .target(name: "AdminAPI"),
+        .target(name: "AdminAPI", dependencies: ["ProbeAgentCore"]),
         .executableTarget(name: "spill-bench", dependencies: ["SpillLog", "ProbeAgentCore"]),
         .systemLibrary(name: "CSnappy", providers: [.apt(["libsnappy-dev"])]),
         .target(
@@ -112,6 +112,6 @@ let package = Package(
             ]
         ),
         // Drives the built binaries (and the namespace test network) end to end.
-        .testTarget(name: "EndToEndTests", dependencies: ["agentctl", "probe-agent", "spill-bench", "RemoteWrite", "AdminAPI", "SpillLog", "TestSupport"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["agentctl", "probe-agent", "spill-bench", "RemoteWrite", "AdminAPI", "ProbeAgentCore", "SpillLog", "TestSupport"]),
     ]
 )

@@ -2,23 +2,16 @@
 # Config load benchmark: wall time of `agentctl config check` on large valid configs and on the
 # hostile ones the loader's limits refuse, for one or more agentctl binaries side by side (e.g.
 # a build of main and a build of a branch), so the cost of the limit checks shows as a ratio.
+## Usage: scripts/bench-config-load.sh [--runs N] AGENTCTL...
+##   Generates, in a temp dir: m100k.yaml (100,000 monitors of one target with labels, 10.6 MB),
+##   t100k.yaml (1,000 monitors of 100 targets, 2.1 MB), deep.yaml (5,000 nested lists) and
+##   laughs.yaml (a "billion laughs"). Runs each AGENTCTL's "config check" N times (default 3)
+##   on each valid file and once on each hostile one (killed after 60 s or at 4 GiB), and prints
+##   the run with the median CPU time (its CPU and wall time, exit status, peak RSS) per file and
+##   binary. Example:
+##     scripts/bench-config-load.sh /work/main/.build/release/agentctl .build/release/agentctl
 set -euo pipefail
-
-usage() {
-    cat <<USAGE
-Usage: scripts/bench-config-load.sh [--runs N] AGENTCTL...
-  Generates, in a temp dir: m100k.yaml (100,000 monitors of one target with labels, 10.6 MB),
-  t100k.yaml (1,000 monitors of 100 targets, 2.1 MB), deep.yaml (5,000 nested lists) and
-  laughs.yaml (a "billion laughs"). Runs each AGENTCTL's "config check" N times (default 3)
-  on each valid file and once on each hostile one (killed after 60 s or at 4 GiB), and prints
-  the run with the median CPU time (its CPU and wall time, exit status, peak RSS) per file and
-  binary. Example:
-    scripts/bench-config-load.sh /work/main/.build/release/agentctl .build/release/agentctl
-USAGE
-}
-log() { echo "bench-config-load: $*" >&2; }
-fatal() { log "error: $*"; exit 1; }
-
+source "$(dirname "$0")/lib/common.sh" "$@"
 runs=3
 binaries=()
 while [[ $# -gt 0 ]]; do

@@ -1,18 +1,11 @@
 #!/usr/bin/env bash
 # Spill log benchmark: write and drain rates (records/s, MB/s) of 120-byte records with the
 # fsync interval at 1 s, on the repository's own disk (a temp dir under the repo, removed after).
+## Usage: scripts/bench-spill.sh [--records N] [--batch N]
+##   Appends N records (default 1000000) in batches (default 500), then reads and commits them
+##   all in batches of the same size. Release build of the spill-bench target.
 set -euo pipefail
-
-usage() {
-    cat <<USAGE
-Usage: scripts/bench-spill.sh [--records N] [--batch N]
-  Appends N records (default 1000000) in batches (default 500), then reads and commits them
-  all in batches of the same size. Release build of the spill-bench target.
-USAGE
-}
-log() { echo "bench-spill: $*" >&2; }
-fatal() { log "error: $*"; exit 1; }
-
+source "$(dirname "$0")/lib/common.sh" "$@"
 records=1000000
 batch=500
 while [[ $# -gt 0 ]]; do
@@ -24,7 +17,7 @@ while [[ $# -gt 0 ]]; do
     esac
 done
 
-cd "$(dirname "$0")/.."
+cd "$repo_root"
 log "building spill-bench (release)"
 swift build -c release --product spill-bench >&2 || fatal "release build failed"
 bin="$(swift build -c release --show-bin-path)/spill-bench"

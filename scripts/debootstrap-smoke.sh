@@ -18,11 +18,7 @@
 ## ~100 MB, a few minutes). By hand: not part of scripts/test.sh. Probes go to loopback only.
 ##
 set -euo pipefail
-
-log() { printf -- "** %s\n" "$*" >&2; }
-error() { printf -- "** ERROR: %s\n" "$*" >&2; }
-fatal() { error "$@"; exit 1; }
-
+source "$(dirname "$0")/lib/common.sh" "$@"
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 deb="" suite="" mirror=http://deb.debian.org/debian keep=no
 while [[ $# -gt 0 ]]; do
@@ -31,7 +27,7 @@ while [[ $# -gt 0 ]]; do
         --suite) [[ $# -ge 2 ]] || fatal "--suite needs a name"; suite=$2; shift ;;
         --mirror) [[ $# -ge 2 ]] || fatal "--mirror needs a URL"; mirror=$2; shift ;;
         --keep) keep=yes ;;
-        -h|--help) sed -n 's/^## \{0,1\}//p' "$0" >&2; exit 0 ;;
+        -h|--help) usage; exit 0 ;;
         *) fatal "unknown argument: $1 (see --help)" ;;
     esac
     shift

@@ -30,12 +30,7 @@
 ## Exit status: 0 = every target ran and found nothing; non-zero = a finding or a build failure.
 ##
 set -euo pipefail
-
-log() { printf -- "** %s\n" "$*" >&2; }
-error() { printf -- "** ERROR: %s\n" "$*" >&2; }
-fatal() { error "$@"; exit 1; }
-usage() { sed -n 's/^## \{0,1\}//p' "$0" >&2; }
-
+source "$(dirname "$0")/lib/common.sh" "$@"
 all_targets=(packet config spill-log result-record store-answer)
 smoke_seconds=15
 
@@ -59,9 +54,7 @@ done
 [[ ${#targets[@]} -gt 0 ]] || targets=("${all_targets[@]}")
 [[ "$mode" == smoke ]] && seconds=$smoke_seconds
 
-here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-cd "$here/.."
-
+cd "$repo_root"
 build=.build-fuzz
 out=fuzz-out
 swift_scratch="$build/swift"

@@ -13,12 +13,7 @@
 ## Safe to run any number of times. Needs root only when something is missing.
 ##
 set -euo pipefail
-
-log() { printf -- "** %s\n" "$*" >&2; }
-error() { printf -- "** ERROR: %s\n" "$*" >&2; }
-fatal() { error "$@"; exit 1; }
-usage() { sed -n 's/^## \{0,1\}//p' "$0" >&2; }
-
+source "$(dirname "$0")/lib/common.sh" "$@"
 # The single list of system packages the project needs. Later issues append here
 # (e.g. prometheus-smokeping-prober).
 DEBIAN_PACKAGES=(

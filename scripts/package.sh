@@ -23,11 +23,7 @@
 ## Needs: swift, dpkg-dev, help2man (scripts/install-deps.sh installs them); no root.
 ##
 set -euo pipefail
-
-log() { printf -- "** %s\n" "$*" >&2; }
-error() { printf -- "** ERROR: %s\n" "$*" >&2; }
-fatal() { error "$@"; exit 1; }
-
+source "$(dirname "$0")/lib/common.sh" "$@"
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/.." && pwd)
 scratch="$repo/.build-package"
@@ -38,7 +34,7 @@ while [[ $# -gt 0 ]]; do
         --output) [[ $# -ge 2 ]] || fatal "--output needs a directory"; output=$2; shift ;;
         --no-build) build=no ;;
         --lintian) lint=yes ;;
-        -h|--help) sed -n 's/^## \{0,1\}//p' "$0" >&2; exit 0 ;;
+        -h|--help) usage; exit 0 ;;
         *) fatal "unknown argument: $1 (see --help)" ;;
     esac
     shift

@@ -15,17 +15,8 @@
 ## once the sockets are open (scripts/run-agent.sh --user nobody), or pass --run-as-root.
 ##
 set -euo pipefail
-
-log() { printf -- "** %s\n" "$*" >&2; }
-error() { printf -- "** ERROR: %s\n" "$*" >&2; }
-fatal() { error "$@"; exit 1; }
-
-case "${1:-}" in
-    -h|--help) sed -n 's/^## \{0,1\}//p' "$0" >&2; exit 0 ;;
-esac
-
-here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-cd "$here/.."
+source "$(dirname "$0")/lib/common.sh" "$@"
+cd "$repo_root"
 
 config=config/agent.yaml
 [[ -f "$config" ]] || fatal "example configuration $config not found (run from a checkout of the repository)"

@@ -28,14 +28,10 @@
 ## (removed at the end). Not part of scripts/test.sh: it boots an init system.
 ##
 set -euo pipefail
-
-log() { printf -- "** %s\n" "$*" >&2; }
-error() { printf -- "** ERROR: %s\n" "$*" >&2; }
-fatal() { error "$@"; exit 1; }
-
+source "$(dirname "$0")/lib/common.sh" "$@"
 root=""
 case "${1:-}" in
-    -h|--help) sed -n 's/^## \{0,1\}//p' "$0" >&2; exit 0 ;;
+    -h|--help) usage; exit 0 ;;
     --root) [[ $# -eq 2 ]] || fatal "--root needs a directory"; root=$(cd "$2" && pwd) ;;
     "") ;;
     *) fatal "unknown argument: $1 (see --help)" ;;

@@ -14,17 +14,8 @@
 ## root and runs them. The last line printed is the test runner's closing line.
 ##
 set -euo pipefail
-
-log() { printf -- "** %s\n" "$*" >&2; }
-error() { printf -- "** ERROR: %s\n" "$*" >&2; }
-fatal() { error "$@"; exit 1; }
-
-case "${1:-}" in
-    -h|--help) sed -n 's/^## \{0,1\}//p' "$0" >&2; exit 0 ;;
-esac
-
-here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-cd "$here/.."
+source "$(dirname "$0")/lib/common.sh" "$@"
+cd "$repo_root"
 
 scripts/install-deps.sh
 

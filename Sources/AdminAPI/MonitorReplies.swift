@@ -96,31 +96,6 @@ public struct AgentEvent: Codable, Sendable, Equatable {
     }
 }
 
-/// `GET /health` on the TCP listener.
-public struct HealthReply: Codable, Sendable {
-    /// `ok`, or `stalled` when the probing loop has not turned for several seconds (HTTP 503).
-    public var status: String
-    public var mode: String
-    public var reason: String
-    public var modeChangedAt: Date
-    public var backlog: Backlog
-
-    public struct Backlog: Codable, Sendable {
-        public var memoryResults: Int
-        public var spilledResults: Int
-        public var spilledBytes: Int
-        public var oldestAgeSeconds: Double?
-        public init(memoryResults: Int, spilledResults: Int, spilledBytes: Int, oldestAgeSeconds: Double?) {
-            (self.memoryResults, self.spilledResults, self.spilledBytes, self.oldestAgeSeconds) =
-                (memoryResults, spilledResults, spilledBytes, oldestAgeSeconds)
-        }
-    }
-
-    public init(status: String, mode: String, reason: String, modeChangedAt: Date, backlog: Backlog) {
-        (self.status, self.mode, self.reason, self.modeChangedAt, self.backlog) = (status, mode, reason, modeChangedAt, backlog)
-    }
-}
-
 /// An error answer from the admin API (any non-2xx status).
 public struct ErrorReply: Codable, Sendable {
     public var error: String

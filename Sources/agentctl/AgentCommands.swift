@@ -15,7 +15,7 @@ struct StatusCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Print the agent's JSON.") var json = false
 
     func run() async throws {
-        guard case .ok(let s, let data) = try await AdminClient(connection).call(AdminPaths.status, as: StatusReply.self) else {
+        guard case .ok(let s, let data) = try await AdminClient(connection).call(AdminPaths.status, as: AgentStatus.self) else {
             throw ExitCode(AgentExit.failed)
         }
         if json { return printJSON(data) }
@@ -24,7 +24,7 @@ struct StatusCommand: AsyncParsableCommand {
         t.add(["probing", s.ready ? "yes" : "not yet"])
         t.add(["config", "\(s.configPath) (reloads: \(s.reloads.succeeded) ok, \(s.reloads.failed) failed)"])
         if let e = s.reloads.lastError { t.add(["last reload error", e]) }
-        t.add(["monitors", "\(s.monitors) (\(s.targets) targets)"])
+        t.add(["monitors", "\(s.monitorCount) (\(s.targetCount) targets)"])
         t.add(["down", s.monitorsDown.isEmpty ? "none" : s.monitorsDown.joined(separator: ", ")])
         t.add(["suppressed", s.monitorsSuppressed.isEmpty ? "none" : s.monitorsSuppressed.joined(separator: ", ")])
         t.add(["engine", "icmp4 \(s.engine.icmp4), icmp6 \(s.engine.icmp6), tcp-syn \(s.engine.tcpSyn ? "raw" : "unavailable"), capabilities dropped: \(s.engine.capabilitiesDropped ? "yes" : "NO")"])
@@ -32,13 +32,13 @@ struct StatusCommand: AsyncParsableCommand {
         t.add(["lateness", Self.lateness(s.scheduler.lateness) + " (handed to the engine)"])
         t.add(["send lateness", Self.lateness(s.scheduler.sendLateness) + " (on the wire)"])
         t.add(["probing loop", s.scheduler.loopPriority])
-        if let d = s.delivery {
-            t.add(["delivery", "\(d.mode) since \(ISO8601DateFormatter().string(from: d.modeChangedAt)): \(d.reason)"])
-        } else {
-            t.add(["delivery", "no remote_write configured"])
+        let h = s.health
+        t.add(["health", "\(h.status): \(h.reason)"])
+        if s.delivery != nil {
+            t.add(["delivery", "\(h.mode) since \(ISO8601DateFormatter().string(from: h.modeChangedAt))"])
         }
         t.add(["http", s.httpListen.map { "http://\($0)/metrics" } ?? "-"])
-        t.add(["admin socket", s.adminSocket])
+        t.add(["admin socket", s.adminSocket ?? "-"])
         t.add(["resources", String(format: "%.1f s CPU, %@ resident", s.cpuSeconds, Human.bytes(s.residentBytes))])
         print(t.rendered)
     }

@@ -23,11 +23,11 @@ struct AgentDriftTests {
         Thread.sleep(forTimeInterval: 30.2)
         #expect(agent.stop() == 0, "exit status after SIGTERM; log:\n\(agent.log)")
         let s = try agent.status()
-        let counts = s.monitors.flatMap(\.targets).map { $0.record?.sent ?? 0 }
+        let counts = s.allTargets.map { $0.record?.sent ?? 0 }
         #expect(counts.count == 10_000)
         let outside = counts.filter { !(9...11).contains($0) }
         #expect(outside.isEmpty, "\(outside.count) targets outside 10±1 probes, e.g. \(outside.prefix(5))")
-        #expect(s.monitors.flatMap(\.targets).allSatisfy { ($0.record?.ok ?? 0) == ($0.record?.sent ?? -1) })
+        #expect(s.allTargets.allSatisfy { $0.record != nil && $0.record?.ok == $0.record?.sent })
         #expect(s.scheduler.skippedInFlight == 0 && s.scheduler.staleResults == 0)
         let l = s.scheduler.lateness
         print("drift: \(counts.reduce(0, +)) probes; lateness p50 ≤ \(l.p50Seconds * 1e3) ms, p99 ≤ \(l.p99Seconds * 1e3) ms, max \(l.maxSeconds * 1e3) ms; CPU \(s.cpuSeconds) s")

@@ -1,3 +1,4 @@
+import AdminAPI
 import Foundation
 import Testing
 
@@ -34,7 +35,7 @@ struct AgentResolverTests {
                                  "log:\n\(agent.log)")
         #expect(target(first, "probe-target.test")?.address == "127.0.0.7")
         #expect(first.resolverFailures["never-resolves.invalid"] != nil)
-        #expect(target(first, "never-resolves.invalid")?.record?.lastOutcome == "unresolved")
+        #expect(target(first, "never-resolves.invalid")?.record?.lastOutcome == .unresolved)
         #expect((target(first, "127.0.0.1")?.record?.ok ?? 0) >= 1, "one bad name stops nothing")
 
         try setHosts("127.0.0.1 localhost\n127.0.0.8 probe-target.test\n")

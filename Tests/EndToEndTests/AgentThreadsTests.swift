@@ -62,8 +62,8 @@ struct AgentThreadsTests {
             targets: [127.0.0.2]
         """
 
-    static func status(_ agent: RunningAgent) throws -> StatusReply {
-        try JSONDecoder.admin.decode(StatusReply.self, from: Data(try agent.agentctl(["status", "--json"]).stdout.utf8))
+    static func status(_ agent: RunningAgent) throws -> AgentStatus {
+        try JSONDecoder.admin.decode(AgentStatus.self, from: Data(try agent.agentctl(["status", "--json"]).stdout.utf8))
     }
 
     @Test(.enabled(if: Tools.isRoot, "raises RLIMIT_RTPRIO as root before dropping capabilities"))

@@ -41,7 +41,7 @@ struct CapabilityDropTests {
         // And the probes go on without them.
         let sentBefore = status.sent("icmp")
         let later = agent.waitForStatus(timeout: 10) { $0.sent("icmp") >= sentBefore + 4 }
-        #expect(later?.monitor("icmp")?.targets.allSatisfy { $0.record?.lastOutcome == "ok" } == true)
+        #expect(later?.monitor("icmp")?.targets.allSatisfy { $0.record?.lastOutcome == .ok } == true)
         #expect(agent.stop() == 0, "log:\n\(agent.log)")
     }
 

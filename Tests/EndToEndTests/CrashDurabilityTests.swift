@@ -103,7 +103,7 @@ struct CrashDurabilityTests {
         if storeDown {
             // A refused connection counts once remote_write.timeout (10 s) has passed: the HTTP
             // client retries the connect until its deadline.
-            #expect(first.waitForStatus(timeout: 30) { $0.delivery?.mode == "degraded" } != nil, "degraded while refused")
+            #expect(first.waitForStatus(timeout: 30) { $0.delivery?.mode == .degraded } != nil, "degraded while refused")
         }
         Thread.sleep(forTimeInterval: 30)
         let atKill = try first.status()
@@ -119,7 +119,7 @@ struct CrashDurabilityTests {
                          "http://127.0.0.1:\(proxyPort)/control?delay=0"])
         let second = try RunningAgent(config: config, launcher: [Tools.testnet, "exec", Self.net])
         let caughtUp = second.waitForStatus(timeout: 150) { s in
-            s.delivery?.mode == "normal" && (s.delivery?.resultsShipped ?? 0) > 0 && (s.delivery?.spillPendingRecords ?? 1) < 4_000
+            s.delivery?.mode == .normal && (s.delivery?.resultsShipped ?? 0) > 0 && (s.delivery?.spillPendingRecords ?? 1) < 4_000
         }
         #expect(caughtUp != nil, "back to normal; log:\n\(second.log.suffix(3000))")
         #expect(second.stop() == 0)

@@ -29,11 +29,11 @@ struct DeliveryEdgeTests {
         #expect(agent.stop() == 0)
         #expect(agent.log.contains("spill write failed"))
         let f = try agent.status()
-        let made = f.monitors.flatMap(\.targets).reduce(0) { $0 + ($1.record?.sent ?? 0) }
+        let made = f.sentTotal
         let d = try #require(f.delivery)
         // Accounting still closes: made = on disk + lost (+ whatever the memory queue held at
         // stop that the full disk refused, which is counted as lost too).
-        #expect(d.spillPendingRecords + d.resultsLost == made, "made \(made), on disk \(d.spillPendingRecords), lost \(d.resultsLost)")
+        #expect(d.spillPendingRecords + Int(d.resultsLost) == made, "made \(made), on disk \(d.spillPendingRecords), lost \(d.resultsLost)")
     }
 
     /// 55 results/s (ten targets every 200 ms, one every 1 s) in requests of 5 results, up to 4
@@ -63,7 +63,7 @@ struct DeliveryEdgeTests {
         // Every request was answered 204 after its wait: made = delivered + on disk.
         let delivered = requests.flatMap(\.series).filter { $0.name == "probe_success" }.reduce(0) { $0 + $1.samples.count }
         let s = try agent.status()
-        let made = s.monitors.flatMap(\.targets).reduce(0) { $0 + ($1.record?.sent ?? 0) }
+        let made = s.sentTotal
         let l = DeliveryTests.Ledger(made: made, delivered: delivered, pending: s.delivery?.spillPendingRecords ?? -1)
         #expect(l.nothingLost, "\(l)")
         #expect(s.delivery?.tooOldResultsDropped == 0 && s.delivery?.deadLetterResults == 0)
@@ -82,7 +82,7 @@ struct DeliveryEdgeTests {
         try store.setMode("flaky:2")
         #expect(agent.waitForStatus(timeout: 60) { ($0.delivery?.resultsShipped ?? 0) >= 40 } != nil, "log:\n\(agent.log)")
         try store.setMode("ok")
-        #expect(agent.waitForStatus(timeout: 60) { $0.delivery?.mode == "normal" } != nil, "backlog drained; log:\n\(agent.log)")
+        #expect(agent.waitForStatus(timeout: 60) { $0.delivery?.mode == .normal } != nil, "backlog drained; log:\n\(agent.log)")
         #expect(agent.stop() == 0)
         // Among the accepted requests, in the order the store got them: each series only moves
         // forward and no sample arrives twice.
@@ -112,7 +112,7 @@ struct DeliveryEdgeTests {
         // Backfill is throttled to 2 results/s, so recovery lasts ~20 s: live results (11/s) must
         // not wait behind it. Up to ~10 s may pass first: the backoff left over from the outage.
         let s = try #require(agent.waitForStatus(timeout: 45) { s in
-            s.delivery?.mode == "recovery" && (s.delivery?.resultsShipped ?? 0) >= 40
+            s.delivery?.mode == .recovery && (s.delivery?.resultsShipped ?? 0) >= 40
         }, "log:\n\(agent.log)")
         #expect((s.delivery?.spillPendingRecords ?? 0) > 0, "backlog still draining while live results ship")
         let newest = try store.requests().filter { $0.mode == "ok" }.flatMap(\.series).flatMap(\.samples).map(\.timestampMs).max() ?? 0

@@ -45,7 +45,7 @@ struct DeliveryStallTests {
         #expect(Date().timeIntervalSince(hung) < 8, "seen within the stall timeout, not the request timeout")
         let s = try #require(agent.waitForStatus(timeout: 5) { $0.delivery?.stalled?.contains("delivery stalled") == true },
                              "the status file says so too")
-        #expect((s.monitors.flatMap(\.targets).compactMap { $0.record?.sent }.reduce(0, +)) > 0, "probing goes on")
+        #expect(s.sentTotal > 0, "probing goes on")
         try store.setMode("ok")
         let back = Self.waitForHealth(agent, timeout: 40) { $0.status == 200 }
         #expect(back != nil, "healthy again once the store answers; log:\n\(agent.log)")

@@ -1,3 +1,4 @@
+import AdminAPI
 import Foundation
 import RemoteWrite
 import Testing
@@ -53,9 +54,9 @@ struct DeliveryTests {
     }
 
     static func ledger(_ s: AgentStatus, _ store: FakeStore) throws -> Ledger {
-        Ledger(made: s.monitors.flatMap(\.targets).reduce(0) { $0 + ($1.record?.sent ?? 0) },
+        Ledger(made: s.sentTotal,
                delivered: try store.deliveredResults(), pending: s.delivery?.spillPendingRecords ?? -1,
-               deadLetter: s.delivery?.deadLetterResults ?? 0, tooOld: s.delivery?.tooOldResultsDropped ?? 0)
+               deadLetter: Int(s.delivery?.deadLetterResults ?? 0), tooOld: Int(s.delivery?.tooOldResultsDropped ?? 0))
     }
 
     /// Walks requests in the order the store got them and expects every series' samples to
@@ -92,7 +93,7 @@ struct DeliveryTests {
         let agent = try RunningAgent(config: Self.config(store: store.url, spill: spill))
         #expect(agent.waitForStatus(timeout: 15) { ($0.delivery?.resultsShipped ?? 0) >= 20 } != nil, "log:\n\(agent.log)")
         try store.setMode("429:2")
-        let degraded = agent.waitForStatus(timeout: 10) { $0.delivery?.mode == "degraded" }
+        let degraded = agent.waitForStatus(timeout: 10) { $0.delivery?.mode == .degraded }
         #expect(degraded != nil)
         Thread.sleep(forTimeInterval: 3)
         try store.setMode("500")
@@ -101,7 +102,7 @@ struct DeliveryTests {
         #expect((during.delivery?.spillPendingRecords ?? 0) > 0, "results wait on disk during the outage")
         try store.setMode("ok")
         let normal = agent.waitForStatus(timeout: 30) { s in
-            s.delivery?.mode == "normal" && s.delivery?.modeHistory.contains("recovery") == true
+            s.delivery?.mode == .normal && s.delivery?.modeHistory.contains(.recovery) == true
         }
         #expect(normal != nil, "back to normal; log:\n\(agent.log)")
         #expect(agent.stop() == 0)
@@ -111,7 +112,7 @@ struct DeliveryTests {
         #expect(l.nothingLost, "made \(l.made) = delivered \(l.delivered) + pending \(l.pending)")
         #expect(s.delivery?.resultsLost == 0 && s.delivery?.spillDroppedRecords == 0)
         let history = s.delivery?.modeHistory ?? []
-        #expect(history.starts(with: ["normal", "degraded", "recovery", "normal"]), "\(history)")
+        #expect(history.starts(with: [.normal, .degraded, .recovery, .normal]), "\(history)")
         #expect((s.delivery?.retries ?? 0) >= 1)
         // 429 with Retry-After: 2 → no two failed tries closer than 2 s while it lasted.
         let tries = try store.requests().enumerated().filter { $0.element.mode.hasPrefix("429") }
@@ -135,7 +136,7 @@ struct DeliveryTests {
         let agent = try RunningAgent(config: Self.config(store: store.url, spill: spill))
         let s = try #require(agent.waitForStatus(timeout: 15) { ($0.delivery?.deadLetterRequests ?? 0) >= 3 })
         #expect(s.delivery?.retries == 0, "a 400 is never retried")
-        #expect(s.delivery?.mode == "normal", "a bad request is not an outage")
+        #expect(s.delivery?.mode == .normal, "a bad request is not an outage")
         let letters = try FileManager.default.contentsOfDirectory(atPath: spill.appendingPathComponent("dead-letter").path)
         #expect(letters.contains { $0.hasSuffix(".bin") } && letters.contains { $0.hasSuffix(".txt") })
         try store.setMode("ok")
@@ -156,7 +157,7 @@ struct DeliveryTests {
         let s = try #require(agent.waitForStatus(timeout: 15) { s in
             (s.delivery?.tooOldResultsDropped ?? 0) > 0 && (try? store.stats().mode) == "ok" && (s.delivery?.resultsShipped ?? 0) > 30
         }, "log:\n\(agent.log)")
-        #expect(s.delivery?.mode == "normal")
+        #expect(s.delivery?.mode == .normal)
         #expect(agent.stop() == 0)
         let l = try Self.ledger(try agent.status(), store)
         #expect(l.tooOld >= 1 && l.tooOld < l.made / 2)
@@ -170,10 +171,10 @@ struct DeliveryTests {
         let spill = try Self.tempDir("spill")
         defer { try? FileManager.default.removeItem(at: spill) }
         let agent = try RunningAgent(config: Self.config(store: store.url, spill: spill))
-        let degraded = try #require(agent.waitForStatus(timeout: 15) { $0.delivery?.mode == "degraded" })
+        let degraded = try #require(agent.waitForStatus(timeout: 15) { $0.delivery?.mode == .degraded })
         #expect(degraded.delivery?.lastError?.isEmpty == false)
         try store.setMode("ok")
-        #expect(agent.waitForStatus(timeout: 40) { $0.delivery?.mode == "normal" && ($0.delivery?.resultsShipped ?? 0) > 0 } != nil,
+        #expect(agent.waitForStatus(timeout: 40) { $0.delivery?.mode == .normal && ($0.delivery?.resultsShipped ?? 0) > 0 } != nil,
                 "log:\n\(agent.log)")
         #expect(agent.stop() == 0)
         let l = try Self.ledger(try agent.status(), store)
@@ -202,13 +203,13 @@ struct DeliveryTests {
         let beforeKill = try #require(second.waitForStatus(timeout: 5) { _ in true })
         second.signal(SIGKILL)
         _ = second.process.wait(timeout: 10)
-        let madeBeforeKill = beforeKill.monitors.flatMap(\.targets).reduce(0) { $0 + ($1.record?.sent ?? 0) }
+        let madeBeforeKill = beforeKill.sentTotal
 
         // 3. Store back, third agent: backfill of everything the first two left on disk.
         try store.setMode("ok")
         let third = try RunningAgent(config: cfg)
         let s3 = try #require(third.waitForStatus(timeout: 30) { s in
-            s.delivery?.mode == "normal" && (try? store.deliveredResults()) ?? 0 >= l1.made + madeBeforeKill
+            s.delivery?.mode == .normal && (try? store.deliveredResults()) ?? 0 >= l1.made + madeBeforeKill
         }, "log:\n\(third.log)")
         #expect(third.stop() == 0)
         let l3 = try Self.ledger(try third.status(), store)

@@ -144,7 +144,7 @@ struct HostileClientTests {
         #expect(try bigHead.readResponse().status == 400)
         #expect(bigHead.secondsUntilClosed(timeout: 5) != nil, "a refused head closes the connection")
 
-        let s = try AgentctlAdminTests.decode(StatusReply.self, try agent.agentctl(["status", "--json"]))
+        let s = try AgentctlAdminTests.decode(AgentStatus.self, try agent.agentctl(["status", "--json"]))
         #expect(s.reloads.succeeded == 0 && s.reloads.failed == 0, "a refused request reaches no handler")
         let reload = try agent.agentctl(["reload"])
         #expect(reload.status == 0, "a plain reload still works: \(reload.stderr)")
@@ -200,7 +200,7 @@ struct HostileClientTests {
         let decoded = try replies.map { try JSONDecoder.admin.decode(ReloadReply.self, from: Data($0.body)) }
         #expect(decoded.allSatisfy { $0.ok && $0.unchanged.count == 4 }, "\(replies.map(\.bodyText))")
 
-        let s = try AgentctlAdminTests.decode(StatusReply.self, try agent.agentctl(["status", "--json"]))
+        let s = try AgentctlAdminTests.decode(AgentStatus.self, try agent.agentctl(["status", "--json"]))
         let applied = agent.log.split(separator: "\n").filter { $0.contains("config reloaded (") }
         #expect(s.reloads.succeeded == 2 && applied.count == 2 && applied[1].contains("config reloaded (admin API ×9)"),
                 "\(s.reloads.succeeded) reloads applied for 10 requests:\n\(applied.joined(separator: "\n"))")

@@ -95,7 +95,7 @@ struct HostileConfigTests {
         let later = try #require(agent.waitForStatus(timeout: 10) { $0.sent("lo") >= before.sent("lo") + 4 },
                                  "probing goes on after the refusals; log:\n\(agent.log)")
         #expect(later.monitor("lo")?.configHash == hash)
-        #expect(later.monitor("lo")?.targets.first?.record?.lastOutcome == "ok")
+        #expect(later.monitor("lo")?.targets.first?.record?.lastOutcome == .ok)
         #expect(kill(agent.pid, 0) == 0, "the agent is alive")
         #expect(agent.stop() == 0, "log:\n\(agent.log)")
     }

@@ -1,3 +1,4 @@
+import AdminAPI
 import Foundation
 import TestSupport
 import Testing
@@ -82,7 +83,7 @@ struct HungResolverTests {
         }
         let s = try #require(named, "log:\n\(agent.log)\nstatus: \((try? String(contentsOf: agent.statusURL, encoding: .utf8)) ?? "-")")
         #expect(s.resolverFailures["h01.hung.test"]?.contains("no answer within 2000 ms") == true, "\(s.resolverFailures)")
-        #expect(target(s, "named", "h12.hung.test")?.record?.lastOutcome == "unresolved")
+        #expect(target(s, "named", "h12.hung.test")?.record?.lastOutcome == .unresolved)
         #expect((target(s, "literal", "198.18.1.1")?.record?.ok ?? 0) >= 3, "literals probed all along")
         #expect(target(s, "named", "known.test")?.address == "198.18.1.7")
         #expect(s.monitor("every")?.targets.map(\.target).sorted() == ["dual.test/198.18.1.5", "dual.test/2001:db8:1::5"])

@@ -5,16 +5,7 @@ import Testing
 /// timestamped otherwise.
 @Suite("probe-agent logs for journald", .serialized)
 struct JournalLogTests {
-    static let config = """
-        log_level: info
-        monitors:
-          - id: closed
-            protocol: tcp-connect
-            port: 1
-            cadence: 1s
-            timeout: 200ms
-            targets: [127.0.0.1]
-        """
+    static let config = "log_level: info\n" + TestConfig.closedPort(["127.0.0.1"])
 
     /// Starts the agent with $JOURNAL_STREAM set by `stream` (given the log file's device and
     /// inode), waits for it to probe, stops it, and returns the log lines.

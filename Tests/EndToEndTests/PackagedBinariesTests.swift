@@ -96,7 +96,7 @@ struct PackagedBinariesTests {
 
         try await Task.sleep(until: started.advanced(by: .seconds(10)))
         let snapshot = try #require(try await run.waitForStatus(seconds: 5) { $0.engine.completed >= 3 * 9 }, "log:\n\(run.log)")
-        for monitor in snapshot.monitors {
+        for monitor in snapshot.monitors ?? [] {
             for target in monitor.targets {
                 let r = try #require(target.record, "\(monitor.id) \(target.target): no results")
                 #expect(r.sent >= 8, "\(monitor.id) \(target.target): \(r)")

@@ -80,7 +80,7 @@ struct ReceiverOutageTests {
 
         let paused = try receiver.run("pause")
         try #require(paused.status == 0, "\(paused.stderr)")
-        let degraded = agent.waitForStatus(timeout: 10) { $0.delivery?.mode == "degraded" }
+        let degraded = agent.waitForStatus(timeout: 10) { $0.delivery?.mode == .degraded }
         #expect(degraded != nil)
         Thread.sleep(forTimeInterval: seconds)
         let during = try agent.status()
@@ -88,20 +88,20 @@ struct ReceiverOutageTests {
         let resumed = try receiver.run("resume")
         try #require(resumed.status == 0, "\(resumed.stderr)")
         let back = agent.waitForStatus(timeout: 90) { s in
-            s.delivery?.mode == "normal" && (s.delivery?.modeHistory.count ?? 0) >= 4
+            s.delivery?.mode == .normal && (s.delivery?.modeHistory.count ?? 0) >= 4
         }
         #expect(back != nil, "recovered; log:\n\(agent.log)")
         #expect(agent.stop() == 0)
         let s = try agent.status()
-        #expect(s.delivery?.modeHistory.starts(with: ["normal", "degraded", "recovery", "normal"]) == true,
+        #expect(s.delivery?.modeHistory.starts(with: [.normal, .degraded, .recovery, .normal]) == true,
                 "\(s.delivery?.modeHistory ?? [])")
         #expect(s.delivery?.resultsLost == 0 && s.delivery?.spillDroppedRecords == 0 && s.delivery?.tooOldResultsDropped == 0)
 
         // Give the receiver a moment to make the last request queryable, then count.
         let pending = s.delivery?.spillPendingRecords ?? -1
         var inStore: [String: Int] = [:]
-        let made = Dictionary(uniqueKeysWithValues: s.monitors.flatMap { m in
-            m.targets.map { ("\(m.id)/\($0.target)", $0.record?.sent ?? 0) }
+        let made = Dictionary(uniqueKeysWithValues: (s.monitors ?? []).flatMap { m in
+            m.targets.map { ("\(m.id)/\($0.target)", Int($0.record?.sent ?? 0)) }
         })
         for _ in 0..<20 {
             inStore = (try? receiver.counts()) ?? [:]

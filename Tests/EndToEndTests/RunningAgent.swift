@@ -1,3 +1,4 @@
+import AdminAPI
 import Foundation
 import TestSupport
 import Testing
@@ -91,7 +92,7 @@ final class RunningAgent {
 
     /// The latest status snapshot.
     func status() throws -> AgentStatus {
-        try JSONDecoder().decode(AgentStatus.self, from: Data(contentsOf: statusURL))
+        try JSONDecoder.admin.decode(AgentStatus.self, from: Data(contentsOf: statusURL))
     }
 
     /// Polls the status file until `ready` holds; nil if it never did within `timeout`.
@@ -135,37 +136,11 @@ final class RunningAgent {
     }
 }
 
-/// The parts of the agent's status file the tests read.
-struct AgentStatus: Decodable {
-    struct Lateness: Decodable { var count: Int; var p50Seconds: Double; var p99Seconds: Double; var maxSeconds: Double }
-    struct Scheduler: Decodable { var entries: Int; var fired: Int; var skippedInFlight: Int; var staleResults: Int
-        var lateness: Lateness; var sendLateness: Lateness }
-    struct Engine: Decodable { var completed: Int; var capabilitiesDropped: Bool; var unmatchedStale: Int }
-    struct Delivery: Decodable {
-        var mode: String; var modeHistory: [String]
-        var resultsReceived: Int; var resultsShipped: Int; var retries: Int
-        var deadLetterRequests: Int; var deadLetterResults: Int; var tooOldResultsDropped: Int
-        var resultsLost: Int; var spillWriteErrors: Int; var spillPendingRecords: Int; var spillDroppedRecords: Int; var spillTornTailBytes: Int
-        var memQueueDepth: Int; var notDurableResults: Int?; var spillBytesWritten: Int?; var stalled: String?; var modeReason: String?
-        var lastError: String?
-    }
-    struct Reloads: Decodable {
-        var succeeded: Int; var failed: Int; var lastError: String?
-        var unchanged: [String]?; var changed: [String]?; var added: [String]?; var removed: [String]?
-    }
-    struct Record: Decodable {
-        var sent: Int; var ok: Int; var timeouts: Int; var refused: Int; var suppressed: Int; var lastOutcome: String?
-    }
-    struct Target: Decodable { var target: String; var address: String?; var record: Record? }
-    struct Monitor: Decodable { var id: String; var configHash: String; var down: Bool; var suppressed: Bool; var targets: [Target] }
-    var cpuSeconds: Double
-    var scheduler: Scheduler
-    var engine: Engine
-    var reloads: Reloads
-    var resolverFailures: [String: String]
-    var delivery: Delivery?
-    var monitors: [Monitor]
-
-    func monitor(_ id: String) -> Monitor? { monitors.first { $0.id == id } }
-    func sent(_ id: String) -> Int { monitor(id)?.targets.reduce(0) { $0 + ($1.record?.sent ?? 0) } ?? 0 }
+extension AgentStatus {
+    /// Every target in the status file's per-target list (the admin reply has none).
+    var allTargets: [Target] { (monitors ?? []).flatMap(\.targets) }
+    /// Probes sent to every target, from the status file.
+    var sentTotal: Int { allTargets.reduce(0) { $0 + Int($1.record?.sent ?? 0) } }
+    /// Probes sent to every target of a monitor, from the status file's per-target counters.
+    func sent(_ id: String) -> Int { monitor(id)?.targets.reduce(0) { $0 + Int($1.record?.sent ?? 0) } ?? 0 }
 }

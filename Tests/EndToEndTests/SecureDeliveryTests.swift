@@ -59,7 +59,7 @@ struct SecureDeliveryTests {
         // Without a client certificate the store refuses the handshake: nothing is delivered.
         let noCert = try RunningAgent(config: Self.config(url: store.url, spill: dir.appendingPathComponent("spill-a"),
                                                           tls: "    ca_file: \(c.ca)"))
-        let refused = noCert.waitForStatus(timeout: 15) { $0.delivery?.mode == "degraded" }
+        let refused = noCert.waitForStatus(timeout: 15) { $0.delivery?.mode == .degraded }
         #expect(refused != nil, "no client cert → TLS refused → degraded; log:\n\(noCert.log)")
         #expect(noCert.stop() == 0)
         #expect(try store.stats().requests == 0)

@@ -6,15 +6,7 @@ import Testing
 @Suite("probe-agent under systemd: sd_notify", .serialized)
 struct ServiceNotifyTests {
     /// Two loopback targets on a closed port: TCP connect probes, refused at once.
-    static let config = """
-        monitors:
-          - id: closed
-            protocol: tcp-connect
-            port: 1
-            cadence: 1s
-            timeout: 200ms
-            targets: [127.0.0.1, 127.0.0.2]
-        """
+    static let config = TestConfig.closedPort(["127.0.0.1", "127.0.0.2"])
 
     @Test(.enabled(if: Tools.isRoot, "the engine needs CAP_NET_RAW (or ping_group_range) to open its ICMP sockets"),
           .timeLimit(.minutes(2)))

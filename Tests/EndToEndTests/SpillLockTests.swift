@@ -48,19 +48,19 @@ struct SpillLockTests {
         defer { try? FileManager.default.removeItem(at: spill) }
         let first = try RunningAgent(config: DeliveryTests.config(store: store.url, spill: spill))
         let piled = first.waitForStatus(timeout: 30) { s in
-            s.delivery?.mode == "degraded" && (s.delivery?.spillPendingRecords ?? 0) >= 30
+            s.delivery?.mode == .degraded && (s.delivery?.spillPendingRecords ?? 0) >= 30
         }
         try #require(piled != nil, "results pile up on disk while the store fails; log:\n\(first.log)")
         // A backlog partly drained (so read.pos exists), then piling up again: a read position
         // and a tail for a second agent to "repair" and overwrite.
         try store.setMode("ok")
         let drained = first.waitForStatus(timeout: 30) { s in
-            s.delivery?.mode == "normal" && s.delivery?.modeHistory.contains("recovery") == true
+            s.delivery?.mode == .normal && s.delivery?.modeHistory.contains(.recovery) == true
         }
         try #require(drained != nil, "the first backlog drains; log:\n\(first.log)")
         try store.setMode("500")
         let again = first.waitForStatus(timeout: 30) { s in
-            s.delivery?.mode == "degraded" && (s.delivery?.spillPendingRecords ?? 0) >= 20
+            s.delivery?.mode == .degraded && (s.delivery?.spillPendingRecords ?? 0) >= 20
         }
         try #require(again != nil, "results pile up on disk again; log:\n\(first.log)")
         let lockFile = spill.appendingPathComponent("lock").path
@@ -97,7 +97,7 @@ struct SpillLockTests {
         resumed = true
         try store.setMode("ok")
         let normal = first.waitForStatus(timeout: 40) { s in
-            s.delivery?.mode == "normal" && (s.delivery?.modeHistory.filter { $0 == "recovery" }.count ?? 0) >= 2
+            s.delivery?.mode == .normal && (s.delivery?.modeHistory.filter { $0 == .recovery }.count ?? 0) >= 2
         }
         #expect(normal != nil, "back to normal; log:\n\(first.log)")
         #expect(first.stop() == 0)

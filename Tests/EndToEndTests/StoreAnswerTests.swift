@@ -1,3 +1,4 @@
+import AdminAPI
 import Foundation
 import Testing
 
@@ -96,7 +97,7 @@ struct StoreAnswerTests {
         Thread.sleep(forTimeInterval: max(0, 12 - Date().timeIntervalSince(started)))
         #expect((try agent.status().delivery?.spillPendingRecords ?? 0) > 0, "results wait on disk")
         try store.setMode("ok")
-        let back = agent.waitForStatus(timeout: 40) { $0.delivery?.mode == "normal" }
+        let back = agent.waitForStatus(timeout: 40) { $0.delivery?.mode == .normal }
         #expect(back != nil, "back to normal, backlog drained; log:\n\(agent.log)")
         #expect(agent.stop() == 0)
         let s = try agent.status()
@@ -125,7 +126,7 @@ struct StoreAnswerTests {
         #expect(agent.stop() == 0)
         let f = try agent.status()
         let d = try #require(f.delivery)
-        #expect(d.deadLetterRequests >= 12 && d.deadLetterResults > 0 && d.mode == "normal")
+        #expect(d.deadLetterRequests >= 12 && d.deadLetterResults > 0 && d.mode == .normal)
         let foreign = 5 // README.operator
         let used = Self.usage(deadLetter)
         #expect(used.bytes - foreign <= cap, "dead-letter directory \(used.bytes) bytes, cap \(cap)")
@@ -152,7 +153,7 @@ struct StoreAnswerTests {
         Thread.sleep(forTimeInterval: 4)
         #expect(try Self.redirected(store) == 0, "nothing sent to the redirect target")
         try store.setMode("ok")
-        #expect(agent.waitForStatus(timeout: 40) { $0.delivery?.mode == "normal" } != nil,
+        #expect(agent.waitForStatus(timeout: 40) { $0.delivery?.mode == .normal } != nil,
                 "log:\n\(agent.log)")
         #expect(agent.stop() == 0)
         #expect(try Self.redirected(store) == 0)
@@ -180,7 +181,7 @@ struct StoreAnswerTests {
         Thread.sleep(forTimeInterval: 2)
         try "\(new)\n".write(to: tokenFile, atomically: true, encoding: .utf8) // rename: a new inode
         let pid = agent.pid
-        let back = agent.waitForStatus(timeout: 40) { $0.delivery?.mode == "normal" }
+        let back = agent.waitForStatus(timeout: 40) { $0.delivery?.mode == .normal }
         #expect(back != nil, "delivery resumes with the new token; log:\n\(agent.log)")
         #expect(kill(pid, 0) == 0, "same process, no restart")
         #expect(agent.stop() == 0)

@@ -20,8 +20,9 @@ Usage: fake-store.py PORT DIR [CERT KEY CLIENT_CA]
 Listens on 127.0.0.1 only; exits by itself after 30 minutes.
 """
 import json, os, ssl, sys, threading, time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlparse
+from urllib.parse import urlparse
+
+from test_http import ControlledHandler, serve
 
 PORT, DIR = int(sys.argv[1]), sys.argv[2]
 state = {"mode": "ok", "requests": 0, "in_flight": 0, "max_in_flight": 0, "redirected": 0}
@@ -30,32 +31,14 @@ STATUS_BODIES = {400: b"bad request", 401: b"unauthorized", 403: b"forbidden", 4
 lock = threading.Lock()
 
 
-class Handler(BaseHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
-
-    def reply(self, code, body=b"", headers=None):
-        self.send_response(code)
-        for k, v in (headers or {}).items():
-            self.send_header(k, v)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def do_GET(self):
-        if self.path == "/stats":
-            with lock:
-                self.reply(200, json.dumps(state).encode())
-        else:
-            self.reply(404)
+class Handler(ControlledHandler):
+    state, lock = state, lock
 
     def do_POST(self):
         url = urlparse(self.path)
         body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-        if url.path == "/control":
-            with lock:
-                state["mode"] = parse_qs(url.query)["mode"][0]
-            return self.reply(200, b"ok")
+        if self.controlled(url):
+            return
         if url.path.startswith("/redirected/"):
             with lock:
                 state["redirected"] += 1
@@ -114,12 +97,12 @@ class Handler(BaseHTTPRequestHandler):
             self.reply(204)
 
 
-server = ThreadingHTTPServer(("127.0.0.1", PORT), Handler)
-if len(sys.argv) == 6:
+def mutual_tls(sock):
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(sys.argv[3], sys.argv[4])
     ctx.load_verify_locations(sys.argv[5])
     ctx.verify_mode = ssl.CERT_REQUIRED
-    server.socket = ctx.wrap_socket(server.socket, server_side=True)
-threading.Timer(1800, server.shutdown).start()
-server.serve_forever()
+    return ctx.wrap_socket(sock, server_side=True)
+
+
+serve(PORT, Handler, mutual_tls if len(sys.argv) == 6 else None)

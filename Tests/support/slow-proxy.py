@@ -10,40 +10,24 @@ Listens on 127.0.0.1 only; every request is served on its own thread; exits by i
 30 minutes.
 """
 import json, sys, threading, time, urllib.request
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlparse
+from urllib.parse import urlparse
+
+from test_http import ControlledHandler, serve
 
 PORT, UPSTREAM, state = int(sys.argv[1]), int(sys.argv[2]), {"delay": float(sys.argv[3]), "requests": 0}
 lock = threading.Lock()
 
 
-class Handler(BaseHTTPRequestHandler):
+class Handler(ControlledHandler):
     protocol_version = "HTTP/1.1"
-
-    def log_message(self, *args):
-        pass
-
-    def reply(self, code, body=b"", ctype="text/plain"):
-        self.send_response(code)
-        self.send_header("Content-Type", ctype)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def do_GET(self):
-        if self.path == "/stats":
-            with lock:
-                return self.reply(200, json.dumps(state).encode(), "application/json")
-        self.reply(404)
+    state, lock, control_key, control_parse = state, lock, "delay", float
 
     def do_POST(self):
         started = time.monotonic()
         url = urlparse(self.path)
         body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-        if url.path == "/control":
-            with lock:
-                state["delay"] = float(parse_qs(url.query)["delay"][0])
-            return self.reply(200, b"ok")
+        if self.controlled(url):
+            return
         with lock:
             state["requests"] += 1
             delay = state["delay"]
@@ -60,7 +44,4 @@ class Handler(BaseHTTPRequestHandler):
         self.reply(code, answer)
 
 
-server = ThreadingHTTPServer(("127.0.0.1", PORT), Handler)
-server.daemon_threads = True
-threading.Timer(1800, server.shutdown).start()
-server.serve_forever()
+serve(PORT, Handler)

@@ -39,8 +39,11 @@ extension LoopState {
     func writeStatus(synchronously: Bool = false) {
         guard let status else { return }
         let snap = snapshot()
-        let delivery = shipper?.stats()
-        status.write(synchronously: synchronously, log: log) { StatusSnapshot(snap, delivery: delivery) }
+        let (delivery, stalled) = (shipper?.stats(), shipper?.stallReason())
+        status.write(synchronously: synchronously, log: log) {
+            AdminViews.status(snap.summary, tables: snap, delivery: delivery, deliveryStalled: stalled,
+                              httpListen: nil, adminSocket: nil)
+        }
     }
 }
 

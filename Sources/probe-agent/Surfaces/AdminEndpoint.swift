@@ -36,7 +36,8 @@ enum AdminEndpoint {
             // The summary only: a status request (the bench reads one at each end of its window)
             // must not make the loop copy its tables.
             let reply = await fromLoop(c.loop.summary) { s in
-                AdminViews.status(s, delivery: c.shipper?.stats, httpListen: c.httpListen, adminSocket: c.socketPath)
+                AdminViews.status(s, delivery: c.shipper?.stats, deliveryStalled: c.shipper?.stallReason(),
+                                  httpListen: c.httpListen, adminSocket: c.socketPath)
             }
             return answer(reply)
         }

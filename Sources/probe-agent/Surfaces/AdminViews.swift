@@ -6,24 +6,48 @@ import Shipper
 
 /// Turns a loop snapshot (and the shipper's counters) into the admin API's replies.
 enum AdminViews {
-    static func status(_ s: LoopSummary, delivery: ShipperStats?, httpListen: String?, adminSocket: String) -> StatusReply {
-        let e = s.engine
-        return StatusReply(
-            version: AgentVersion.current, pid: getpid(), startedAt: s.startedAt,
-            uptimeSeconds: s.takenAt.timeIntervalSince(s.startedAt), configPath: s.configPath,
-            httpListen: httpListen, adminSocket: adminSocket, ready: s.probing,
-            monitors: s.config.monitors.count, targets: s.targetCount,
+    /// The one status model from the loop's summary; with `tables`, every target's counters
+    /// too (the status file), which walks every target: build it off the loop thread.
+    static func status(_ s: LoopSummary, tables: LoopSnapshot? = nil, delivery: ShipperStats?, deliveryStalled: String?,
+                       httpListen: String?, adminSocket: String?) -> AgentStatus {
+        let (e, i) = (s.engine, s.engineInfo)
+        let stats = s.scheduleStats
+        return AgentStatus(
+            version: AgentVersion.current, pid: getpid(), startedAt: s.startedAt, takenAt: s.takenAt,
+            configPath: s.configPath, httpListen: httpListen, adminSocket: adminSocket, ready: s.probing,
+            cpuSeconds: ProcessUsage.cpuSeconds(), residentBytes: ProcessUsage.residentBytes(),
+            health: HealthReply(loopAlive: true, deliveryStalled: deliveryStalled, delivery: delivery),
+            monitorCount: s.config.monitors.count, targetCount: s.targetCount,
             monitorsDown: s.monitorsDown, monitorsSuppressed: s.monitorsSuppressed,
-            engine: .init(icmp4: s.engineInfo.icmp4, icmp6: s.engineInfo.icmp6, tcpSyn: s.engineInfo.tcpSyn4,
-                          capabilitiesDropped: s.engineInfo.capabilitiesDropped, inFlight: s.inFlight,
-                          submitted: e.submitted, completed: e.completed, sendErrors: e.send_errors,
-                          unmatchedReplies: e.unmatched_foreign + e.unmatched_stale + e.unmatched_malformed),
-            scheduler: .init(entries: s.targetCount, fired: s.scheduleStats.fired, pendingSends: s.pendingSends,
+            engine: .init(icmp4: i.icmp4, icmp6: i.icmp6, tcpSyn: i.tcpSyn4, capabilitiesDropped: i.capabilitiesDropped,
+                          submitted: e.submitted, completed: e.completed, inFlight: s.inFlight, sendErrors: e.send_errors,
+                          repliesMatched: e.replies_matched, unmatchedForeign: e.unmatched_foreign,
+                          unmatchedStale: e.unmatched_stale, unmatchedMalformed: e.unmatched_malformed,
+                          backpressure: e.backpressure, txTimestamps: e.tx_timestamps, userClockResults: e.user_clock_results),
+            scheduler: .init(entries: s.targetCount, fired: stats.fired, skippedInFlight: stats.skippedInFlight,
+                             deferredByRateCap: stats.deferredByRateCap, missedPeriods: stats.missedPeriods,
+                             staleResults: stats.staleResults + s.staleResults, pendingSends: s.pendingSends,
                              lateness: LatenessReport(s.lateness), sendLateness: LatenessReport(s.sendLateness),
                              loopPriority: s.loopPriority),
             reloads: .init(succeeded: s.reloads.succeeded, failed: s.reloads.failed, lastAt: s.reloads.lastAt,
-                           lastError: s.reloads.lastError),
-            delivery: delivery.map(summary), cpuSeconds: ProcessUsage.cpuSeconds(), residentBytes: ProcessUsage.residentBytes())
+                           lastError: s.reloads.lastError, unchanged: s.reloads.last?.unchanged,
+                           changed: s.reloads.last?.changed, added: s.reloads.last?.added, removed: s.reloads.last?.removed),
+            resolverFailures: s.resolverFailures, delivery: delivery, monitors: tables.map(targets))
+    }
+
+    /// Every target's counters, by monitor in config order.
+    private static func targets(_ snap: LoopSnapshot) -> [AgentStatus.Monitor] {
+        var byMonitor: [String: [AgentStatus.Target]] = [:]
+        snap.schedule.forEachEntry { cookie, e in
+            let record = snap.ledger.record(for: cookie, monitorID: e.monitorID, target: e.target)
+            let address = snap.addresses.address(monitorID: e.monitorID, targetIndex: e.targetIndex, target: e.target)
+            byMonitor[e.monitorID, default: []].append(.init(target: e.target, address: address?.description, record: record))
+        }
+        return snap.config.monitors.map { m in
+            AgentStatus.Monitor(id: m.id, protocol: m.probeProtocol.rawValue, configHash: String(m.configHash, radix: 16),
+                                down: snap.down.contains(m.id), suppressed: snap.suppressed.contains(m.id),
+                                targets: byMonitor[m.id] ?? [])
+        }
     }
 
     static func summary(_ d: ShipperStats) -> DeliverySummary {
@@ -84,27 +108,5 @@ enum AdminViews {
 
     static func graph(_ s: LoopSummary) -> GraphReply {
         GraphReply(nodes: s.config.monitors.map { GraphReply.Node(id: $0.id, dependsOn: $0.dependsOn, state: s.state(of: $0.id)) })
-    }
-
-    /// /health: `stalled` (503) when the probing loop has not turned for 5 s or delivery is
-    /// stalled (Shipper.stallReason), else `ok` with the delivery mode and its reason.
-    static func health(loopAlive: Bool, deliveryStalled: String?, delivery: ShipperStats?, remoteWrite: Bool) -> HealthReply {
-        let d = delivery ?? ShipperStats()
-        let reason = !loopAlive ? "the probing loop has not turned for more than 5 s"
-            : deliveryStalled ?? (remoteWrite ? d.modeReason : "no remote_write configured: results are not shipped")
-        return HealthReply(
-            status: loopAlive && deliveryStalled == nil ? "ok" : "stalled", mode: d.mode.rawValue,
-            reason: reason,
-            modeChangedAt: d.modeChangedAt,
-            backlog: .init(memoryResults: d.memQueueDepth, spilledResults: d.spillPendingRecords,
-                           spilledBytes: d.spillBytes, oldestAgeSeconds: d.spillOldestPendingAgeSeconds))
-    }
-}
-
-extension LatenessReport {
-    init(_ h: DurationHistogram) {
-        self.init(count: h.count, p50Seconds: Double(h.quantile(0.5)) / 1e9, p99Seconds: Double(h.quantile(0.99)) / 1e9,
-                  maxSeconds: Double(h.max) / 1e9, bucketUpperBoundsSeconds: DurationHistogram.boundsSeconds,
-                  bucketCounts: h.counts)
     }
 }

@@ -59,7 +59,7 @@ enum MetricsEndpoint {
         router.get("/health") { _, _ -> Response in
             let alive = loopAlive(loop)
             let stalled = shipper?.stallReason()
-            let reply = AdminViews.health(loopAlive: alive, deliveryStalled: stalled, delivery: shipper?.stats, remoteWrite: remoteWrite)
+            let reply = HealthReply(loopAlive: alive, deliveryStalled: stalled, delivery: shipper?.stats)
             return json(alive && stalled == nil ? .ok : .serviceUnavailable, reply)
         }
         router.get("/-/ready") { _, _ -> Response in
