@@ -15,13 +15,18 @@ struct WebConfigEndToEndTests {
         init(password: String = "s3cret") throws {
             dir = FileManager.default.temporaryDirectory.appendingPathComponent("webcfg-\(UUID().uuidString)")
             try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-            cert = dir.appendingPathComponent("server.crt").path
-            key = dir.appendingPathComponent("server.key").path
+            (cert, key) = try Self.certificate(in: dir, name: "server")
+            hash = try Self.bcrypt(password)
+        }
+
+        /// A self-signed certificate for 127.0.0.1 and its key, NAME.crt and NAME.key in `dir`.
+        static func certificate(in dir: URL, name: String) throws -> (cert: String, key: String) {
+            let cert = dir.appendingPathComponent("\(name).crt").path, key = dir.appendingPathComponent("\(name).key").path
             let ssl = try Tools.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-                                     "-nodes", "-days", "2", "-subj", "/CN=probe-agent-test", "-addext", "subjectAltName=IP:127.0.0.1",
+                                     "-nodes", "-days", "2", "-subj", "/CN=probe-agent-\(name)", "-addext", "subjectAltName=IP:127.0.0.1",
                                      "-keyout", key, "-out", cert], timeout: 30)
             try #require(ssl.status == 0, "openssl: \(ssl.stderr)")
-            hash = try Self.bcrypt(password)
+            return (cert, key)
         }
 
         deinit { try? FileManager.default.removeItem(at: dir) }
@@ -170,9 +175,35 @@ struct WebConfigEndToEndTests {
         #expect(status != 401, "the new password is taken within a second or so")
         #expect(try Self.get(url, cacert: m.cert, user: "prometheus:s3cret").status == 401, "the old one no longer")
         _ = try m.write("basic_auth_users:\n  prometheus: not-a-hash\n")
-        #expect(agent.waitForLog("not re-read", timeout: 10), "the broken edit is logged")
+        // Requests (and handshakes) are what look at the file: keep asking until it is seen.
+        let seen = Date().addingTimeInterval(10)
+        while !agent.log.contains("not re-read") && Date() < seen {
+            usleep(300_000)
+            _ = try Self.get(url, cacert: m.cert, user: "prometheus:n3w")
+        }
+        #expect(agent.log.contains("not re-read"), "the broken edit is logged")
         #expect(agent.log.contains("is not a bcrypt hash"), "\(agent.log)")
         #expect(try Self.get(url, cacert: m.cert, user: "prometheus:n3w").status != 401, "the running config is kept")
+
+        // A renewed certificate: new key, then new certificate, each renamed into place (a look
+        // between the two sees a pair that does not belong together and keeps the old one).
+        _ = try m.write(m.secured.replacingOccurrences(of: m.hash, with: newHash))
+        let old = m.dir.appendingPathComponent("old.crt").path
+        #expect(link(m.cert, old) == 0)
+        let renewed = try Material.certificate(in: m.dir, name: "renewed")
+        #expect(rename(renewed.key, m.key) == 0)
+        usleep(1_100_000)
+        // A request (over the old certificate, still served) looks at the half-renewed pair.
+        #expect(try Self.get(url, cacert: old, user: "prometheus:n3w").status == 200)
+        #expect(rename(renewed.cert, m.cert) == 0)
+        var served = 0
+        let renewedBy = Date().addingTimeInterval(10)
+        repeat {
+            usleep(300_000)
+            _ = try Self.get(url, cacert: old, user: "prometheus:n3w") // the look that re-reads
+            served = try Self.get(url, cacert: m.cert, user: "prometheus:n3w").status
+        } while served != 200 && Date() < renewedBy
+        #expect(served == 200, "the renewed certificate is served without a restart; log:\n\(agent.log.suffix(1500))")
         #expect(agent.stop() == 0)
     }
 
@@ -181,16 +212,19 @@ struct WebConfigEndToEndTests {
         ("yaml", "tls_server_config: [\n", "web.yml:2:1: error: invalid YAML"),
         ("cert", "tls_server_config:\n  cert_file: missing.crt\n  key_file: server.key\n", "tls_server_config.cert_file"),
         ("key", "tls_server_config:\n  cert_file: server.crt\n  key_file: server.crt\n", "tls_server_config.key_file"),
+        ("pair", "tls_server_config:\n  cert_file: server.crt\n  key_file: other.key\n", "key_file"),
         ("file", "", "cannot read web config"),
     ])
     func brokenWebConfig(kind: String, yaml: String, message: String) throws {
         let m = try Material()
+        if kind == "pair" { _ = try Material.certificate(in: m.dir, name: "other") }
         let web = kind == "file" ? m.dir.appendingPathComponent("absent.yml").path : try m.write(yaml)
         let agent = try RunningAgent(config: ServiceSurfaceTests.config(), arguments: ["--run-as-root", "--web.config.file", web])
         let status = agent.process.wait(timeout: 30)
         #expect(status == 1, "exit status; log:\n\(agent.log)")
         #expect(agent.log.contains(message) && agent.log.contains(web) && agent.log.contains("not starting"),
                 "expected '\(message)' naming \(web):\n\(agent.log)")
+        if kind == "pair" { #expect(agent.log.contains("does not belong to cert_file"), "\(agent.log)") }
         if kind == "cert" { #expect(agent.log.contains("missing.crt: cannot read (No such file or directory)"), "\(agent.log)") }
     }
 

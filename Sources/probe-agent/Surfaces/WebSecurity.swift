@@ -10,7 +10,7 @@ import Synchronization
 /// headers), the TLS configuration the listener was built with, and the certificate it serves.
 ///
 /// Re-read when its files change (``WebConfigRefresh``: looked at no more than once a second,
-/// from requests and handshakes); a new file that does not load is logged and the running one
+/// from requests); a new file that does not load is logged and the running one
 /// kept. Bcrypt checks run one at a time on a thread of their own, never on an event loop, and
 /// their results are kept (``VerifiedCredentials``).
 final class WebSecurity: Sendable {

@@ -18,11 +18,21 @@ struct ServingCertificate: Sendable {
     static func load(_ tls: WebConfig.TLS, webConfig: String) throws(WebConfigProblem) -> ServingCertificate {
         let chain = try WebTLS.certificates(tls.certFile, key: "cert_file", webConfig: webConfig)
         let pem = try WebTLS.read(tls.keyFile, key: "key_file", webConfig: webConfig)
+        let key: NIOSSLPrivateKey
         do {
-            return ServingCertificate(chain: chain, key: try NIOSSLPrivateKey(bytes: pem, format: .pem))
+            key = try NIOSSLPrivateKey(bytes: pem, format: .pem)
         } catch {
             throw WebConfigProblem(description: "\(webConfig): tls_server_config.key_file \(tls.keyFile): not a PEM private key (\(error))")
         }
+        // BoringSSL checks that the key belongs to the certificate when a context takes both:
+        // a pair caught mid-rotation (new key, old certificate) is refused here, not served.
+        do {
+            _ = try NIOSSLContext(configuration: .makeServerConfiguration(certificateChain: chain.map { .certificate($0) },
+                                                                           privateKey: .privateKey(key)))
+        } catch {
+            throw WebConfigProblem(description: "\(webConfig): tls_server_config: key_file \(tls.keyFile) does not belong to cert_file \(tls.certFile) (\(error))")
+        }
+        return ServingCertificate(chain: chain, key: key)
     }
 
     /// The one being served, read at each handshake and replaced when the files change.
@@ -48,8 +58,8 @@ struct ServingCertificate: Sendable {
 enum WebTLS {
     /// A server configuration serving `serving`, with the web config's policy; `current` is
     /// asked at each handshake for the certificate to serve, so a renewed one is served
-    /// without a restart. Built once into a context here, so a key that does not match its
-    /// certificate, or a cipher list BoringSSL refuses, is an error at start.
+    /// without a restart. Built once into a context here, so a cipher list BoringSSL refuses
+    /// is an error at start.
     static func configuration(_ tls: WebConfig.TLS, serving: ServingCertificate, webConfig: String,
                               current: @escaping @Sendable () -> ServingCertificate) throws(WebConfigProblem) -> TLSConfiguration {
         var c = TLSConfiguration.makeServerConfiguration(certificateChain: serving.chain.map { .certificate($0) },
@@ -70,7 +80,7 @@ enum WebTLS {
         do {
             _ = try NIOSSLContext(configuration: c)
         } catch {
-            throw WebConfigProblem(description: "\(webConfig): tls_server_config: cannot set up TLS with cert_file \(tls.certFile) and key_file \(tls.keyFile) (do they belong together?): \(error)")
+            throw WebConfigProblem(description: "\(webConfig): tls_server_config: cannot set up TLS (versions, cipher_suites, client_ca_file): \(error)")
         }
         return c
     }
