@@ -87,12 +87,17 @@ struct WebConfigEndToEndTests {
         }
     }
 
+    /// An agent with `m.secured` as its web config, and its listener's address.
+    static func startSecured(_ m: Material) throws -> (RunningAgent, String) {
+        let web = try m.write(m.secured)
+        let agent = try RunningAgent(config: ServiceSurfaceTests.config(), arguments: ["--run-as-root", "--web.config.file", web])
+        return (agent, try #require(agent.waitForListeners(), "no listeners; log:\n\(agent.log)"))
+    }
+
     @Test("over TLS: no credentials 401, wrong password 401, right one 200; plain HTTP fails; one bcrypt per credential")
     func tlsAndBasicAuth() throws {
         let m = try Material()
-        let web = try m.write(m.secured)
-        let agent = try RunningAgent(config: ServiceSurfaceTests.config(), arguments: ["--run-as-root", "--web.config.file", web])
-        let address = try #require(agent.waitForListeners(), "no listeners; log:\n\(agent.log)")
+        let (agent, address) = try Self.startSecured(m)
         #expect(agent.log.contains("on https://\(address)") && agent.log.contains("basic auth for 1 user(s)"), "\(agent.log)")
         let url = "https://\(address)"
 
@@ -159,9 +164,7 @@ struct WebConfigEndToEndTests {
     @Test("a new password in the web config applies without a restart; a broken edit keeps the running one")
     func rereadOnChange() throws {
         let m = try Material()
-        let web = try m.write(m.secured)
-        let agent = try RunningAgent(config: ServiceSurfaceTests.config(), arguments: ["--run-as-root", "--web.config.file", web])
-        let address = try #require(agent.waitForListeners(), "log:\n\(agent.log)")
+        let (agent, address) = try Self.startSecured(m)
         let url = "https://\(address)/-/ready"
         #expect(try Self.get(url, cacert: m.cert, user: "prometheus:s3cret").status != 401)
         let newHash = try Material.bcrypt("n3w")
@@ -249,9 +252,7 @@ struct WebConfigEndToEndTests {
     @Test("Debian's Prometheus scrapes the agent over TLS with basic auth (tls_config ca_file)")
     func prometheusScrapesOverTLS() throws {
         let m = try Material()
-        let web = try m.write(m.secured)
-        let agent = try RunningAgent(config: ServiceSurfaceTests.config(), arguments: ["--run-as-root", "--web.config.file", web])
-        let address = try #require(agent.waitForListeners(), "log:\n\(agent.log)")
+        let (agent, address) = try Self.startSecured(m)
         let port = try FakeStore.freePort()
         let name = "webscrape\(getpid())"
         let script = Tools.root.appendingPathComponent("Tests/support/prometheus.sh").path
@@ -267,17 +268,7 @@ struct WebConfigEndToEndTests {
         try #require(started.status != 77, "Prometheus not installed: \(started.stderr)")
         try #require(started.status == 0, "prometheus.sh start: \(started.stderr)")
         defer { _ = try? Tools.run([script, "stop", name], timeout: 60) }
-        let query = #"probe_sent_total{job="probe-agent",monitor="lo",target="::1"}"#
-            .addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
-        var found: [String: String]?
-        let deadline = Date().addingTimeInterval(60)
-        while found == nil && Date() < deadline {
-            if let data = try? Data(contentsOf: URL(string: "http://127.0.0.1:\(port)/api/v1/query?query=\(query)")!),
-               let r = try? JSONDecoder().decode(ServiceSurfaceTests.PromQuery.self, from: data) {
-                found = r.data.result.first?.metric
-            }
-            if found == nil { sleep(1) }
-        }
+        let found = ServiceSurfaceTests.scrapedSeries(port: port)
         #expect(found?["protocol"] == "icmp", "Prometheus never got probe_sent_total over TLS; agent log:\n\(agent.log.suffix(2000))")
         let checks = try Self.get("https://\(address)/metrics", cacert: m.cert, user: "prometheus:s3cret")
         let page = String(decoding: checks.body, as: UTF8.self)

@@ -8,18 +8,19 @@ two scrapes, one plain (no Accept-Encoding) and one with `Accept-Encoding: gzip`
 SPACING s apart (past the 5 s snapshot reuse window, so each takes a fresh snapshot). Per
 scrape: bytes of body received, wall time from connect to the last byte, and the agent's CPU
 (utime + stime from /proc) over that time less its idle rate x the time ("net", the scrape's
-own cost). The gzip body is checked to gunzip and its size compared with the plain page's.
+own cost), and how far its RSS rose above where it was (sampled every 50 ms). The gzip body is checked to gunzip and its size compared with the plain page's.
 Medians are reported. With --levels, the last plain page is also compressed here by Python's
 zlib (the same libz the agent links) at levels 1 and 6: size and CPU of each, which is how
 the agent's level was chosen. Every process is ours, stopped by PID; every loop is bounded.
 """
-import argparse, http.client, json, os, shutil, statistics, sys, tempfile, time, zlib
+import argparse, http.client, os, shutil, statistics, sys, tempfile, threading, time, zlib
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.dont_write_bytecode = True
 import agent_bench  # address(i), cpu_seconds(pid)
 import scale_bench  # start_agent, stop, check_loopback, machine, tail
+import scrape_bench  # save
 
 
 def log(msg):
@@ -27,7 +28,17 @@ def log(msg):
 
 
 def scrape(port, pid, gzip, keep=None):
-    """One GET /metrics: body bytes, wall s, agent CPU s, the Content-Encoding answered."""
+    """One GET /metrics: body bytes, wall s, agent CPU s, the agent's RSS before and at most
+    during it (sampled every 50 ms), the Content-Encoding answered."""
+    rss0, rss, done = scale_bench.proc_status_kb(pid, "VmRSS"), [], threading.Event()
+
+    def sample():
+        while not done.is_set():
+            rss.append(scale_bench.proc_status_kb(pid, "VmRSS"))
+            done.wait(0.05)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
     c0, t0 = agent_bench.cpu_seconds(pid), time.monotonic()
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
     try:
@@ -47,9 +58,12 @@ def scrape(port, pid, gzip, keep=None):
     finally:
         conn.close()
     t1, c1 = time.monotonic(), agent_bench.cpu_seconds(pid)
+    done.set()
+    sampler.join(timeout=5)
     if keep is not None:
         keep.append(b"".join(parts))
-    return dict(bytes=size, wall_s=t1 - t0, cpu_s=c1 - c0, encoding=encoding)
+    return dict(bytes=size, wall_s=t1 - t0, cpu_s=c1 - c0, encoding=encoding,
+                rss_kb_before=rss0, rss_kb_max=max(rss + [rss0]))
 
 
 def compress_levels(page):
@@ -81,8 +95,10 @@ def run(a):
                     s = scrape(port, p.pid, gzip, keep)
                     s["net_cpu_s"] = max(0.0, s["cpu_s"] - idle_rate * s["wall_s"])
                     row["gzip" if gzip else "identity"] = s
+                    s["rss_growth_kb"] = s["rss_kb_max"] - s["rss_kb_before"]
                     log(f"round {i + 1}/{a.scrapes} {'gzip' if gzip else 'identity'}: {s['bytes'] / 1e6:.1f} MB, "
-                        f"{s['wall_s']:.2f} s, agent CPU {s['cpu_s']:.2f} s (net {s['net_cpu_s']:.2f} s)")
+                        f"{s['wall_s']:.2f} s, agent CPU {s['cpu_s']:.2f} s (net {s['net_cpu_s']:.2f} s), "
+                        f"RSS {s['rss_kb_before'] / 1024:.1f} -> max {s['rss_kb_max'] / 1024:.1f} MiB")
                 rounds.append(row)
         finally:
             code = scale_bench.stop(p, timeout=180)
@@ -94,7 +110,8 @@ def run(a):
         unzipped = zlib.decompress(gz, 31)
         summary = {}
         for k in ("identity", "gzip"):
-            summary[k] = {m: statistics.median(r[k][m] for r in rounds) for m in ("bytes", "wall_s", "cpu_s", "net_cpu_s")}
+            summary[k] = {m: statistics.median(r[k][m] for r in rounds)
+                          for m in ("bytes", "wall_s", "cpu_s", "net_cpu_s", "rss_growth_kb")}
         return dict(exit=code, idle_core_share=idle_rate, rounds=rounds, median=summary,
                     gunzipped_bytes=len(unzipped), plain_bytes=len(plain),
                     levels=compress_levels(plain) if a.levels else None)
@@ -107,10 +124,11 @@ def print_table(report):
     print(f"scrape gzip bench: {report['targets']} targets at 3 s (per-target histograms), {report['scrapes']} rounds, "
           f"medians; {m['nproc']} cores, {m['cpu']}, Linux {m['kernel']}, {report['date']}; nice {report['nice']}; "
           f"agent idle {r['idle_core_share'] * 100:.1f}% of a core")
-    print(f"{'encoding':>9} {'MB':>8} {'wall s':>7} {'agent CPU s':>12} {'net CPU s':>10}")
+    print(f"{'encoding':>9} {'MB':>8} {'wall s':>7} {'agent CPU s':>12} {'net CPU s':>10} {'RSS growth MiB':>15}")
     for k in ("identity", "gzip"):
         s = r["median"][k]
-        print(f"{k:>9} {s['bytes'] / 1e6:>8.1f} {s['wall_s']:>7.2f} {s['cpu_s']:>12.2f} {s['net_cpu_s']:>10.2f}")
+        print(f"{k:>9} {s['bytes'] / 1e6:>8.1f} {s['wall_s']:>7.2f} {s['cpu_s']:>12.2f} {s['net_cpu_s']:>10.2f} "
+              f"{s['rss_growth_kb'] / 1024:>15.1f}")
     i, g = r["median"]["identity"], r["median"]["gzip"]
     print(f"gzip/identity: size {g['bytes'] / i['bytes']:.3f}, wall {g['wall_s'] / i['wall_s']:.2f}, "
           f"net CPU {g['net_cpu_s'] / max(i['net_cpu_s'], 1e-9):.2f}; last gzip page gunzips to {r['gunzipped_bytes'] / 1e6:.1f} MB "
@@ -140,9 +158,7 @@ def main():
     result = run(a)
     report = dict(date=time.strftime("%Y-%m-%d %H:%M:%S %z"), machine=scale_bench.machine(), command=" ".join(sys.argv),
                   targets=a.targets, scrapes=a.scrapes, warmup_s=a.warmup, nice=os.nice(0), result=result, json=a.json)
-    os.makedirs(os.path.dirname(a.json) or ".", exist_ok=True)
-    with open(a.json, "w") as f:
-        json.dump(report, f, indent=2)
+    scrape_bench.save(report, a.json)
     print_table(report)
 
 
