@@ -62,12 +62,14 @@ struct WebConfigEndToEndTests {
     struct Reply { var status: Int; var headers: String; var body: Data; var curlExit: Int32 }
 
     /// GET with curl, trusting the test certificate: status, response headers, raw body.
-    static func get(_ url: String, cacert: String? = nil, user: String? = nil, gzip: Bool = false) throws -> Reply {
+    static func get(_ url: String, cacert: String? = nil, user: String? = nil, gzip: Bool = false,
+                    client: (cert: String, key: String)? = nil) throws -> Reply {
         let base = FileManager.default.temporaryDirectory.appendingPathComponent("web-get-\(UUID().uuidString)").path
         defer { for f in [base + ".body", base + ".head"] { try? FileManager.default.removeItem(atPath: f) } }
         var args = ["curl", "-s", "-o", base + ".body", "-D", base + ".head", "-w", "%{http_code}", "--max-time", "30"]
         if let cacert { args += ["--cacert", cacert] }
         if let user { args += ["-u", user] }
+        if let client { args += ["--cert", client.cert, "--key", client.key] }
         if gzip { args += ["-H", "Accept-Encoding: gzip"] }
         let out = try Tools.run(args + [url], timeout: 40)
         return Reply(status: Int(out.stdout) ?? 0, headers: (try? String(contentsOfFile: base + ".head", encoding: .utf8)) ?? "",
@@ -273,6 +275,37 @@ struct WebConfigEndToEndTests {
         let checks = try Self.get("https://\(address)/metrics", cacert: m.cert, user: "prometheus:s3cret")
         let page = String(decoding: checks.body, as: UTF8.self)
         #expect(Self.sample(page, "probeagent_http_auth_hash_checks_total") == 1, "Prometheus's scrapes and this one: one bcrypt")
+        #expect(agent.stop() == 0)
+    }
+
+    @Test("mTLS: RequireAndVerifyClientCert lets in a client certificate signed by client_ca_file, no other")
+    func clientCertificates() throws {
+        let m = try Material()
+        let ca = try Material.certificate(in: m.dir, name: "ca")
+        let client = (cert: m.dir.appendingPathComponent("client.crt").path, key: m.dir.appendingPathComponent("client.key").path)
+        let csr = m.dir.appendingPathComponent("client.csr").path
+        for step in [["openssl", "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-subj", "/CN=scraper",
+                      "-keyout", client.key, "-out", csr],
+                     ["openssl", "x509", "-req", "-in", csr, "-CA", ca.cert, "-CAkey", ca.key, "-CAcreateserial", "-days", "2",
+                      "-out", client.cert]] {
+            let out = try Tools.run(step, timeout: 30)
+            try #require(out.status == 0, "\(step[1]): \(out.stderr)")
+        }
+        let web = try m.write("""
+            tls_server_config:
+              cert_file: server.crt
+              key_file: server.key
+              client_auth_type: RequireAndVerifyClientCert
+              client_ca_file: ca.crt
+            """)
+        let agent = try RunningAgent(config: ServiceSurfaceTests.config(), arguments: ["--run-as-root", "--web.config.file", web])
+        let address = try #require(agent.waitForListeners(), "no listeners; log:\n\(agent.log)")
+        let url = "https://\(address)/-/ready"
+        #expect(try Self.get(url, cacert: m.cert, client: client).status != 0, "a client certificate from the CA is let in")
+        let without = try Self.get(url, cacert: m.cert)
+        #expect(without.status == 0 && without.curlExit != 0, "no client certificate: no TLS session")
+        let foreign = try Self.get(url, cacert: m.cert, client: (m.cert, m.key))
+        #expect(foreign.status == 0 && foreign.curlExit != 0, "a certificate the CA did not sign: no TLS session")
         #expect(agent.stop() == 0)
     }
 }
