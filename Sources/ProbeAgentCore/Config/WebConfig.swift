@@ -4,7 +4,7 @@
 /// The subset probe-agent serves: `tls_server_config` (`cert_file`, `key_file`,
 /// `client_auth_type`, `client_ca_file`, `min_version`, `max_version`, `cipher_suites`),
 /// `http_server_config` (`headers`; `http2` is accepted and has no effect: the listener speaks
-/// HTTP/1.1), `basic_auth_users`. Keys the toolkit knows and probe-agent does not apply (inline
+/// HTTP/1.1), `basic_auth_users`; `prefer_server_cipher_suites` is accepted and has no effect. Keys the toolkit knows and probe-agent does not apply (inline
 /// `cert`/`key`/`client_ca`, `client_allowed_sans`, `curve_preferences`, `rate_limit` …) are
 /// errors, never silently ignored: each of them would weaken what the operator asked for.
 public struct WebConfig: Sendable, Hashable {
