@@ -1,3 +1,5 @@
+import Foundation
+import TestSupport
 import Testing
 @testable import ProbeAgentCore
 
@@ -187,5 +189,60 @@ struct WebConfigRefreshTests {
         #expect(taken.tls == running.tls && taken.basicAuthUsers.isEmpty && warning?.contains("removed") == true)
         (taken, warning) = WebConfigRefresh.apply(running, over: WebConfig())
         #expect(taken.tls == nil && taken.basicAuthUsers == ["a": "x"] && warning?.contains("added") == true)
+    }
+}
+
+/// Request headers are a client's to write: random and mangled ones never trap, and what
+/// they yield holds its invariants (seeded, so a failure is reproducible).
+@Suite("Web request headers and web config text: random input")
+struct WebInputPropertyTests {
+    static let alphabet = Array("gzip;q=0.5, *identity x-GZIP br \t;=,Basic YWxpY2U6cHc= :\u{0}é1.0e9-".unicodeScalars)
+
+    static func text(_ rng: inout SeededRandom, max: Int) -> String {
+        var s = String.UnicodeScalarView()
+        for _ in 0..<rng.below(max) { s.append(alphabet[rng.below(alphabet.count)]) }
+        return String(s)
+    }
+
+    @Test func acceptEncodingNeverTrapsAndRefusalsHold() {
+        var rng = SeededRandom(seed: 20)
+        for _ in 0..<20_000 {
+            let header = Self.text(&rng, max: 60)
+            let coding = ContentCoding.negotiate(header)
+            let named = header.lowercased().contains("gzip") || header.contains("*")
+            #expect(coding == .identity || named, "gzip for a header that does not name it: \(header)")
+            if !named {
+                #expect(ContentCoding.negotiate(header + ", gzip") == .gzip, "\(header), gzip")
+                #expect(ContentCoding.negotiate(header + ", gzip;q=0") == .identity, "\(header), gzip;q=0")
+            }
+        }
+    }
+
+    @Test func authorizationNeverTrapsAndRoundTrips() {
+        var rng = SeededRandom(seed: 21)
+        for _ in 0..<20_000 {
+            _ = BasicCredentials(authorization: Self.text(&rng, max: 60))
+            let user = Self.text(&rng, max: 12).replacingOccurrences(of: ":", with: "")
+            let password = Self.text(&rng, max: 20)
+            let encoded = Data("\(user):\(password)".utf8).base64EncodedString()
+            #expect(BasicCredentials(authorization: "Basic \(encoded)") == BasicCredentials(user: user, password: password))
+        }
+    }
+
+    @Test func webConfigTextNeverTraps() {
+        var rng = SeededRandom(seed: 22)
+        let pieces = ["tls_server_config:\n", "  cert_file: a\n", "  key_file: b\n", "  min_version: TLS1", "basic_auth_users:\n",
+                      "  u: \"$2y$10$", "http_server_config:\n", "  headers:\n", "    X-Frame-Options: ", "[", "{", "&a ", "*a\n",
+                      "  client_auth_type: ", "RequireAndVerifyClientCert\n", "  cipher_suites: [", "]\n", "\n", " ", ":"]
+        for _ in 0..<3_000 {
+            var yaml = ""
+            for _ in 0..<rng.below(12) { yaml += pieces[rng.below(pieces.count)] }
+            do {
+                let c = try WebConfig.load(yaml: yaml, file: "w.yml", directory: "")
+                #expect(c.basicAuthUsers.values.allSatisfy(WebConfig.isBcryptHash))
+            } catch {
+                #expect(!error.errors.isEmpty && error.errors.allSatisfy { $0.file == "w.yml" })
+            }
+        }
     }
 }
