@@ -124,8 +124,12 @@ extension WebConfig.TLS {
     static let keys = ["cert_file", "key_file", "client_auth_type", "client_ca_file", "min_version", "max_version",
                        "cipher_suites", "prefer_server_cipher_suites", "cert", "key", "client_ca",
                        "client_allowed_sans", "curve_preferences"]
-    /// Keys of the toolkit's format that probe-agent refuses rather than ignores.
-    static let unsupported = ["cert", "key", "client_ca", "client_allowed_sans", "curve_preferences"]
+    /// Keys of the toolkit's format that probe-agent refuses rather than ignores, with what to
+    /// use instead.
+    static let unsupported: [(key: String, instead: String)] = [
+        ("cert", "; use cert_file"), ("key", "; use key_file"), ("client_ca", "; use client_ca_file"),
+        ("client_allowed_sans", ""), ("curve_preferences", ""),
+    ]
 
     /// The TLS ≤ 1.2 cipher suites Go's `tls.CipherSuites()` offers (the toolkit's choice), by
     /// their Go names, as IANA codes.
@@ -140,7 +144,9 @@ extension WebConfig.TLS {
 
     static func read(_ node: Node, directory: String, _ reader: inout NodeReader) -> Self? {
         guard let f = reader.fields(node, in: "tls_server_config", known: keys) else { return nil }
-        for key in unsupported { if let n = f[key] { reader.error(at: n, "tls_server_config.\(key) is not supported by probe-agent\(key.hasSuffix("_sans") || key.hasPrefix("curve") ? "" : "; use \(key)_file")") } }
+        for (key, instead) in unsupported {
+            if let n = f[key] { reader.error(at: n, "tls_server_config.\(key) is not supported by probe-agent\(instead)") }
+        }
         func path(_ key: String) -> String? {
             guard let n = f[key], let p = reader.string(n, "tls_server_config.\(key)") else { return nil }
             guard !p.isEmpty else { reader.error(at: n, "tls_server_config.\(key) is empty"); return nil }
