@@ -102,6 +102,8 @@ struct WebConfigEndToEndTests {
         let (agent, address) = try Self.startSecured(m)
         #expect(agent.log.contains("on https://\(address)") && agent.log.contains("basic auth for 1 user(s)"), "\(agent.log)")
         let url = "https://\(address)"
+        // A client that connects and never starts TLS: closed at the idle timeout like any other.
+        let silent = try RawHTTPConnection(tcp: address)
 
         let none = try Self.get(url + "/metrics", cacert: m.cert)
         #expect(none.status == 401 && none.headers.lowercased().contains("www-authenticate: basic"), "\(none.headers)")
@@ -132,6 +134,9 @@ struct WebConfigEndToEndTests {
         let last = String(decoding: try Self.get(url + "/metrics", cacert: m.cert, user: "prometheus:s3cret").body, as: UTF8.self)
         #expect(Self.sample(last, "probeagent_http_auth_hash_checks_total") == 3, "one bcrypt per credential, not per scrape")
         #expect((Self.sample(last, "probeagent_http_auth_refused_total") ?? 0) >= 6)
+        // SurfaceLimits.idleTimeoutSeconds: 10 s from when it connected.
+        let closedAfter = silent.secondsUntilClosed(timeout: 20)
+        #expect(closedAfter != nil, "a connection that never says hello is closed at the idle timeout")
         #expect(agent.stop() == 0)
     }
 
