@@ -9,6 +9,8 @@ import PackageDescription
 //   fuzz-spill-log      segment files + read.pos → SpillLog recovery, read, commit, append, reopen
 //   fuzz-result-record  bytes → ResultRecord / ResultBlock, re-encoded and decoded again
 //   fuzz-store-answer   status, headers, body → StoreAnswer → StoreVerdict → Backoff
+//   fuzz-web            Accept-Encoding, Authorization, web config YAML → ContentCoding,
+//                       BasicCredentials, WebConfig
 //
 // Each target's main.swift hands its test to FuzzSupport, which owns libFuzzer's entry point
 // and the `--write-seeds DIR` mode that writes the target's committed seed corpus.
@@ -37,5 +39,6 @@ let package = Package(
         fuzzTarget("fuzz-spill-log", ["SpillLog", "ResultBlocks"], local: ["FuzzSamples"]),
         fuzzTarget("fuzz-result-record", ["ProbeAgentCore", "ResultBlocks", "RemoteWrite"], local: ["FuzzSamples"]),
         fuzzTarget("fuzz-store-answer", ["ProbeAgentCore"]),
+        fuzzTarget("fuzz-web", ["ProbeAgentCore"]),
     ]
 )

@@ -1,7 +1,12 @@
 #!/usr/bin/env bash
 # Scrape benchmark: 50 slow /metrics readers against a probe-agent probing 100k loopback
 # targets; the probing loop's lateness and the agent's RSS, idle and under the readers.
+# With --gzip: size, time and agent CPU of one scrape with and without gzip instead.
 ## Usage: scripts/bench-scrape.sh [--before BIN] [options]
+##        scripts/bench-scrape.sh --gzip [--targets N] [--scrapes N] [--levels] [--json FILE]
+##   --gzip             one scrape at a time, plain and gzip (Accept-Encoding: gzip), SCRAPES
+##                      rounds: body size, time to the last byte, the agent's CPU for it
+##                      (scripts/bench/scrape_gzip_bench.py; --levels: also zlib levels 1 vs 6)
 ##   --before BIN       also measure BIN (e.g. a release build of main), before this tree's agent
 ##   --targets N        loopback targets (default 100000)
 ##   --readers N        concurrent slow readers (default 50)
@@ -22,9 +27,11 @@ set -euo pipefail
 source "$(dirname "$0")/lib/common.sh" "$@"
 agents=()
 args=()
+gzip=no
 while [[ $# -gt 0 ]]; do
     case "$1" in
         -h|--help) usage; exit 0 ;;
+        --gzip) gzip=yes; shift ;;
         --before) [[ $# -ge 2 && -x "$2" ]] || fatal "--before needs an executable"; agents+=(--agent "before=$2"); shift 2 ;;
         *) args+=("$1"); shift ;;
     esac
@@ -32,4 +39,8 @@ done
 cd "$repo_root"
 source scripts/bench/release-binary.sh
 bin=$(release_binary probe-agent)
+if [[ $gzip == yes ]]; then
+    [[ ${#agents[@]} -eq 0 ]] || fatal "--gzip measures this tree's agent only (plain vs gzip is the before/after)"
+    exec python3 scripts/bench/scrape_gzip_bench.py --agent "$bin" "${args[@]}"
+fi
 exec python3 scripts/bench/scrape_bench.py "${agents[@]}" --agent "after=$bin" "${args[@]}"

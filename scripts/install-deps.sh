@@ -26,7 +26,9 @@ DEBIAN_PACKAGES=(
     prometheus        # remote-write receiver in tests (Tests/support/prometheus.sh)
     victoria-metrics  # second remote-write receiver in tests (Tests/support/victoria-metrics.sh)
     curl              # receiver harness readiness checks
-    openssl           # test certificates for remote_write over mTLS
+    openssl           # test certificates for remote_write over mTLS and the web config's TLS
+    zlib1g-dev        # gzip on /metrics (compress-nio links libz)
+    apache2-utils     # htpasswd: bcrypt hashes for the web config's basic_auth_users (tests, README)
     python3           # test helpers: fake remote-write store, TCP listener
     systemd           # systemd-analyze: verify and score config/probe-agent.service in tests
     libcap2-bin       # setcap/getcap: file capabilities (README, agentctl doctor tests)

@@ -90,6 +90,15 @@ struct ConfigCheckCommand: ParsableCommand {
         }
         do {
             let config = try AgentConfig.load(contentsOf: path)
+            // The web config it names, parsed too (its errors carry its own file name); the
+            // certificate and key it names are checked by the agent at start.
+            if let web = config.http.webConfigFile {
+                do {
+                    _ = try WebConfig.load(contentsOf: web)
+                } catch {
+                    return ConfigCheckResult(file: path, outcome: .invalid(error.errors))
+                }
+            }
             return ConfigCheckResult(file: path, outcome: .valid(
                 monitors: config.monitors.count,
                 targets: config.targetCount))

@@ -48,6 +48,10 @@ struct ProbeAgentCommand: ParsableCommand {
     @Flag(name: .long, help: "When started as root with no user to switch to: stay uid 0 (capabilities still dropped) instead of refusing to start.")
     var runAsRoot = false
 
+    @Option(name: .customLong("web.config.file"),
+            help: "Web config (the Prometheus exporter-toolkit format): TLS, basic auth and headers for the HTTP listener (/metrics, /health, /-/ready); wins over http.web_config_file. Re-read when it or a file it names changes.")
+    var webConfigFile: String?
+
     func run() throws {
         FreedMemory.useOneArena() // before any thread starts (FreedMemory.swift)
         let cfg: AgentConfig
@@ -66,6 +70,9 @@ struct ProbeAgentCommand: ParsableCommand {
         LoggingSystem.bootstrap(LineLogHandler.factory(level: cfg.logLevel.swiftLogLevel))
         let log = Logger(label: "probe-agent")
         if let userNotice { log.log(level: userNotice.level, "\(userNotice.text)") }
+        // Before anything starts, and as the user that started the agent (root can read a key
+        // only root may): a broken web config is a refusal to start, naming the file.
+        let web = try loadWebConfig(cfg, log: log)
         // Before the capabilities go: a real-time policy for the loop's thread to inherit, if
         // the config asks for one (ThreadPriority.swift, LoopThread.swift).
         let lent = ThreadPriority.lendRealtimeToLoopThread(cfg)
@@ -134,7 +141,7 @@ struct ProbeAgentCommand: ParsableCommand {
         signals.attach(loop: loop, reloader: reloader)
         let servers: Servers
         do {
-            servers = try Servers.start(config: cfg, loop: loop, shipper: shipper, reloader: reloader, events: events, log: log)
+            servers = try Servers.start(config: cfg, loop: loop, shipper: shipper, reloader: reloader, events: events, web: web, log: log)
         } catch {
             log.critical("cannot start: \(error)")
             loop.requestStop()
@@ -148,6 +155,19 @@ struct ProbeAgentCommand: ParsableCommand {
         servers.stop()
         spillLock?.release() // after the shipper has stopped and closed the spill log
         log.info("stopped")
+    }
+
+    /// The web config `--web.config.file` or `http.web_config_file` names, nil when neither does;
+    /// its problems are printed on stderr, with exit status 1, like the config's.
+    private func loadWebConfig(_ cfg: AgentConfig, log: Logger) throws -> WebSecurity? {
+        guard let path = webConfigFile ?? cfg.http.webConfigFile else { return nil }
+        do {
+            return try WebSecurity(path: path, log: log)
+        } catch {
+            printErr("\(error)")
+            printErr("probe-agent: web config \(path) is not usable; not starting")
+            throw ExitCode(1)
+        }
     }
 
     /// Who to run as (RunAsDecision): the user to become (nil: stay as started) and a line to

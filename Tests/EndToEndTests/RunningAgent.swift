@@ -113,9 +113,9 @@ final class RunningAgent {
         try text.write(to: configURL, atomically: true, encoding: .utf8)
     }
 
-    /// `host:port` of the HTTP listener, from the agent's log line (nil until it listens).
+    /// `host:port` of the HTTP listener (http or https), from the agent's log line (nil until it listens).
     var httpAddress: String? {
-        guard let r = log.range(of: "on http://") else { return nil }
+        guard let r = log.range(of: "on http://") ?? log.range(of: "on https://") else { return nil }
         let rest = log[r.upperBound...]
         return String(rest.prefix { !$0.isWhitespace })
     }

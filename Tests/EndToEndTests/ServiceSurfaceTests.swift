@@ -119,18 +119,7 @@ struct ServiceSurfaceTests {
         try #require(started.status != 77, "Prometheus not installed: \(started.stderr)")
         try #require(started.status == 0, "prometheus.sh start: \(started.stderr)")
         defer { _ = try? Tools.run([script, "stop", name], timeout: 60) }
-        let query = #"probe_sent_total{job="probe-agent",monitor="lo",target="::1"}"#
-            .addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
-        var found: [String: String]?
-        let deadline = Date().addingTimeInterval(60)
-        while found == nil && Date() < deadline {
-            if let data = try? Data(contentsOf: URL(string: "http://127.0.0.1:\(port)/api/v1/query?query=\(query)")!),
-               let r = try? JSONDecoder().decode(PromQuery.self, from: data) {
-                found = r.data.result.first?.metric
-            }
-            if found == nil { sleep(1) }
-        }
-        let series = try #require(found, "Prometheus never got probe_sent_total for ::1")
+        let series = try #require(Self.scrapedSeries(port: port), "Prometheus never got probe_sent_total for ::1")
         #expect(series["protocol"] == "icmp" && series["role"] == "edge" && series["site"] == "lab \"one\"")
         let up = String(decoding: try Data(contentsOf: URL(string: "http://127.0.0.1:\(port)/api/v1/query?query=up")!), as: UTF8.self)
         #expect(up.contains(#""job":"probe-agent""#) && up.contains(#""1"]"#), "scrape target up: \(up)")
@@ -141,6 +130,22 @@ struct ServiceSurfaceTests {
     func exampleScrapeConfig() throws {
         let out = try Tools.run(["promtool", "check", "config", Tools.root.appendingPathComponent("config/prometheus-scrape.yml").path])
         #expect(out.status == 0, "\(out.stdout)\(out.stderr)")
+    }
+
+    /// The labels of `probe_sent_total` for ::1 once the Prometheus on `port` has scraped it
+    /// (polled for at most 60 s), nil if it never did.
+    static func scrapedSeries(port: Int) -> [String: String]? {
+        let query = #"probe_sent_total{job="probe-agent",monitor="lo",target="::1"}"#
+            .addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline {
+            if let data = try? Data(contentsOf: URL(string: "http://127.0.0.1:\(port)/api/v1/query?query=\(query)")!),
+               let r = try? JSONDecoder().decode(PromQuery.self, from: data), let found = r.data.result.first?.metric {
+                return found
+            }
+            sleep(1)
+        }
+        return nil
     }
 
     struct PromQuery: Decodable {

@@ -11,6 +11,8 @@
 ##                    window of 2h and no scrape jobs (with SCRAPE_TARGET host:port: one job,
 ##                    `probe-agent`, scraping it every 3 s); wait (at most 30 s) until /-/ready
 ##                    answers; print the base URL (http://127.0.0.1:PORT) on stdout.
+##                    $PROBEAGENT_SCRAPE_OPTIONS: more lines of that job (indented by 4),
+##                    e.g. scheme: https, tls_config and basic_auth.
 ##                    Refuses when PORT is in use or NAME is already running.
 ##   stop NAME        SIGTERM the recorded PID, SIGKILL after 10 s, delete its data. Idempotent.
 ##   gc               stop instances whose owner (the caller of `start`, or
@@ -53,6 +55,8 @@ scrape_configs:
     static_configs:
       - targets: ['$scrape']
 YAML
+        # More of the job (scheme, tls_config, basic_auth …), as YAML indented by 4.
+        [[ -z "${PROBEAGENT_SCRAPE_OPTIONS:-}" ]] || printf '%s\n' "$PROBEAGENT_SCRAPE_OPTIONS" >>"$dir/prometheus.yml"
     fi
     launch "$name" "$port" /-/ready "$PROMETHEUS" \
         --config.file="$dir/prometheus.yml" \

@@ -83,7 +83,7 @@ extension AgentConfig {
         }
     }
 
-    private static func syntaxError(_ error: any Error, file: String) -> ConfigError {
+    static func syntaxError(_ error: any Error, file: String) -> ConfigError {
         switch error as? YamlError {
         case .scanner(let context, let problem, let mark, _),
              .parser(let context, let problem, let mark, _),

@@ -183,8 +183,11 @@ extension RemoteWriteConfig {
 
 extension HTTPConfig {
     mutating func read(_ node: Node, _ reader: inout NodeReader) {
-        guard let f = reader.fields(node, in: "http", known: ["listen"]),
-              let n = f["listen"], let value = reader.string(n, "http.listen") else { return }
+        guard let f = reader.fields(node, in: "http", known: ["listen", "web_config_file"]) else { return }
+        if let n = f["web_config_file"], let value = reader.string(n, "http.web_config_file") {
+            if value.isEmpty { reader.error(at: n, "http.web_config_file is empty") } else { webConfigFile = value }
+        }
+        guard let n = f["listen"], let value = reader.string(n, "http.listen") else { return }
         if Self.isValidListen(value) {
             listen = value
         } else {

@@ -162,6 +162,9 @@ public struct HTTPConfig: Sendable, Hashable {
     /// `host:port` (IPv6 as `[::1]:port`). Default `127.0.0.1:9469`, loopback only. Port 0
     /// binds any free port (the agent logs and reports the one it got).
     public var listen: String = "127.0.0.1:9469"
+    /// `web_config_file`: TLS, basic auth and headers for the listener (``WebConfig``);
+    /// `--web.config.file` wins over it. Nil: plain HTTP, open to every local user.
+    public var webConfigFile: String?
     /// Creates the defaults.
     public init() {}
 }

@@ -1,6 +1,8 @@
 import Foundation
 import Hummingbird
 import HummingbirdCore
+import HummingbirdTLS
+import NIOSSL
 import Logging
 import NIOCore
 import ProbeAgentCore
@@ -25,7 +27,11 @@ final class RunningServer: Sendable {
     /// open (past it the listener stops accepting until one closes), idle connections closed
     /// after the idle timeout (also one whose request head stops coming: the timer restarts
     /// only on a whole request part), request heads of at most ``SurfaceLimits/headerBytes``.
-    static func start(name: String, router: Router<AgentRequestContext>, address: BindAddress, connections: Int, log: Logger,
+    ///
+    /// With `tls`, connections are TLS (HummingbirdTLS) and a client speaking plain HTTP gets
+    /// its connection closed.
+    static func start(name: String, router: Router<AgentRequestContext>, address: BindAddress, connections: Int,
+                      tls: TLSConfiguration? = nil, log: Logger,
                       describe: @escaping @Sendable (any Channel) -> String) throws -> RunningServer {
         let outcome = Mutex<Result<String, Error>?>(nil)
         let settled = DispatchSemaphore(value: 0)
@@ -35,8 +41,14 @@ final class RunningServer: Sendable {
         let http1 = HTTP1Channel.Configuration(
             idleTimeout: .seconds(SurfaceLimits.idleTimeoutSeconds),
             httpDecoderConfiguration: .init(maxHeaderFieldSize: head, maxHeaderListSize: head, maxHeaderFieldCount: 100))
+        let server: HTTPServerBuilder
+        do {
+            server = try tls.map { try .tls(.http1(configuration: http1), tlsConfiguration: $0) } ?? .http1(configuration: http1)
+        } catch {
+            throw ServerStartError(description: "\(name): TLS: \(error)")
+        }
         let app = Application(
-            router: router, server: .http1(configuration: http1),
+            router: router, server: server,
             configuration: .init(address: address, serverName: nil,
                                  availableConnectionsDelegate: MaximumAvailableConnections(connections, logger: quiet)),
             onServerRunning: { channel in

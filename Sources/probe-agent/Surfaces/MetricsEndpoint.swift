@@ -7,13 +7,15 @@ import ProbeAgentCore
 import Shipper
 
 /// The TCP listener: `/metrics`, `/health`, `/-/ready`. Read-only: nothing here changes state.
+/// With a web config (`web`), every one of them asks for its credentials and carries its headers.
 enum MetricsEndpoint {
     static func router(loop: AgentLoop, scrapes: ScrapeService, shipper: Shipper?, config: AgentConfig,
-                       log: Logger) -> Router<AgentRequestContext> {
+                       web: WebSecurity?, log: Logger) -> Router<AgentRequestContext> {
         let router = Router(context: AgentRequestContext.self)
+        if let web { router.add(middleware: WebConfigMiddleware(security: web)) }
         router.add(middleware: BodyLimitMiddleware(limit: SurfaceLimits.bodyBytes, listener: "the HTTP listener", json: false))
         let remoteWrite = config.remoteWrite != nil
-        router.get("/metrics") { _, context -> Response in
+        router.get("/metrics") { request, context -> Response in
             guard let place = scrapes.enter() else {
                 var r = text(.serviceUnavailable, "busy: \(SurfaceLimits.concurrentScrapes) scrapes are being answered already; try again\n")
                 r.headers[.retryAfter] = "\(SurfaceLimits.retryAfterSeconds)"
@@ -28,10 +30,12 @@ enum MetricsEndpoint {
             var head = ExpositionWriter()
             SelfMetrics.render(snap.summary, delivery: delivery, remoteWrite: remoteWrite, into: &head)
             scrapes.render(into: &head)
+            web?.render(into: &head)
             let first = head.take()
+            let coding = ContentCoding.negotiate(request.headers[values: .acceptEncoding].joined(separator: ","))
             let perTarget = TakeOnce((ledger: snap.ledger, schedule: snap.schedule, config: snap.config))
             let channel = context.channel
-            let body = ResponseBody { writer in
+            let body = ResponseBody { plain in
                 // Past the deadline the connection is closed: the write waiting on a slow
                 // client throws, and the place and the snapshot are let go.
                 let deadline = channel.eventLoop.scheduleTask(in: .seconds(SurfaceLimits.scrapeDeadlineSeconds)) {
@@ -43,18 +47,19 @@ enum MetricsEndpoint {
                     deadline.cancel()
                     withExtendedLifetime(place) {}
                 }
-                try await writer.write(ByteBuffer(bytes: first))
+                var writer = try EncodedBody(plain, coding: coding)
+                try await writer.write(first)
                 // Per-target series stream out in ~1 MiB chunks: a 100k-target page is never whole in
                 // memory. The renderer keeps the ledger's tables only: the schedule (the names) goes
                 // as soon as it is built, so a slow client holds less of an old snapshot.
                 var targets = perTarget.take().map { TargetMetricsRenderer(ledger: $0.ledger, schedule: $0.schedule, config: $0.config) }
-                while let chunk = targets?.nextChunk() { try await writer.write(ByteBuffer(bytes: chunk)) }
+                while let chunk = targets?.nextChunk() { try await writer.write(chunk) }
                 targets = nil
                 // The renderer's label blocks of every target (FreedMemory.swift).
                 FreedMemory.release()
-                try await writer.finish(nil)
+                try await writer.finish()
             }
-            return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"], body: body)
+            return Response(status: .ok, headers: EncodedBody.headers(coding, contentType: "text/plain; version=0.0.4; charset=utf-8"), body: body)
         }
         router.get("/health") { _, _ -> Response in
             let alive = loopAlive(loop)

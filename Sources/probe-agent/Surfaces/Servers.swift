@@ -12,18 +12,23 @@ struct Servers {
     let admin: RunningServer
     let adminPath: String
 
+    /// - Parameter web: The web config (TLS, basic auth, headers) for the HTTP listener; nil:
+    ///   plain HTTP, open to whoever can reach it.
     static func start(config: AgentConfig, loop: AgentLoop, shipper: Shipper?, reloader: ConfigReloader,
-                      events: EventHub, log: Logger) throws -> Servers {
+                      events: EventHub, web: WebSecurity?, log: Logger) throws -> Servers {
         let (host, port) = try split(config.http.listen)
+        web?.startThreads()
         let http = try RunningServer.start(
             name: "http.listen \(config.http.listen)",
-            router: MetricsEndpoint.router(loop: loop, scrapes: ScrapeService(loop: loop), shipper: shipper, config: config, log: log),
-            address: .hostname(host, port: port), connections: SurfaceLimits.httpConnections, log: log
+            router: MetricsEndpoint.router(loop: loop, scrapes: ScrapeService(loop: loop), shipper: shipper, config: config,
+                                           web: web, log: log),
+            address: .hostname(host, port: port), connections: SurfaceLimits.httpConnections, tls: web?.tlsConfiguration, log: log
         ) { channel in
             let p = channel.localAddress?.port ?? port
             return host.contains(":") ? "[\(host)]:\(p)" : "\(host):\(p)"
         }
-        log.notice("serving /metrics, /health and /-/ready on http://\(http.boundAddress)")
+        let scheme = web?.tlsConfiguration == nil ? "http" : "https"
+        log.notice("serving /metrics, /health and /-/ready on \(scheme)://\(http.boundAddress)\(web.map { " (web config \($0.path): \(WebSecurity.summary($0.current())))" } ?? "")")
         let path = config.admin.socketPath
         do {
             try AdminSocketFile.prepare(path)
