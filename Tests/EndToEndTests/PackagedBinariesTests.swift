@@ -167,7 +167,7 @@ final class PackagedAgentRun {
         let deadline = ContinuousClock.now.advanced(by: .seconds(seconds))
         while ContinuousClock.now < deadline {
             if let data = FileManager.default.contents(atPath: statusFile),
-               let s = try? JSONDecoder().decode(AgentStatus.self, from: data), ready(s) { return s }
+               let s = try? JSONDecoder.admin.decode(AgentStatus.self, from: data), ready(s) { return s }
             try await Task.sleep(for: .milliseconds(200))
         }
         return nil
