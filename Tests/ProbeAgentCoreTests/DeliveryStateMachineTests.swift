@@ -138,7 +138,10 @@ struct DeliveryHarness {
             #expect(h.log.reduce(0) { $0 + $1.count } == h.produced)
             let undelivered = Set(h.log.joined()).subtracting(h.delivered)
             #expect(undelivered.isSubset(of: Set(h.log[h.committed...].joined())))
-            #expect(h.m.windowCount <= 1_000)
+            // The cap, passed by less than one log record at most: a backlog read asks for
+            // "about" the room left and the log hands back whole records (20 results here).
+            // Which lane a series takes is seeded per process, so where a read ends varies.
+            #expect(h.m.windowCount < 1_000 + 20)
         }
         #expect(h.m.mode.mode == .recovery, "the window filled; newer results wait on disk")
         // "kill -9": a new machine on the same log resumes from the committed position.
