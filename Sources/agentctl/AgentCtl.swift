@@ -26,6 +26,6 @@ struct AgentCtl: AsyncParsableCommand {
             """,
         version: AgentVersion.current,
         subcommands: [StatusCommand.self, QueueStatsCommand.self, MonitorsCommand.self, ReloadCommand.self,
-                      EventsCommand.self, ProbeCommand.self, ConfigCommand.self, DoctorCommand.self]
+                      EventsCommand.self, ProbeCommand.self, TraceCommand.self, ConfigCommand.self, DoctorCommand.self]
     )
 }

@@ -148,7 +148,8 @@ public struct ProbeLoop: Sendable {
             }
             if let d = r.sendDelayNanoseconds { sendLateness.record(d) }
             record(cookie, monitorID: owner.monitorID, target: owner.target, probeProtocol: owner.probeProtocol,
-                   outcome: r.status.outcome, rtt: r.rttNanoseconds, sentAt: r.sentAtNanoseconds, wallMilliseconds: wallMilliseconds)
+                   outcome: r.outcome, rtt: r.rttNanoseconds, sentAt: r.sentAtNanoseconds, wallMilliseconds: wallMilliseconds,
+                   icmp: r.icmpReport)
         }
     }
 
@@ -188,9 +189,10 @@ public struct ProbeLoop: Sendable {
     // MARK: - Counting
 
     mutating func record(_ cookie: ProbeCookie, monitorID: String, target: String, probeProtocol: ProbeProtocol,
-                         outcome: ProbeOutcome, rtt: UInt64?, sentAt: UInt64?, wallMilliseconds: Int64) {
+                         outcome: ProbeOutcome, rtt: UInt64?, sentAt: UInt64?, wallMilliseconds: Int64,
+                         icmp: ICMPReport? = nil) {
         let (isSuppressed, transition) = ledger.record(cookie, monitorID: monitorID, outcome: outcome,
-                                                       rttNanoseconds: rtt, sentAtNanoseconds: sentAt)
+                                                       rttNanoseconds: rtt, sentAtNanoseconds: sentAt, icmp: icmp)
         if shipping {
             let ms = sentAt.map { Int64($0 / 1_000_000) } ?? wallMilliseconds
             var name = target
