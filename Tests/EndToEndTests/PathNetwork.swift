@@ -1,4 +1,5 @@
 import Foundation
+import Testing
 
 /// One test's chain of forwarding namespaces, agent → r1 → r2 → target
 /// (Tests/support/pathnet.sh), and what the path tests do in it.
@@ -24,6 +25,17 @@ struct PathNetwork {
     }
 
     func down() { _ = try? Tools.run([Self.script, "down", name], timeout: 60) }
+
+    /// The network namespace of `node` (as `ip netns exec` names it).
+    func namespace(_ node: String) -> String {
+        "pp-\(["agent": "a", "r1": "1", "r2": "2", "target": "t"][node]!)-\(name)"
+    }
+
+    /// Lowers the MTU of the link r1 → r2 (both ends).
+    func narrowMiddleLink(to mtu: Int) throws {
+        try #require(try exec("r1", ["ip", "link", "set", "p2", "mtu", "\(mtu)"]).status == 0)
+        try #require(try exec("r2", ["ip", "link", "set", "p1", "mtu", "\(mtu)"]).status == 0)
+    }
 
     /// Runs `command` inside `node` (agent, r1, r2, target).
     @discardableResult

@@ -119,12 +119,14 @@ public struct MonitorConfig: Sendable, Hashable {
     /// Probe every address a hostname resolves to (of ``addressFamily``), each its own series
     /// with an `address` label (`all_addresses`); otherwise only the first.
     public var allAddresses: Bool
+    /// How its probes are shaped: `ttl`, `tos`/`dscp`, `size`, `dont_fragment`.
+    public var packet: PacketOptions
 
     /// Creates a monitor; the loader validates, this initialiser does not.
     public init(id: String, probeProtocol: ProbeProtocol, targets: [String], port: UInt16? = nil,
                 cadence: Duration = MonitorDefaults.defaultCadence, timeout: Duration? = nil,
                 labels: [String: String] = [:], dependsOn: [String] = [],
-                addressFamily: AddressFamily = .any, allAddresses: Bool = false) {
+                addressFamily: AddressFamily = .any, allAddresses: Bool = false, packet: PacketOptions = .none) {
         self.id = id
         self.probeProtocol = probeProtocol
         self.targets = targets
@@ -135,6 +137,7 @@ public struct MonitorConfig: Sendable, Hashable {
         self.dependsOn = dependsOn
         self.addressFamily = addressFamily
         self.allAddresses = allAddresses
+        self.packet = packet
     }
 }
 

@@ -2,7 +2,7 @@ import Yams
 
 extension MonitorConfig {
     static let keys = ["id", "protocol", "targets", "port", "cadence", "timeout", "labels", "depends_on",
-                       "address_family", "all_addresses"]
+                       "address_family", "all_addresses"] + packetKeys
 
     /// A monitor as read, with the nodes later cross-checks point at.
     struct Parsed {
@@ -112,10 +112,11 @@ extension MonitorConfig {
             }
         }
         let allAddresses = fields["all_addresses"].flatMap { reader.bool($0, "all_addresses") } ?? false
+        let packet = readPacketOptions(fields, proto, what, &reader)
         guard let id, let idNode, let proto else { return nil }
         let config = MonitorConfig(id: id, probeProtocol: proto, targets: targets, port: port, cadence: cadence,
                                    timeout: timeout, labels: labels, dependsOn: dependsOn.map(\.0),
-                                   addressFamily: family, allAddresses: allAddresses)
+                                   addressFamily: family, allAddresses: allAddresses, packet: packet)
         return Parsed(config: config, idNode: idNode, dependsOn: dependsOn)
     }
 

@@ -15,6 +15,7 @@ extension ProbeLoop {
         let restart = new.restartOnlyChanges(from: config)
         if !restart.isEmpty { appendNotice(.restartRequired(restart)) }
         labelsByMonitor = Self.labels(new)
+        packetOptions = Self.packetOptions(new)
         expandsAddresses = new.expandsAddresses
         config = new
         reloads.succeeded += 1

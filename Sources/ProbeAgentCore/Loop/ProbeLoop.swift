@@ -37,6 +37,8 @@ public struct ProbeLoop: Sendable {
     private var outbox: [ResultRecord] = []
     private let shipping: Bool
     var labelsByMonitor: [String: [(String, String)]]
+    /// The packet options of the monitors that set any; empty (and never looked up) otherwise.
+    var packetOptions: [String: PacketOptions]
     /// Whether any monitor has `all_addresses` (only then can a target be `name/address`):
     /// kept with the config, so a result does not scan its target for the separator otherwise.
     var expandsAddresses: Bool
@@ -62,6 +64,7 @@ public struct ProbeLoop: Sendable {
         schedule = Schedule(config: probed, now: now)
         ledger = ResultLedger(config: probed)
         labelsByMonitor = Self.labels(config)
+        packetOptions = Self.packetOptions(config)
         expandsAddresses = config.expandsAddresses
         nextStatusAt = now
         nextStallCheckAt = now
@@ -93,8 +96,10 @@ public struct ProbeLoop: Sendable {
                     continue
                 }
                 let ms = UInt32(clamping: max(1, p.timeout.nanosecondsValue / 1_000_000))
+                let options = packetOptions.isEmpty ? .none : packetOptions[p.monitorID] ?? .none
                 pending.append(ProbeRequest(cookie: p.cookie.rawValue, address: address, kind: kind,
-                                            port: p.port ?? 0, timeoutMilliseconds: ms, dueNanoseconds: p.scheduled))
+                                            port: p.port ?? 0, timeoutMilliseconds: ms, dueNanoseconds: p.scheduled,
+                                            options: options))
             }
         }
     }
@@ -219,6 +224,10 @@ public struct ProbeLoop: Sendable {
         for id in now.subtracting(suppressed).sorted() { notices.append(.suppressed(id)) }
         for id in suppressed.subtracting(now).sorted() where config.monitor(id: id) != nil { notices.append(.unsuppressed(id)) }
         suppressed = now
+    }
+
+    static func packetOptions(_ config: AgentConfig) -> [String: PacketOptions] {
+        Dictionary(uniqueKeysWithValues: config.monitors.filter { !$0.packet.isDefault }.map { ($0.id, $0.packet) })
     }
 
     static func labels(_ config: AgentConfig) -> [String: [(String, String)]] {

@@ -1,0 +1,36 @@
+import Yams
+
+extension MonitorConfig {
+    static let packetKeys = ["ttl", "tos", "dscp", "size", "dont_fragment"]
+
+    /// The packet options of a monitor: `ttl` (1-255), `tos` (0-255) or `dscp` (0-63, the TOS
+    /// byte's upper six bits), and for ICMP `size` (payload bytes) and `dont_fragment`.
+    /// A tcp-connect monitor's packets are the kernel's own: it takes none of them.
+    static func readPacketOptions(_ fields: Fields, _ proto: ProbeProtocol?, _ what: String,
+                                  _ reader: inout NodeReader) -> PacketOptions {
+        var o = PacketOptions()
+        for key in packetKeys {
+            guard let n = fields[key] else { continue }
+            if proto == .tcpConnect {
+                reader.error(at: n, "\(key) does not apply to protocol tcp-connect in \(what) (the kernel makes its packets); use icmp or tcp-syn")
+            } else if proto == .tcpSyn && (key == "size" || key == "dont_fragment") {
+                reader.error(at: n, "\(key) applies to protocol icmp only, not tcp-syn, in \(what)")
+            }
+        }
+        if let n = fields["ttl"], let v = reader.int(n, "ttl of \(what)", in: 1...255) { o.ttl = UInt8(v) }
+        switch (fields["tos"], fields["dscp"]) {
+        case (let t?, _?):
+            reader.error(at: t, "give tos or dscp in \(what), not both (dscp is the upper six bits of tos)")
+        case (let t?, nil):
+            if let v = reader.int(t, "tos of \(what)", in: 0...255) { o.tos = UInt8(v) }
+        case (nil, let d?):
+            if let v = reader.int(d, "dscp of \(what)", in: 0...63) { o.tos = UInt8(v << 2) }
+        case (nil, nil):
+            break
+        }
+        let range = Int(PacketOptions.minimumSize)...Int(PacketOptions.maximumSize)
+        if let n = fields["size"], let v = reader.int(n, "size of \(what) (ICMP payload bytes)", in: range) { o.size = UInt16(v) }
+        if let n = fields["dont_fragment"], let v = reader.bool(n, "dont_fragment of \(what)") { o.dontFragment = v }
+        return o
+    }
+}
