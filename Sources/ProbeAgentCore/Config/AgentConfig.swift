@@ -121,6 +121,13 @@ public struct MonitorConfig: Sendable, Hashable {
     public var allAddresses: Bool
     /// How its probes are shaped: `ttl`, `tos`/`dscp`, `size`, `dont_fragment`.
     public var packet: PacketOptions
+    /// Probes per target per cycle (`packets`), `spacing` apart: a burst, so loss has a
+    /// resolution finer than one probe per cadence. 1: one probe, no burst.
+    public var packets: Int = 1
+    public var spacing: Duration = MonitorConfig.defaultSpacing
+
+    public static let defaultSpacing = Duration.milliseconds(10)
+    public static let packetsRange = 1...100
 
     /// Creates a monitor; the loader validates, this initialiser does not.
     public init(id: String, probeProtocol: ProbeProtocol, targets: [String], port: UInt16? = nil,

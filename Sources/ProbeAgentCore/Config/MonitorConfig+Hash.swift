@@ -33,6 +33,11 @@ extension MonitorConfig {
         // Only when set, so the hashes of monitors without them stay what they were.
         if addressFamily != .any { h.combine("address_family=" + addressFamily.rawValue) }
         if allAddresses { h.combine("all_addresses") }
+        if packets > 1 {
+            h.combine("burst")
+            h.combine(UInt64(packets))
+            h.combine(spacing.nanosecondsValue)
+        }
         if !packet.isDefault {
             h.combine("packet")
             h.combine(UInt64(packet.ttl) | UInt64(packet.tos) << 8 | UInt64(packet.size) << 16 | (packet.dontFragment ? 1 << 32 : 0))

@@ -113,10 +113,12 @@ extension MonitorConfig {
         }
         let allAddresses = fields["all_addresses"].flatMap { reader.bool($0, "all_addresses") } ?? false
         let packet = readPacketOptions(fields, proto, what, &reader)
+        let burst = readBurst(fields, cadence: cadence, timeout: timeout, what, &reader)
         guard let id, let idNode, let proto else { return nil }
-        let config = MonitorConfig(id: id, probeProtocol: proto, targets: targets, port: port, cadence: cadence,
+        var config = MonitorConfig(id: id, probeProtocol: proto, targets: targets, port: port, cadence: cadence,
                                    timeout: timeout, labels: labels, dependsOn: dependsOn.map(\.0),
                                    addressFamily: family, allAddresses: allAddresses, packet: packet)
+        (config.packets, config.spacing) = burst
         return Parsed(config: config, idNode: idNode, dependsOn: dependsOn)
     }
 

@@ -1,7 +1,28 @@
 import Yams
 
 extension MonitorConfig {
-    static let packetKeys = ["ttl", "tos", "dscp", "size", "dont_fragment"]
+    static let packetKeys = ["ttl", "tos", "dscp", "size", "dont_fragment", "packets", "spacing"]
+
+    /// `packets` (1-100) probes per target per cycle, `spacing` apart (default 10ms); the
+    /// burst and the last probe's timeout must end within the cadence.
+    static func readBurst(_ fields: Fields, cadence: Duration, timeout: Duration, _ what: String,
+                          _ reader: inout NodeReader) -> (packets: Int, spacing: Duration) {
+        var packets = 1, spacing = defaultSpacing
+        if let n = fields["packets"], let v = reader.int(n, "packets of \(what)", in: packetsRange) { packets = v }
+        if let n = fields["spacing"], let v = reader.duration(n, "spacing of \(what)") {
+            if v < .milliseconds(1) || v > .seconds(60) {
+                reader.error(at: n, "spacing \(DurationParser.format(v)) in \(what) must be between 1ms and 1m")
+            } else {
+                spacing = v
+            }
+        }
+        let span = spacing * (packets - 1) + timeout
+        if packets > 1 && span >= cadence {
+            reader.error(at: fields["spacing"] ?? fields["packets"]!,
+                         "\(packets) packets \(DurationParser.format(spacing)) apart plus timeout \(DurationParser.format(timeout)) take \(DurationParser.format(span)), not less than cadence \(DurationParser.format(cadence)) in \(what)")
+        }
+        return (packets, spacing)
+    }
 
     /// The packet options of a monitor: `ttl` (1-255), `tos` (0-255) or `dscp` (0-63, the TOS
     /// byte's upper six bits), and for ICMP `size` (payload bytes) and `dont_fragment`.
@@ -9,7 +30,7 @@ extension MonitorConfig {
     static func readPacketOptions(_ fields: Fields, _ proto: ProbeProtocol?, _ what: String,
                                   _ reader: inout NodeReader) -> PacketOptions {
         var o = PacketOptions()
-        for key in packetKeys {
+        for key in packetKeys where key != "packets" && key != "spacing" {
             guard let n = fields[key] else { continue }
             if proto == .tcpConnect {
                 reader.error(at: n, "\(key) does not apply to protocol tcp-connect in \(what) (the kernel makes its packets); use icmp or tcp-syn")
