@@ -110,19 +110,26 @@ struct TraceRunTests {
         #expect(report.reached && report.hops.count == 3 && report.hops[2].outcome == "refused")
     }
 
-    @Test func anEqualCostSecondRouterAtOneTTLIsListedAsASecondHost() {
+    @Test func aSecondRouterAtOneTTLIsListedAsASecondHost() {
+        let other = IPAddress("198.18.31.2")!
         var run = TraceRun(target: Self.target, plan: TracePlan(rounds: 2), flow: 77, now: 0)
         var round = 0
         var now: UInt64 = 0
         while !run.isFinished {
             for p in run.probesDue(now: now) {
-                let r: IPAddress? = p.ttl == 1 ? Self.routers[0] : p.ttl == 2 ? IPAddress("198.18.31.2")! .self : nil
-                let second = round == 1 && p.ttl == 2 ? Self.routers[1] : r
-                run.record(p.id, outcome: p.ttl < 3 ? .ttlExceeded : .ok, reporter: second, rttNanoseconds: 1, now: now)
+                // Hop 2 is `other` in the first round, routers[1] in the second (the path changed).
+                let reporter: IPAddress? = switch p.ttl {
+                case 1: Self.routers[0]
+                case 2: round == 0 ? other : Self.routers[1]
+                default: nil
+                }
+                run.record(p.id, outcome: p.ttl < 3 ? .ttlExceeded : .ok, reporter: reporter, rttNanoseconds: 1, now: now)
             }
             round += 1
             now = run.nextWake() ?? now
         }
-        #expect(run.hops[1].hosts.map(\.address) == [IPAddress("198.18.31.2")!, Self.routers[1]])
+        #expect(run.hops[1].hosts.map(\.address) == [other, Self.routers[1]])
+        let report = TraceReport(target: "t", protocol: "icmp", port: nil, run: run)
+        #expect(report.hops[1].hosts == ["198.18.31.2", "198.18.21.2"])
     }
 }
