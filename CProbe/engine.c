@@ -70,7 +70,9 @@ static socklen_t fill_sockaddr(struct sockaddr_in6 *sa, int family, const uint8_
  * IPV6_TCLASS: raw and ping sockets take them per packet) rather than on sockets of their
  * own: a trace sends every TTL from 1 to 30 to thousands of targets, and a socket per TTL
  * would be 30 more raw sockets, each handed a copy of every ICMP packet the host receives.
- * A default probe (no option) carries no control message and costs nothing more.
+ * A default probe (no option) carries no control message and costs nothing more. Measured
+ * (scripts/bench-packet-options.sh, 10k loopback targets, medians of 5): 3.71 µs/probe in the
+ * engine without options, 3.54 with a TTL message, 3.85 with TTL + TOS — within the noise.
  */
 static socklen_t fill_ctrl(struct slot *s)
 {
