@@ -34,7 +34,9 @@
 #define SUBMIT_CHUNK 256
 #define MAX_TIMEOUT_MS 600000u
 
-_Static_assert(sizeof(cprobe_request) == 48, "cprobe_request layout is read by Swift");
+_Static_assert(sizeof(cprobe_request) == 72, "cprobe_request layout is read by Swift");
+_Static_assert(sizeof(struct in6_pktinfo) == PKTINFO_MAX && sizeof(struct in_pktinfo) <= PKTINFO_MAX,
+               "SEND_CTRL_LEN has room for either pktinfo");
 _Static_assert(sizeof(cprobe_result) == 64, "cprobe_result layout is read by Swift");
 _Static_assert(sizeof(cprobe_stats) == (11 + CPROBE_REFUSAL_COUNT) * 8,
                "cprobe_stats layout is read by Swift");
@@ -92,7 +94,26 @@ static socklen_t fill_ctrl(struct slot *s)
         used += CMSG_SPACE(sizeof(int));
         c = (struct cmsghdr *)((uint8_t *)c + CMSG_SPACE(sizeof(int)));
     }
-    return used;
+    if (!s->ifindex && !(s->req_flags & CPROBE_REQ_SOURCE))
+        return used;
+    /* The source address and the interface: ipi_spec_dst / ipi6_addr and the ifindex. */
+    c->cmsg_level = level;
+    if (s->family == 4) {
+        struct in_pktinfo pi = { .ipi_ifindex = (int)s->ifindex };
+        if (s->req_flags & CPROBE_REQ_SOURCE)
+            memcpy(&pi.ipi_spec_dst, s->src, 4);
+        c->cmsg_type = IP_PKTINFO;
+        c->cmsg_len = CMSG_LEN(sizeof(pi));
+        memcpy(CMSG_DATA(c), &pi, sizeof(pi));
+        return used + CMSG_SPACE(sizeof(pi));
+    }
+    struct in6_pktinfo pi6 = { .ipi6_ifindex = s->ifindex };
+    if (s->req_flags & CPROBE_REQ_SOURCE)
+        memcpy(&pi6.ipi6_addr, s->src, 16);
+    c->cmsg_type = IPV6_PKTINFO;
+    c->cmsg_len = CMSG_LEN(sizeof(pi6));
+    memcpy(CMSG_DATA(c), &pi6, sizeof(pi6));
+    return used + CMSG_SPACE(sizeof(pi6));
 }
 
 /* Queue the sendmsg of the packet already built in the slot; an echo's payload beyond our
@@ -107,7 +128,7 @@ static void queue_send(struct cprobe_engine *e, uint32_t idx, int fd, size_t len
     s->msg = (struct msghdr){ .msg_name = &s->sa,
                               .msg_namelen = fill_sockaddr(&s->sa, s->family, s->addr, 0),
                               .msg_iov = s->iov, .msg_iovlen = niov };
-    if (s->ttl || s->tos) {
+    if (s->ttl || s->tos || s->ifindex || (s->req_flags & CPROBE_REQ_SOURCE)) {
         s->msg.msg_control = s->ctrl;
         s->msg.msg_controllen = fill_ctrl(s);
     }
@@ -152,9 +173,13 @@ static int prepare_syn(struct cprobe_engine *e, uint32_t idx, uint64_t now_mono)
     uint8_t src[4];
     const uint8_t *srcp = NULL, *dstp = NULL;
     if (s->family == 4) {
-        int rc = source_for(e, s->addr, src, now_mono);
-        if (rc < 0)
-            return rc;
+        if (s->req_flags & CPROBE_REQ_SOURCE) { /* the checksum covers the source we send from */
+            memcpy(src, s->src, 4);
+        } else {
+            int rc = source_for(e, s->addr, src, now_mono);
+            if (rc < 0)
+                return rc;
+        }
         srcp = src;
         dstp = s->addr;
     }
@@ -203,9 +228,9 @@ static int valid_request(const cprobe_request *r)
         return -EINVAL;
     if ((r->flags & CPROBE_REQ_DONT_FRAGMENT) && r->kind != CPROBE_KIND_ICMP)
         return -EINVAL;
-    if (r->flags & ~(CPROBE_REQ_DONT_FRAGMENT | CPROBE_REQ_FLOW))
+    if (r->flags & ~(CPROBE_REQ_DONT_FRAGMENT | CPROBE_REQ_FLOW | CPROBE_REQ_SOURCE))
         return -EINVAL;
-    if ((r->ttl || r->tos) && r->kind == CPROBE_KIND_TCP_CONNECT)
+    if ((r->ttl || r->tos || r->ifindex || (r->flags & CPROBE_REQ_SOURCE)) && r->kind == CPROBE_KIND_TCP_CONNECT)
         return -EINVAL; /* a connect's packets are the kernel's: not supported here */
     return 0;
 }
@@ -262,6 +287,8 @@ int cprobe_submit(cprobe_engine *e, const cprobe_request *reqs, size_t n)
         s->req_flags = r->flags;
         s->size = r->size;
         s->flow = r->flow;
+        s->ifindex = r->ifindex;
+        memcpy(s->src, r->src, 16);
         /* The send time a probe refused before sending reports (flush_chunk restamps the rest). */
         s->sent_mono_ns = now_mono;
         s->sent_real_ns = now_real;

@@ -44,8 +44,11 @@ enum { SLOT_FREE = 0, SLOT_IN_FLIGHT, SLOT_DONE, SLOT_DELIVERED };
  * answers arrive on the ICMP socket of its family, which sees every ICMP packet). */
 enum { SOCK_ICMP4 = 0, SOCK_ICMP6, SOCK_TCP4, SOCK_TCP6, SOCK_ICMP4_DF, SOCK_ICMP6_DF, SOCK_COUNT };
 
-/* Control messages of one send: TTL / hop limit and TOS / traffic class, an int each. */
-#define SEND_CTRL_LEN (2 * CMSG_SPACE(sizeof(int)))
+/* Control messages of one send: TTL / hop limit and TOS / traffic class, an int each, and the
+ * source address / interface (in6_pktinfo is the larger of the two pktinfos). */
+#define PKTINFO_MAX 20 /* sizeof(struct in6_pktinfo), asserted in engine.c (not every file that
+                        * includes this sees its definition) */
+#define SEND_CTRL_LEN (2 * CMSG_SPACE(sizeof(int)) + CMSG_SPACE(PKTINFO_MAX))
 
 #define NO_HEAP_POS UINT32_MAX
 #define NO_SLOT UINT32_MAX
@@ -77,6 +80,8 @@ struct slot {
     uint16_t size;         /* ICMP payload bytes beyond the first CPROBE_MIN_PAYLOAD come from
                             * the engine's shared zeros (a second iovec) */
     uint16_t flow;
+    uint32_t ifindex;      /* the request's interface, 0: none */
+    uint8_t src[16];       /* the request's source, with CPROBE_REQ_SOURCE */
     int conn_fd;
     uint8_t addr[16];
     cprobe_result result;  /* filled when the slot becomes DONE */

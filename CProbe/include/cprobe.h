@@ -81,6 +81,8 @@ typedef struct cprobe_request {
     uint16_t size;       /* ICMP echo payload bytes, CPROBE_MIN_PAYLOAD..CPROBE_MAX_PAYLOAD; 0: the
                           * minimum. TCP probes carry none (must be 0). */
     uint16_t flow;       /* with CPROBE_REQ_FLOW: the flow identifier (Paris traceroute) */
+    uint32_t ifindex;    /* leave by this interface (IP_PKTINFO / IPV6_PKTINFO); 0: the route's */
+    uint8_t src[16];     /* with CPROBE_REQ_SOURCE: the source address, of the request's family */
 } cprobe_request;
 
 enum {
@@ -93,6 +95,8 @@ enum {
      * compensation word in the payload); TCP SYN source port = our base + flow % 1024. The
      * sequence (ICMP) and ISN (TCP) stay keyed per probe; echoes keep their 32-bit nonce. */
     CPROBE_REQ_FLOW = 2,
+    /* Send from `src` (one of this host's addresses): ICMP and TCP SYN. */
+    CPROBE_REQ_SOURCE = 4,
 };
 
 #define CPROBE_MIN_PAYLOAD 24   /* our echo payload: magic, token, nonce, tag, send time */

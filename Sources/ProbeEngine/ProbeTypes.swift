@@ -36,7 +36,15 @@ extension cprobe_request {
         tos = o.tos
         size = o.size
         flags = (o.dontFragment ? UInt8(CPROBE_REQ_DONT_FRAGMENT) : 0) | (o.flow != nil ? UInt8(CPROBE_REQ_FLOW) : 0)
+            | (o.source != nil ? UInt8(CPROBE_REQ_SOURCE) : 0)
         flow = o.flow ?? 0
+        ifindex = o.interfaceIndex
+        if let source = o.source {
+            withUnsafeMutableBytes(of: &src) { dst in
+                dst.storeBytes(of: source.bytes.0.bigEndian, toByteOffset: 0, as: UInt64.self)
+                dst.storeBytes(of: source.bytes.1.bigEndian, toByteOffset: 8, as: UInt64.self)
+            }
+        }
     }
 }
 

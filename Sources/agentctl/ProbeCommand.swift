@@ -86,6 +86,7 @@ struct ProbeCommand: ParsableCommand {
                 unresolved = true
             }
         }
+        try packet.check(targets: resolved.map(\.address))
         var options = Engine.Options()
         options.unprivileged = unprivileged
         let engine: Engine

@@ -74,6 +74,7 @@ struct TraceCommand: ParsableCommand {
             printError("agentctl: \(error)")
             throw ExitCode(2)
         }
+        try packet.check(targets: [address])
         let engine: Engine
         do { engine = try Engine(options: Engine.Options()) } catch {
             printError("agentctl: \(error)")

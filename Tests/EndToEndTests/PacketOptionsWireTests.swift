@@ -55,4 +55,50 @@ struct PacketOptionsWireTests {
             #expect(try ProbeReport.parse(fits.stdout).summary.first?.received == 2)
         }
     }
+
+    @Test(.enabled(if: Tools.isRoot, "needs root to build network namespaces"))
+    func sourceAddressAndInterface() throws {
+        let net = try PathNetwork.up("ps\(getpid())")
+        defer { net.down() }
+        // A second address of the agent, routed back to it by r1 and r2.
+        for (node, args) in [("agent", ["addr", "add", "198.18.20.5/32", "dev", "lo"]),
+                             ("agent", ["-6", "addr", "add", "2001:db8:20::5/128", "dev", "lo"]),
+                             ("r1", ["route", "add", "198.18.20.5/32", "via", "198.18.20.1"]),
+                             ("r1", ["-6", "route", "add", "2001:db8:20::5/128", "via", "2001:db8:20::1"]),
+                             ("r2", ["route", "add", "198.18.20.5/32", "via", "198.18.21.1"]),
+                             ("r2", ["-6", "route", "add", "2001:db8:20::5/128", "via", "2001:db8:21::1"])] {
+            try #require(try net.exec(node, ["ip"] + args).status == 0)
+        }
+        let capture = FileManager.default.temporaryDirectory.appendingPathComponent("ps-\(UUID().uuidString).txt").path
+        defer { try? FileManager.default.removeItem(atPath: capture) }
+        let dump = try ChildProcess([PathNetwork.script, "exec", net.name, "target", "timeout", "30", "tcpdump", "-n", "-l",
+                                     "-c", "3", "-i", "p2", "(icmp and icmp[0] = 8) or (icmp6 and ip6[40] = 128) or (tcp and tcp[13] & 2 != 0)"],
+                                    output: capture)
+        defer { if dump.wait(timeout: 0) == nil { dump.signal(SIGKILL); _ = dump.wait(timeout: 5) } }
+        for _ in 0..<100 where !((try? String(contentsOfFile: capture, encoding: .utf8)) ?? "").contains("listening on") {
+            usleep(100_000)
+        }
+        let v4 = try net.exec("agent", [Tools.agentctl, "probe", "-S", "198.18.20.5", "198.18.22.2"])
+        #expect(v4.status == 0, "\(v4.stdout)\(v4.stderr)")
+        let v6 = try net.exec("agent", [Tools.agentctl, "probe", "-S", "2001:db8:20::5", "2001:db8:22::2"])
+        #expect(v6.status == 0, "\(v6.stdout)\(v6.stderr)")
+        // A SYN's checksum covers the source: the target answers (RST) only when it is right.
+        let syn = try net.exec("agent", [Tools.agentctl, "probe", "--tcp", "9", "-S", "198.18.20.5", "198.18.22.2"])
+        #expect(syn.stdout.contains("refused = 1"), "\(syn.stdout)")
+        #expect(dump.wait(timeout: 20) == 0)
+        let text = try String(contentsOfFile: capture, encoding: .utf8)
+        #expect(text.contains("198.18.20.5 > 198.18.22.2: ICMP echo request"), "\(text)")
+        #expect(text.contains("2001:db8:20::5 > 2001:db8:22::2: ICMP6, echo request"), "\(text)")
+        #expect(text.contains("198.18.20.5."), "the SYN from the source: \(text)")
+
+        // -I: out of p1 (the way to the target) answers; out of lo it cannot get there.
+        #expect(try net.exec("agent", [Tools.agentctl, "probe", "-I", "p1", "198.18.22.2"]).status == 0)
+        let lo = try net.exec("agent", [Tools.agentctl, "probe", "--json", "-I", "lo", "--timeout", "300ms", "198.18.22.2"])
+        #expect(try ProbeReport.parse(lo.stdout).summary.first?.received == 0, "\(lo.stdout)")
+        // Mixed families and unknown interfaces are refused before anything is sent.
+        let mixed = try net.exec("agent", [Tools.agentctl, "probe", "-S", "198.18.20.5", "2001:db8:22::2"])
+        #expect(mixed.status != 0 && mixed.stderr.contains("-S 198.18.20.5 is IPv4"), "\(mixed.stderr)")
+        let nowhere = try net.exec("agent", [Tools.agentctl, "probe", "-I", "nosuch0", "198.18.22.2"])
+        #expect(nowhere.status != 0 && nowhere.stderr.contains("no such interface"), "\(nowhere.stderr)")
+    }
 }
