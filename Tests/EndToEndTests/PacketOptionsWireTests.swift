@@ -60,15 +60,7 @@ struct PacketOptionsWireTests {
     func sourceAddressAndInterface() throws {
         let net = try PathNetwork.up("ps\(getpid())")
         defer { net.down() }
-        // A second address of the agent, routed back to it by r1 and r2.
-        for (node, args) in [("agent", ["addr", "add", "198.18.20.5/32", "dev", "lo"]),
-                             ("agent", ["-6", "addr", "add", "2001:db8:20::5/128", "dev", "lo"]),
-                             ("r1", ["route", "add", "198.18.20.5/32", "via", "198.18.20.1"]),
-                             ("r1", ["-6", "route", "add", "2001:db8:20::5/128", "via", "2001:db8:20::1"]),
-                             ("r2", ["route", "add", "198.18.20.5/32", "via", "198.18.21.1"]),
-                             ("r2", ["-6", "route", "add", "2001:db8:20::5/128", "via", "2001:db8:21::1"])] {
-            try #require(try net.exec(node, ["ip"] + args).status == 0)
-        }
+        try Self.addSecondAddress(net)
         let capture = FileManager.default.temporaryDirectory.appendingPathComponent("ps-\(UUID().uuidString).txt").path
         defer { try? FileManager.default.removeItem(atPath: capture) }
         let dump = try ChildProcess([PathNetwork.script, "exec", net.name, "target", "timeout", "30", "tcpdump", "-n", "-l",
@@ -100,5 +92,49 @@ struct PacketOptionsWireTests {
         #expect(mixed.status != 0 && mixed.stderr.contains("-S 198.18.20.5 is IPv4"), "\(mixed.stderr)")
         let nowhere = try net.exec("agent", [Tools.agentctl, "probe", "-I", "nosuch0", "198.18.22.2"])
         #expect(nowhere.status != 0 && nowhere.stderr.contains("no such interface"), "\(nowhere.stderr)")
+    }
+
+    /// A second address of the agent (198.18.20.5, 2001:db8:20::5), routed back to it by r1 and r2.
+    static func addSecondAddress(_ net: PathNetwork) throws {
+        for (node, args) in [("agent", ["addr", "add", "198.18.20.5/32", "dev", "lo"]),
+                             ("agent", ["-6", "addr", "add", "2001:db8:20::5/128", "dev", "lo"]),
+                             ("r1", ["route", "add", "198.18.20.5/32", "via", "198.18.20.1"]),
+                             ("r1", ["-6", "route", "add", "2001:db8:20::5/128", "via", "2001:db8:20::1"]),
+                             ("r2", ["route", "add", "198.18.20.5/32", "via", "198.18.21.1"]),
+                             ("r2", ["-6", "route", "add", "2001:db8:20::5/128", "via", "2001:db8:21::1"])] {
+            try #require(try net.exec(node, ["ip"] + args).status == 0)
+        }
+    }
+
+    /// A monitor's `source`: the target drops echo requests from the agent's own link address,
+    /// so only the monitor that sends from the second address gets replies.
+    @Test(.enabled(if: Tools.isRoot, "needs root to build network namespaces"))
+    func aMonitorsSourceIsWhereItsProbesComeFrom() throws {
+        let net = try PathNetwork.up("pm\(getpid())")
+        defer { net.down() }
+        try Self.addSecondAddress(net)
+        try net.nft("target", "add table inet only; add chain inet only in { type filter hook input priority 0; }; "
+            + "add rule inet only in ip saddr 198.18.20.1 icmp type echo-request drop")
+        let agent = try RunningAgent(config: """
+            monitors:
+              - id: from-second
+                protocol: icmp
+                cadence: 500ms
+                timeout: 300ms
+                source: 198.18.20.5
+                targets: [198.18.22.2]
+              - id: from-link
+                protocol: icmp
+                cadence: 500ms
+                timeout: 300ms
+                targets: [198.18.22.2]
+            """, launcher: ["ip", "netns", "exec", net.namespace("agent")])
+        defer { _ = agent.stop() }
+        let s = agent.waitForStatus(timeout: 30) { $0.sent("from-second") >= 3 && $0.sent("from-link") >= 3 }
+        let status = try #require(s, "agent log: \(agent.log)")
+        let second = try #require(status.monitor("from-second")?.targets.first?.record)
+        let link = try #require(status.monitor("from-link")?.targets.first?.record)
+        #expect(second.ok == second.sent, "from 198.18.20.5: answered")
+        #expect(link.ok == 0 && link.timeouts == link.sent, "from 198.18.20.1: dropped by the target")
     }
 }

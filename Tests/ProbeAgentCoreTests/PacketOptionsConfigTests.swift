@@ -35,6 +35,20 @@ struct PacketOptionsConfigTests {
         }
     }
 
+    @Test func sourceMustMatchTheTargetsFamily() throws {
+        let ok = try AgentConfig.load(yaml: Self.monitor("    source: 198.18.20.5\n"), file: "agent.yaml")
+        #expect(ok.monitors[0].packet.source == IPAddress("198.18.20.5"))
+        #expect(ok.monitors[0].configHash != (try AgentConfig.load(yaml: Self.monitor(""), file: "agent.yaml")).monitors[0].configHash)
+        let mixed = configErrors(Self.monitor("    source: 2001:db8::5\n"))
+        #expect(mixed.map(\.description) == ["agent.yaml:5:13: error: source 2001:db8::5 of monitor 'a' is IPv6, target 198.18.1.1 is not"])
+        let bad = configErrors(Self.monitor("    source: somewhere\n"))
+        #expect(bad.map(\.description) == ["agent.yaml:5:13: error: source 'somewhere' of monitor 'a' is not an IP address"])
+        let names = configErrors("monitors:\n  - id: a\n    protocol: icmp\n    targets: [host.test]\n    source: 198.18.20.5\n")
+        #expect(names.map(\.description) == ["agent.yaml:5:13: error: source 198.18.20.5 of monitor 'a' is IPv4: its hostname targets need address_family: ipv4"])
+        let named = try AgentConfig.load(yaml: "monitors:\n  - id: a\n    protocol: icmp\n    targets: [host.test]\n    address_family: ipv4\n    source: 198.18.20.5\n", file: "agent.yaml")
+        #expect(named.monitors[0].packet.source != nil)
+    }
+
     @Test func optionsChangeTheHashAndReachTheProbes() throws {
         let plain = try AgentConfig.load(yaml: Self.monitor(""), file: "agent.yaml")
         let shaped = try AgentConfig.load(yaml: Self.monitor("    ttl: 9\n"), file: "agent.yaml")

@@ -41,6 +41,7 @@ extension MonitorConfig {
         if !packet.isDefault {
             h.combine("packet")
             h.combine(UInt64(packet.ttl) | UInt64(packet.tos) << 8 | UInt64(packet.size) << 16 | (packet.dontFragment ? 1 << 32 : 0))
+            if let source = packet.source { h.combine("source=" + source.description) }
         }
         return h.finalize()
     }

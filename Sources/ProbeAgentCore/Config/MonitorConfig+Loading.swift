@@ -112,7 +112,11 @@ extension MonitorConfig {
             }
         }
         let allAddresses = fields["all_addresses"].flatMap { reader.bool($0, "all_addresses") } ?? false
-        let packet = readPacketOptions(fields, proto, what, &reader)
+        var packet = readPacketOptions(fields, proto, what, &reader)
+        packet.source = readSource(fields, targets: targets, family: family, what, &reader)
+        if proto == .tcpConnect, let n = fields["source"] {
+            reader.error(at: n, "source does not apply to protocol tcp-connect in \(what) (the kernel makes its packets); use icmp or tcp-syn")
+        }
         let burst = readBurst(fields, cadence: cadence, timeout: timeout, what, &reader)
         guard let id, let idNode, let proto else { return nil }
         var config = MonitorConfig(id: id, probeProtocol: proto, targets: targets, port: port, cadence: cadence,

@@ -1,7 +1,25 @@
 import Yams
 
 extension MonitorConfig {
-    static let packetKeys = ["ttl", "tos", "dscp", "size", "dont_fragment", "packets", "spacing"]
+    static let packetKeys = ["ttl", "tos", "dscp", "size", "dont_fragment", "source", "packets", "spacing"]
+
+    /// `source`: one of the host's addresses to send from. Every target must be of its family:
+    /// literals as written, names through `address_family`.
+    static func readSource(_ fields: Fields, targets: [String], family: AddressFamily, _ what: String,
+                           _ reader: inout NodeReader) -> IPAddress? {
+        guard let n = fields["source"], let text = reader.string(n, "source of \(what)") else { return nil }
+        guard let source = IPAddress(text) else {
+            reader.error(at: n, "source '\(text)' of \(what) is not an IP address")
+            return nil
+        }
+        let wanted: AddressFamily = source.family == 4 ? .ipv4 : .ipv6
+        if let other = targets.first(where: { IPAddress($0).map { $0.family != source.family } ?? false }) {
+            reader.error(at: n, "source \(text) of \(what) is IPv\(source.family), target \(other) is not")
+        } else if targets.contains(where: { IPAddress($0) == nil }) && family != wanted {
+            reader.error(at: n, "source \(text) of \(what) is IPv\(source.family): its hostname targets need address_family: \(wanted.rawValue)")
+        }
+        return source
+    }
 
     /// `packets` (1-100) probes per target per cycle, `spacing` apart (default 10ms); the
     /// burst and the last probe's timeout must end within the cadence.
@@ -30,7 +48,7 @@ extension MonitorConfig {
     static func readPacketOptions(_ fields: Fields, _ proto: ProbeProtocol?, _ what: String,
                                   _ reader: inout NodeReader) -> PacketOptions {
         var o = PacketOptions()
-        for key in packetKeys where key != "packets" && key != "spacing" {
+        for key in packetKeys where key != "packets" && key != "spacing" && key != "source" {
             guard let n = fields[key] else { continue }
             if proto == .tcpConnect {
                 reader.error(at: n, "\(key) does not apply to protocol tcp-connect in \(what) (the kernel makes its packets); use icmp or tcp-syn")
