@@ -149,6 +149,11 @@ int identity_draw(struct cprobe_engine *e, uint32_t idx)
     for (int i = 0; i < IDENTITY_DRAWS; i++) {
         cprobe_identity id;
         derive(e->key_words, e->sends++, idx, s->kind, &id);
+        if (s->req_flags & CPROBE_REQ_FLOW) { /* Paris: the flow's fields fixed, the rest keyed */
+            if (s->kind == CPROBE_KIND_ICMP)
+                id.token = (uint32_t)s->flow << 16 | (id.token & 0xffff);
+            id.port_offset = (uint16_t)(s->flow % CPROBE_TCP_PORT_SPAN);
+        }
         uint32_t *entry = &e->token_index[id.token & e->token_mask];
         if (*entry != NO_SLOT)
             continue; /* another probe in flight owns that entry: draw again */

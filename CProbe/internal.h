@@ -39,8 +39,16 @@ static inline uint32_t ud_idx(uint64_t ud) { return (uint32_t)ud; }
 
 enum { SLOT_FREE = 0, SLOT_IN_FLIGHT, SLOT_DONE, SLOT_DELIVERED };
 
-/* Sockets, one per (family, protocol). */
-enum { SOCK_ICMP4 = 0, SOCK_ICMP6, SOCK_TCP4, SOCK_TCP6, SOCK_COUNT };
+/* Sockets, one per (family, protocol), and one per family for ICMP that must not fragment
+ * (CPROBE_REQ_DONT_FRAGMENT: a socket option, so a socket of its own; it only sends — its
+ * answers arrive on the ICMP socket of its family, which sees every ICMP packet). */
+enum { SOCK_ICMP4 = 0, SOCK_ICMP6, SOCK_TCP4, SOCK_TCP6, SOCK_ICMP4_DF, SOCK_ICMP6_DF, SOCK_COUNT };
+
+/* Control messages of one send: TTL / hop limit and TOS / traffic class, an int each, and the
+ * source address / interface (in6_pktinfo is the larger of the two pktinfos). */
+#define PKTINFO_MAX 20 /* sizeof(struct in6_pktinfo), asserted in engine.c (not every file that
+                        * includes this sees its definition) */
+#define SEND_CTRL_LEN (2 * CMSG_SPACE(sizeof(int)) + CMSG_SPACE(PKTINFO_MAX))
 
 #define NO_HEAP_POS UINT32_MAX
 #define NO_SLOT UINT32_MAX
@@ -68,13 +76,20 @@ struct slot {
     uint16_t port;
     uint16_t sport;        /* TCP SYN: our source port */
     uint16_t seq;
+    uint8_t ttl, tos, req_flags; /* the request's packet options (CPROBE_REQ_*) */
+    uint16_t size;         /* ICMP payload bytes beyond the first CPROBE_MIN_PAYLOAD come from
+                            * the engine's shared zeros (a second iovec) */
+    uint16_t flow;
+    uint32_t ifindex;      /* the request's interface, 0: none */
+    uint8_t src[16];       /* the request's source, with CPROBE_REQ_SOURCE */
     int conn_fd;
     uint8_t addr[16];
     cprobe_result result;  /* filled when the slot becomes DONE */
     struct __kernel_timespec ts; /* TCP connect: the link timeout (read at submission) */
     struct sockaddr_in6 sa; /* destination (sockaddr_in fits) */
-    struct iovec iov;
+    struct iovec iov[2];
     struct msghdr msg;
+    uint8_t ctrl[SEND_CTRL_LEN]; /* only when an option needs one (queue_send) */
     uint8_t pkt[CPROBE_ECHO_LEN > CPROBE_TCP_SYN_LEN ? CPROBE_ECHO_LEN : CPROBE_TCP_SYN_LEN];
 };
 
@@ -116,6 +131,7 @@ struct cprobe_engine {
     struct probe_socket socks[SOCK_COUNT];
     cprobe_ours ours;
     uint32_t echo_tag;       /* in every echo payload, for the kernel filter (sockets.c) */
+    uint8_t *zeros;          /* CPROBE_MAX_PAYLOAD zero bytes: every probe's padding (read-only) */
     /* keyed identities (identity.c) */
     uint8_t key[16];         /* from getrandom() at creation; never leaves the engine */
     uint64_t key_words[2];   /* the same, as SipHash takes it */

@@ -90,6 +90,23 @@ size_t cprobe_build_echo(uint8_t *buf, size_t cap, int family, uint16_t ident, u
     return CPROBE_ECHO_LEN;
 }
 
+int cprobe_echo_fix_sum(uint8_t *buf, size_t len, size_t at, uint16_t target, int family)
+{
+    if (at % 2 || at + 2 > len || len < 8 || target == 0 || target == 0xffff)
+        return -1;
+    wr16(buf + 2, 0);
+    wr16(buf + at, 0);
+    uint32_t s = sum_bytes(buf, len, 0);
+    while (s >> 16)
+        s = (s & 0xffff) + (s >> 16);
+    /* One's-complement target - s, in [0, 0xfffe]: adding it brings the sum to target. */
+    uint16_t w = (uint16_t)(((uint32_t)target + 0xffff - s) % 0xffff);
+    wr16(buf + at, w);
+    if (family == 4)
+        wr16(buf + 2, (uint16_t)~target);
+    return 0;
+}
+
 size_t cprobe_build_tcp_syn(uint8_t *buf, size_t cap, int family, const uint8_t *src,
                             const uint8_t *dst, uint16_t sport, uint16_t dport, uint32_t isn)
 {
@@ -239,6 +256,8 @@ int cprobe_parse_icmp4(const uint8_t *pkt, size_t len, int has_ip_header, const 
     out->kind = CPROBE_PKT_ICMP_ERROR;
     out->icmp_type = type;
     out->icmp_code = icmp[1];
+    if (type == 3 && icmp[1] == 4) /* fragmentation needed: next-hop MTU (RFC 1191) */
+        out->mtu = rd16(icmp + 6);
     const uint8_t *inner = icmp + 8;
     size_t inlen = ilen - 8;
     if (inlen < 20)
@@ -275,6 +294,8 @@ int cprobe_parse_icmp6(const uint8_t *pkt, size_t len, const uint8_t src[16],
         out->kind = CPROBE_PKT_ICMP_ERROR;
         out->icmp_type = type;
         out->icmp_code = pkt[1];
+        if (type == 2) /* packet too big: the MTU (RFC 4443 §3.2) */
+            out->mtu = rd32(pkt + 4);
         const uint8_t *inner = pkt + 8;
         size_t inlen = len - 8;
         if (inlen < 40)

@@ -240,6 +240,9 @@ static void errq_icmp_error(struct cprobe_engine *e, int sock, const struct sock
     p.probe_kind = CPROBE_KIND_ICMP;
     p.icmp_type = ee->ee_type;
     p.icmp_code = ee->ee_code;
+    /* The kernel puts the reported MTU of frag needed / packet too big in ee_info. */
+    if ((s->family == 4 && ee->ee_type == 3 && ee->ee_code == 4) || (s->family == 6 && ee->ee_type == 2))
+        p.mtu = ee->ee_info;
     p.token = (uint32_t)d[12] << 24 | d[13] << 16 | d[14] << 8 | d[15];
     p.nonce = (uint32_t)d[16] << 24 | d[17] << 16 | d[18] << 8 | d[19];
     p.has_nonce = 1;

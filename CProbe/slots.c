@@ -76,5 +76,6 @@ void slot_finish_reply(struct cprobe_engine *e, uint32_t idx, uint8_t status, ui
         r->icmp_code = p->icmp_code;
         r->reporter_family = p->family;
         memcpy(r->reporter, p->reporter, 16);
+        r->mtu = p->mtu;
     }
 }

@@ -18,6 +18,15 @@
  * packet copied to us and refused in user space (match.c), at a few hundred nanoseconds
  * each. That is where the check belongs; the filter only saves work.
  *
+ * Don't-fragment probes (CPROBE_REQ_DONT_FRAGMENT) leave from a raw ICMP socket per family
+ * of their own, set to IP_PMTUDISC_PROBE / IPV6_PMTUDISC_PROBE + IPV6_DONTFRAG: DF set, no
+ * local fragmentation, and the path MTU the kernel has learnt ignored, so every probe over a
+ * link's MTU draws the router's "fragmentation needed" / "packet too big" rather than the
+ * first only (the shared sockets keep the kernel's default, IP_PMTUDISC_WANT). Those sockets
+ * only send: their type filter blocks every ICMP type, so the kernel does not even copy
+ * incoming ICMP to them (the filter is checked before the clone); the answers arrive on the
+ * shared socket of the family, which sees every ICMP packet anyway.
+ *
  * Without CAP_NET_RAW the ICMP sockets fall back to SOCK_DGRAM/IPPROTO_ICMP ("ping sockets",
  * allowed by net.ipv4.ping_group_range); the kernel then owns the identifier (one per socket,
  * seen in every probe) and matches replies to the socket itself; the payload's token and
@@ -119,6 +128,27 @@ static int filter_tcp(int fd, int family, const cprobe_ours *o)
     return attach(fd, v6, sizeof(v6) / sizeof(v6[0]));
 }
 
+/* A send-only ICMP socket that never fragments (see the top of the file). */
+static int setup_dont_fragment(int fd, int family)
+{
+    static struct sock_filter none[] = { BPF_STMT_(BPF_RET | BPF_K, 0) };
+    int probe = family == 4 ? IP_PMTUDISC_PROBE : IPV6_PMTUDISC_PROBE, on = 1;
+    if (family == 4) {
+        struct icmp_filter types = { .data = ~0u };
+        if (setsockopt(fd, SOL_RAW, ICMP_FILTER, &types, sizeof(types)) < 0 ||
+            setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &probe, sizeof(probe)) < 0)
+            return -1;
+    } else {
+        struct icmp6_filter types;
+        ICMP6_FILTER_SETBLOCKALL(&types);
+        if (setsockopt(fd, IPPROTO_ICMPV6, ICMP6_FILTER, &types, sizeof(types)) < 0 ||
+            setsockopt(fd, IPPROTO_IPV6, IPV6_MTU_DISCOVER, &probe, sizeof(probe)) < 0 ||
+            setsockopt(fd, IPPROTO_IPV6, IPV6_DONTFRAG, &on, sizeof(on)) < 0)
+            return -1;
+    }
+    return attach(fd, none, 1);
+}
+
 static void enable_timestamps(int fd)
 {
     /* Software RX stamps on every reply, TX stamps looped back on the error queue with the
@@ -191,12 +221,13 @@ int sockets_open(struct cprobe_engine *e, char *errbuf, size_t errlen)
 
     if (have_raw) {
         int fds[SOCK_COUNT] = { open_raw(4, IPPROTO_ICMP), open_raw(6, IPPROTO_ICMPV6),
-                                open_raw(4, IPPROTO_TCP), open_raw(6, IPPROTO_TCP) };
+                                open_raw(4, IPPROTO_TCP), open_raw(6, IPPROTO_TCP),
+                                open_raw(4, IPPROTO_ICMP), open_raw(6, IPPROTO_ICMPV6) };
         int kinds[SOCK_COUNT] = { CPROBE_KIND_ICMP, CPROBE_KIND_ICMP, CPROBE_KIND_TCP_SYN,
-                                  CPROBE_KIND_TCP_SYN };
+                                  CPROBE_KIND_TCP_SYN, CPROBE_KIND_ICMP, CPROBE_KIND_ICMP };
         for (int i = 0; i < SOCK_COUNT; i++)
             if (fds[i] >= 0)
-                add(e, i, fds[i], (i == SOCK_ICMP4 || i == SOCK_TCP4) ? 4 : 6, 1, kinds[i]);
+                add(e, i, fds[i], (i == SOCK_ICMP4 || i == SOCK_TCP4 || i == SOCK_ICMP4_DF) ? 4 : 6, 1, kinds[i]);
     }
     if (manage_caps)
         caps_drop_all();
@@ -217,7 +248,9 @@ int sockets_open(struct cprobe_engine *e, char *errbuf, size_t errlen)
         struct probe_socket *s = &e->socks[i];
         if (s->fd < 0 || !s->raw)
             continue;
-        if (i == SOCK_ICMP4)
+        if (i == SOCK_ICMP4_DF || i == SOCK_ICMP6_DF)
+            ok = setup_dont_fragment(s->fd, s->family) == 0;
+        else if (i == SOCK_ICMP4)
             ok = filter_icmp4(s->fd, e->echo_tag) == 0;
         else if (i == SOCK_ICMP6)
             ok = filter_icmp6(s->fd, e->echo_tag) == 0;
@@ -240,6 +273,8 @@ int sockets_open(struct cprobe_engine *e, char *errbuf, size_t errlen)
     e->info.icmp6_dgram = e->socks[SOCK_ICMP6].fd >= 0 && !e->socks[SOCK_ICMP6].raw;
     e->info.tcp4_raw = e->socks[SOCK_TCP4].fd >= 0;
     e->info.tcp6_raw = e->socks[SOCK_TCP6].fd >= 0;
+    e->info.icmp4_df = e->socks[SOCK_ICMP4_DF].fd >= 0;
+    e->info.icmp6_df = e->socks[SOCK_ICMP6_DF].fd >= 0;
     e->info.caps_dropped = (uint8_t)cprobe_caps_all_dropped();
     return 0;
 }

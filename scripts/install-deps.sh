@@ -21,6 +21,9 @@ DEBIAN_PACKAGES=(
     libcap-dev        # CProbe: CAP_NET_RAW handling
     libsnappy-dev     # remote-write compression
     fping             # side-by-side measurement peer
+    traceroute        # path tests: agentctl trace next to Debian's traceroute (Tests/support/pathnet.sh)
+    mtr-tiny          # path tests: agentctl trace next to mtr's report
+    tcpdump           # path tests: TOS and TTL of the probes, seen on the wire
     nftables          # test network: silent host (nft drop)
     iproute2          # test network: namespaces, veth, routes
     prometheus        # remote-write receiver in tests (Tests/support/prometheus.sh)

@@ -49,7 +49,9 @@ enum {
     CPROBE_OK = 0,          /* echo reply / SYN-ACK / connected */
     CPROBE_TIMEOUT = 1,     /* no answer before the deadline */
     CPROBE_REFUSED = 2,     /* TCP RST */
-    CPROBE_UNREACHABLE = 3, /* ICMP error quoting the probe (icmp_type/code, reporter set) */
+    CPROBE_UNREACHABLE = 3, /* ICMP error quoting the probe (icmp_type/code, reporter set; mtu
+                             * for fragmentation needed / packet too big): the caller tells
+                             * time exceeded, fragmentation needed and unreachable apart */
     CPROBE_ERROR = 4,       /* local failure, error = errno */
 };
 
@@ -71,7 +73,34 @@ typedef struct cprobe_request {
     uint16_t port;       /* TCP destination port (host order); ignored for ICMP */
     uint32_t timeout_ms; /* per-probe deadline, from submission; 1..600000 */
     uint64_t due_ns;     /* CLOCK_MONOTONIC time the probe was due; 0: none (no send_delay_ns) */
+    /* Packet options; all zero is the default probe (the fast path: no control message). */
+    uint8_t ttl;         /* IPv4 TTL / IPv6 hop limit; 0: the kernel's default */
+    uint8_t tos;         /* IPv4 TOS / IPv6 traffic class byte (DSCP << 2 | ECN); 0: none */
+    uint8_t flags;       /* CPROBE_REQ_* */
+    uint8_t pad;
+    uint16_t size;       /* ICMP echo payload bytes, CPROBE_MIN_PAYLOAD..CPROBE_MAX_PAYLOAD; 0: the
+                          * minimum. TCP probes carry none (must be 0). */
+    uint16_t flow;       /* with CPROBE_REQ_FLOW: the flow identifier (Paris traceroute) */
+    uint32_t ifindex;    /* leave by this interface (IP_PKTINFO / IPV6_PKTINFO); 0: the route's */
+    uint8_t src[16];     /* with CPROBE_REQ_SOURCE: the source address, of the request's family */
 } cprobe_request;
+
+enum {
+    /* ICMP only, raw sockets only: set DF (IPv4) / do not fragment locally (IPv6) and ignore
+     * the cached path MTU, so a probe over a link's MTU always draws "fragmentation needed" /
+     * "packet too big" (sent from a socket of its own: IP_PMTUDISC_PROBE, see sockets.c). */
+    CPROBE_REQ_DONT_FRAGMENT = 1,
+    /* Keep the header fields per-flow load balancers hash constant for every probe with the
+     * same `flow` (Paris traceroute): ICMP identifier = flow and the ICMP checksum fixed (a
+     * compensation word in the payload); TCP SYN source port = our base + flow % 1024. The
+     * sequence (ICMP) and ISN (TCP) stay keyed per probe; echoes keep their 32-bit nonce. */
+    CPROBE_REQ_FLOW = 2,
+    /* Send from `src` (one of this host's addresses): ICMP and TCP SYN. */
+    CPROBE_REQ_SOURCE = 4,
+};
+
+#define CPROBE_MIN_PAYLOAD 24   /* our echo payload: magic, token, nonce, tag, send time */
+#define CPROBE_MAX_PAYLOAD 1600 /* a reply must fit one receive buffer (recv.c) */
 
 /* send_delay_ns when there is none: no due_ns given, or the probe was never sent. */
 #define CPROBE_NO_SEND_DELAY UINT64_MAX
@@ -91,6 +120,8 @@ typedef struct cprobe_result {
     uint8_t reporter_family; /* 0, 4 or 6: who sent the ICMP error */
     uint16_t seq;        /* ICMP sequence number used (for display) */
     uint8_t reporter[16];
+    uint32_t mtu;        /* next-hop MTU of an ICMP fragmentation needed / ICMPv6 packet too big,
+                          * else 0 */
 } cprobe_result;
 
 typedef struct cprobe_config {
@@ -141,7 +172,7 @@ typedef struct cprobe_info {
     uint8_t tcp4_raw, tcp6_raw;
     uint8_t had_cap_net_raw;         /* CAP_NET_RAW was available at creation */
     uint8_t caps_dropped;            /* every capability was dropped after opening */
-    uint16_t pad;
+    uint8_t icmp4_df, icmp6_df;      /* 1 when the don't-fragment ICMP sockets are open */
     uint32_t max_in_flight;
 } cprobe_info;
 

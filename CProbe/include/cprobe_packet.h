@@ -73,6 +73,8 @@ typedef struct cprobe_parsed {
     uint8_t reporter[16]; /* for ICMP errors: the router that sent it */
     uint16_t tcp_port;  /* for TCP: the probed port (reply's source port) */
     uint16_t pad2;
+    uint32_t mtu;       /* ICMPv4 fragmentation needed (type 3 code 4) / ICMPv6 packet too big
+                         * (type 2): the next-hop MTU the router reported; else 0 */
 } cprobe_parsed;
 
 /* Internet checksum (RFC 1071) over len bytes, folded; `sum` is a running partial sum. */
@@ -82,6 +84,13 @@ uint16_t cprobe_checksum(const void *data, size_t len, uint32_t sum);
  * is the kernel's. */
 size_t cprobe_build_echo(uint8_t *buf, size_t cap, int family, uint16_t ident, uint16_t seq,
                          uint32_t token, uint32_t nonce, uint32_t tag, uint64_t send_ns);
+
+/* Sets the 16-bit word at buf[at] so that the one's-complement sum of the len-byte ICMP
+ * message (its checksum field taken as zero) is `target` (1..0xfffe): then its checksum is the
+ * same for every probe with that target — ICMPv4's ~target (rewritten here), ICMPv6's a
+ * function of target and the addresses only (the kernel computes it). Paris traceroute's
+ * constant flow for ICMP. Returns 0, or -1 when `at` is not inside the message. */
+int cprobe_echo_fix_sum(uint8_t *buf, size_t len, size_t at, uint16_t target, int family);
 
 /* TCP SYN with checksum over the pseudo-header (src/dst: 4 or 16 bytes by family). */
 size_t cprobe_build_tcp_syn(uint8_t *buf, size_t cap, int family, const uint8_t *src,

@@ -32,11 +32,25 @@ public struct MonitorsReply: Codable, Sendable {
         }
     }
 
+    public struct ICMPDetail: Codable, Sendable, Equatable {
+        public var reporter: String?
+        public var type: UInt8
+        public var code: UInt8
+        public var mtu: UInt32?
+        public init(reporter: String?, type: UInt8, code: UInt8, mtu: UInt32?) {
+            (self.reporter, self.type, self.code, self.mtu) = (reporter, type, code, mtu)
+        }
+    }
+
     public struct Target: Codable, Sendable {
         public var target: String
         public var address: String?
-        /// ok, timeout, refused, unreachable, error or unresolved; nil before the first result.
+        /// ok, timeout, refused, unreachable, ttl_exceeded, fragmentation_needed, error or
+        /// unresolved; nil before the first result.
         public var lastOutcome: String?
+        /// When an ICMP error ended the latest probe: who sent it (nil: this host itself), its
+        /// type and code, and the MTU of a fragmentation needed.
+        public var lastICMP: ICMPDetail?
         public var lastSuppressed: Bool
         public var lastRTTSeconds: Double?
         public var lastSentAt: Date?

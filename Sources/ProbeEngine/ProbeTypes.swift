@@ -20,12 +20,31 @@ extension ProbeRequest {
         r.port = port
         r.timeout_ms = timeoutMilliseconds
         r.due_ns = dueNanoseconds
+        if !options.isDefault { r.setOptions(options) }
         // Straight from the two words: no array per probe on the submit path.
         withUnsafeMutableBytes(of: &r.addr) { dst in
             dst.storeBytes(of: address.bytes.0.bigEndian, toByteOffset: 0, as: UInt64.self)
             dst.storeBytes(of: address.bytes.1.bigEndian, toByteOffset: 8, as: UInt64.self)
         }
         return r
+    }
+}
+
+extension cprobe_request {
+    mutating func setOptions(_ o: PacketOptions) {
+        ttl = o.ttl
+        tos = o.tos
+        size = o.size
+        flags = (o.dontFragment ? UInt8(CPROBE_REQ_DONT_FRAGMENT) : 0) | (o.flow != nil ? UInt8(CPROBE_REQ_FLOW) : 0)
+            | (o.source != nil ? UInt8(CPROBE_REQ_SOURCE) : 0)
+        flow = o.flow ?? 0
+        ifindex = o.interfaceIndex
+        if let source = o.source {
+            withUnsafeMutableBytes(of: &src) { dst in
+                dst.storeBytes(of: source.bytes.0.bigEndian, toByteOffset: 0, as: UInt64.self)
+                dst.storeBytes(of: source.bytes.1.bigEndian, toByteOffset: 8, as: UInt64.self)
+            }
+        }
     }
 }
 
@@ -44,6 +63,7 @@ extension ProbeResult {
         self.init(cookie: r.cookie, status: ProbeStatus(rawValue: r.status) ?? .error, kind: ProbeKind(rawValue: r.kind) ?? .icmp,
                   rttNanoseconds: r.rtt_ns, sentAtNanoseconds: r.sent_ns,
                   sendDelayNanoseconds: r.send_delay_ns == UInt64.max ? nil : r.send_delay_ns, clock: clock,
-                  errno: r.error, icmpType: r.icmp_type, icmpCode: r.icmp_code, reporter: reporter, sequence: r.seq)
+                  errno: r.error, icmpType: r.icmp_type, icmpCode: r.icmp_code, reporter: reporter, sequence: r.seq,
+                  mtu: r.mtu)
     }
 }

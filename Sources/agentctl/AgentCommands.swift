@@ -116,7 +116,7 @@ struct MonitorsCommand: AsyncParsableCommand {
         var targets = TextTable(header: ["TARGET", "ADDRESS", "LAST", "RTT", "SENT", "OK", "TIMEOUTS", "ERRORS", "SUCCESS"], numericColumns: [4, 5, 6, 7, 8])
         for x in m.monitors {
             for tg in x.targets {
-                let last = (tg.lastOutcome ?? "-") + (tg.lastSuppressed ? " (suppressed)" : "")
+                let last = (tg.lastOutcome ?? "-") + Human.icmp(tg.lastICMP) + (tg.lastSuppressed ? " (suppressed)" : "")
                 targets.add([tg.target, tg.address ?? "unresolved", last, Human.seconds(tg.lastRTTSeconds), "\(tg.sent)", "\(tg.ok)",
                              "\(tg.timeouts)", "\(tg.errors)", Human.percent(tg.successRate)])
             }

@@ -11,14 +11,16 @@ struct AgentCtl: AsyncParsableCommand {
               status         up? probing? engine, scheduler and send lateness, loop priority, delivery mode
               queue-stats    memory queue, spill log, backfill ETA, remote write, lag
               monitors       state and success rate per monitor;
-                             --monitor ID: its targets; --graph: depends_on tree
+                             --monitor ID: its targets (and which router sent an
+                             ICMP error); --graph: depends_on tree
               reload         re-read the config now: what changed, or why not
               events         recent events; --follow streams them
             Checking a host:
               doctor         CAP_NET_RAW, io_uring, kernel, ping_group_range,
                              config, admin socket; each problem with a fix hint
             Without an agent:
-              probe          one-off ICMP / TCP probes, like fping
+              probe          one-off ICMP / TCP probes, like fping (-b -M -O -H -S -I)
+              trace          the path to a target, like mtr: hops, loss, min/avg/max
               config check   validate config files (errors as file:line:column)
 
             Every command takes --json. Exit status of the agent commands:
@@ -26,6 +28,6 @@ struct AgentCtl: AsyncParsableCommand {
             """,
         version: AgentVersion.current,
         subcommands: [StatusCommand.self, QueueStatsCommand.self, MonitorsCommand.self, ReloadCommand.self,
-                      EventsCommand.self, ProbeCommand.self, ConfigCommand.self, DoctorCommand.self]
+                      EventsCommand.self, ProbeCommand.self, TraceCommand.self, ConfigCommand.self, DoctorCommand.self]
     )
 }

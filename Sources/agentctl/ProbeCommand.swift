@@ -21,6 +21,7 @@ struct ProbeCommand: ParsableCommand {
               agentctl probe --tcp 22 -c 3 127.0.0.1
               agentctl probe --connect 8080 --json 127.0.0.1
               agentctl probe -q -c 10 -f targets.txt
+              agentctl probe -M -b 1472 -O 184 -H 8 198.18.1.1   # DF, 1500-byte packets, DSCP EF, TTL 8
             """
     )
 
@@ -54,6 +55,8 @@ struct ProbeCommand: ParsableCommand {
     @Flag(name: .shortAndLong, help: "Print only the per-target summary.")
     var quiet = false
 
+    @OptionGroup var packet: PacketOptionFlags
+
     @Option(name: .shortAndLong, help: "Read targets from FILE, one per line ('-' for stdin; # comments).")
     var file: String?
 
@@ -68,6 +71,7 @@ struct ProbeCommand: ParsableCommand {
         _ = try parsedDuration(interval, name: "--interval", range: 0...3_600_000)
         _ = try parsedDuration(timeout, name: "--timeout", range: 1...600_000)
         if targets.isEmpty && file == nil { throw ValidationError("give at least one target, or --file") }
+        try packet.check(kind: tcpPort != nil ? .tcpSyn : connectPort != nil ? .tcpConnect : .icmp)
     }
 
     func run() throws {
@@ -82,6 +86,7 @@ struct ProbeCommand: ParsableCommand {
                 unresolved = true
             }
         }
+        try packet.check(targets: resolved.map(\.address))
         var options = Engine.Options()
         options.unprivileged = unprivileged
         let engine: Engine
@@ -90,7 +95,7 @@ struct ProbeCommand: ParsableCommand {
             throw ExitCode(3)
         }
         let session = ProbeSession(
-            targets: resolved, kind: kind, port: port, count: count,
+            targets: resolved, kind: kind, port: port, options: packet.options, count: count,
             intervalMs: try parsedDuration(interval, name: "--interval", range: 0...3_600_000),
             timeoutMs: UInt32(try parsedDuration(timeout, name: "--timeout", range: 1...600_000)),
             json: json, quiet: quiet)

@@ -7,6 +7,7 @@ struct ProbeSession {
     let targets: [(name: String, address: IPAddress)]
     let kind: ProbeKind
     let port: UInt16
+    let options: PacketOptions
     let count: Int
     let intervalMs: Int
     let timeoutMs: UInt32
@@ -20,6 +21,8 @@ struct ProbeSession {
         var received = 0
         var refused = 0
         var unreachable = 0
+        var ttlExceeded = 0
+        var fragmentationNeeded = 0
         var timeouts = 0
         var errors = 0
         var rttsMs: [Double] = []
@@ -36,13 +39,15 @@ struct ProbeSession {
         var icmpType: UInt8?
         var icmpCode: UInt8?
         var reporter: String?
+        var mtu: UInt32?
         var error: String?
     }
 
     struct Report: Codable {
         struct Summary: Codable {
             var target: String, address: String
-            var sent: Int, received: Int, refused: Int, unreachable: Int, timeouts: Int, errors: Int
+            var sent: Int, received: Int, refused: Int, unreachable: Int, ttlExceeded: Int, fragmentationNeeded: Int
+            var timeouts: Int, errors: Int
             var lossPercent: Double
             var minMs: Double?, avgMs: Double?, maxMs: Double?
         }
@@ -69,7 +74,7 @@ struct ProbeSession {
             let started = Date()
             let batch = targets.enumerated().map { i, t in
                 ProbeRequest(cookie: UInt64(round) << 32 | UInt64(i), address: t.address, kind: kind,
-                             port: port, timeoutMilliseconds: timeoutMs)
+                             port: port, timeoutMilliseconds: timeoutMs, options: options)
             }
             let cpuBefore = ProcessUsage.cpuSeconds()
             let results = engine.run(batch)
@@ -102,8 +107,18 @@ struct ProbeSession {
     private func record(_ r: ProbeResult, round: Int, into t: inout Tally) -> Line {
         t.sent += 1
         let rtt = Double(r.rttNanoseconds) / 1e6
-        var line = Line(target: t.target, address: t.address, round: round, status: r.status.description)
-        switch r.status {
+        let outcome = r.outcome
+        var line = Line(target: t.target, address: t.address, round: round, status: outcome.rawValue)
+        if let icmp = r.icmpReport {
+            line.icmpType = icmp.type
+            line.icmpCode = icmp.code
+            line.reporter = icmp.reporter?.description
+            line.mtu = icmp.mtu
+        }
+        if r.status == .error || (r.status == .unreachable && r.reporter == nil && r.errno != 0) {
+            line.error = String(cString: strerror(r.errno))
+        }
+        switch outcome {
         case .ok:
             t.received += 1
             t.rttsMs.append(rtt)
@@ -112,17 +127,11 @@ struct ProbeSession {
         case .refused:
             t.refused += 1
             line.rttMs = rtt
-        case .unreachable:
-            t.unreachable += 1
-            line.icmpType = r.icmpType
-            line.icmpCode = r.icmpCode
-            line.reporter = r.reporter?.description
-            if r.reporter == nil && r.errno != 0 { line.error = String(cString: strerror(r.errno)) }
-        case .timeout:
-            t.timeouts += 1
-        case .error:
-            t.errors += 1
-            line.error = String(cString: strerror(r.errno))
+        case .unreachable: t.unreachable += 1
+        case .ttlExceeded: t.ttlExceeded += 1
+        case .fragmentationNeeded: t.fragmentationNeeded += 1
+        case .timeout: t.timeouts += 1
+        case .error, .unresolved: t.errors += 1
         }
         return line
     }
@@ -130,7 +139,8 @@ struct ProbeSession {
     private func summarize(_ t: Tally) -> Report.Summary {
         let avg = t.rttsMs.isEmpty ? nil : t.rttsMs.reduce(0, +) / Double(t.rttsMs.count)
         return Report.Summary(target: t.target, address: t.address, sent: t.sent, received: t.received,
-                              refused: t.refused, unreachable: t.unreachable, timeouts: t.timeouts,
+                              refused: t.refused, unreachable: t.unreachable, ttlExceeded: t.ttlExceeded,
+                              fragmentationNeeded: t.fragmentationNeeded, timeouts: t.timeouts,
                               errors: t.errors, lossPercent: t.lossPercent, minMs: t.rttsMs.min(),
                               avgMs: avg, maxMs: t.rttsMs.max())
     }
@@ -144,8 +154,8 @@ struct ProbeSession {
         var s = "\(label(l.target, l.address)) : [\(l.round)] \(l.status)"
         if let ms = l.rttMs { s += String(format: " %.3f ms", ms) }
         if let c = l.clock, c != "kernel" { s += " (\(c) clock)" }
-        if let ty = l.icmpType, l.reporter != nil {
-            s += " (ICMP type \(ty) code \(l.icmpCode ?? 0) from \(l.reporter!))"
+        if let ty = l.icmpType, let from = l.reporter {
+            s += " (ICMP type \(ty) code \(l.icmpCode ?? 0)\(l.mtu.map { ", mtu \($0)" } ?? "") from \(from))"
         }
         if let e = l.error { s += " (\(e))" }
         return s
@@ -159,6 +169,8 @@ struct ProbeSession {
         }
         if s.refused > 0 { line += ", refused = \(s.refused)" }
         if s.unreachable > 0 { line += ", unreachable = \(s.unreachable)" }
+        if s.ttlExceeded > 0 { line += ", ttl_exceeded = \(s.ttlExceeded)" }
+        if s.fragmentationNeeded > 0 { line += ", fragmentation_needed = \(s.fragmentationNeeded)" }
         return line
     }
 }

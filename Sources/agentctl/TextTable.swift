@@ -1,3 +1,4 @@
+import AdminAPI
 /// Left-aligned columns separated by two spaces; numbers right-aligned.
 struct TextTable {
     private var rows: [[String]]
@@ -42,4 +43,12 @@ enum Human {
     }
 
     static func percent(_ r: Double?) -> String { r.map { String(format: "%.1f%%", $0 * 100) } ?? "-" }
+
+    /// " (mtu 1280) from 198.18.5.1": which router said it; empty without an ICMP error.
+    static func icmp(_ d: MonitorsReply.ICMPDetail?) -> String {
+        guard let d else { return "" }
+        var s = d.mtu.map { " (mtu \($0))" } ?? ""
+        s += " from " + (d.reporter ?? "this host")
+        return s
+    }
 }

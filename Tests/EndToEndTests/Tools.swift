@@ -53,7 +53,7 @@ struct ProbeReport: Decodable {
     struct Engine: Decodable { var icmp4: String; var icmp6: String; var capabilitiesDropped: Bool; var hadCapNetRaw: Bool }
     struct Line: Decodable {
         var target: String; var status: String; var rttMs: Double?; var clock: String?
-        var icmpType: Int?; var icmpCode: Int?; var reporter: String?
+        var icmpType: Int?; var icmpCode: Int?; var reporter: String?; var mtu: Int?
     }
     struct Summary: Decodable { var target: String; var sent: Int; var received: Int }
     var engine: Engine

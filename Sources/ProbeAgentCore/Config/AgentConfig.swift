@@ -119,12 +119,21 @@ public struct MonitorConfig: Sendable, Hashable {
     /// Probe every address a hostname resolves to (of ``addressFamily``), each its own series
     /// with an `address` label (`all_addresses`); otherwise only the first.
     public var allAddresses: Bool
+    /// How its probes are shaped: `ttl`, `tos`/`dscp`, `size`, `dont_fragment`.
+    public var packet: PacketOptions
+    /// Probes per target per cycle (`packets`), `spacing` apart: a burst, so loss has a
+    /// resolution finer than one probe per cadence. 1: one probe, no burst.
+    public var packets: Int = 1
+    public var spacing: Duration = MonitorConfig.defaultSpacing
+
+    public static let defaultSpacing = Duration.milliseconds(10)
+    public static let packetsRange = 1...100
 
     /// Creates a monitor; the loader validates, this initialiser does not.
     public init(id: String, probeProtocol: ProbeProtocol, targets: [String], port: UInt16? = nil,
                 cadence: Duration = MonitorDefaults.defaultCadence, timeout: Duration? = nil,
                 labels: [String: String] = [:], dependsOn: [String] = [],
-                addressFamily: AddressFamily = .any, allAddresses: Bool = false) {
+                addressFamily: AddressFamily = .any, allAddresses: Bool = false, packet: PacketOptions = .none) {
         self.id = id
         self.probeProtocol = probeProtocol
         self.targets = targets
@@ -135,6 +144,7 @@ public struct MonitorConfig: Sendable, Hashable {
         self.dependsOn = dependsOn
         self.addressFamily = addressFamily
         self.allAddresses = allAddresses
+        self.packet = packet
     }
 }
 

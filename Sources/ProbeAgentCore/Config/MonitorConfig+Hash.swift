@@ -7,7 +7,7 @@ extension MonitorConfig {
     /// Same config → same hash in every process and on every run (FNV-1a over a canonical
     /// encoding, see ``StableHasher``; never Swift's randomly seeded `Hasher`). Any change of
     /// id, protocol, targets (including their order, which fixes their phases), port, cadence,
-    /// timeout, labels, `depends_on`, `address_family` or `all_addresses` changes it. Labels are encoded sorted by name and
+    /// timeout, labels, `depends_on`, `address_family`, `all_addresses` or the packet options changes it. Labels are encoded sorted by name and
     /// `depends_on` sorted, since their order carries no meaning.
     ///
     /// A reload compares these hashes: an unchanged hash keeps the monitor's schedule.
@@ -33,6 +33,16 @@ extension MonitorConfig {
         // Only when set, so the hashes of monitors without them stay what they were.
         if addressFamily != .any { h.combine("address_family=" + addressFamily.rawValue) }
         if allAddresses { h.combine("all_addresses") }
+        if packets > 1 {
+            h.combine("burst")
+            h.combine(UInt64(packets))
+            h.combine(spacing.nanosecondsValue)
+        }
+        if !packet.isDefault {
+            h.combine("packet")
+            h.combine(UInt64(packet.ttl) | UInt64(packet.tos) << 8 | UInt64(packet.size) << 16 | (packet.dontFragment ? 1 << 32 : 0))
+            if let source = packet.source { h.combine("source=" + source.description) }
+        }
         return h.finalize()
     }
 }

@@ -2,7 +2,7 @@ import Yams
 
 extension MonitorConfig {
     static let keys = ["id", "protocol", "targets", "port", "cadence", "timeout", "labels", "depends_on",
-                       "address_family", "all_addresses"]
+                       "address_family", "all_addresses"] + packetKeys
 
     /// A monitor as read, with the nodes later cross-checks point at.
     struct Parsed {
@@ -112,10 +112,17 @@ extension MonitorConfig {
             }
         }
         let allAddresses = fields["all_addresses"].flatMap { reader.bool($0, "all_addresses") } ?? false
+        var packet = readPacketOptions(fields, proto, what, &reader)
+        packet.source = readSource(fields, targets: targets, family: family, what, &reader)
+        if proto == .tcpConnect, let n = fields["source"] {
+            reader.error(at: n, "source does not apply to protocol tcp-connect in \(what) (the kernel makes its packets); use icmp or tcp-syn")
+        }
+        let burst = readBurst(fields, cadence: cadence, timeout: timeout, what, &reader)
         guard let id, let idNode, let proto else { return nil }
-        let config = MonitorConfig(id: id, probeProtocol: proto, targets: targets, port: port, cadence: cadence,
+        var config = MonitorConfig(id: id, probeProtocol: proto, targets: targets, port: port, cadence: cadence,
                                    timeout: timeout, labels: labels, dependsOn: dependsOn.map(\.0),
-                                   addressFamily: family, allAddresses: allAddresses)
+                                   addressFamily: family, allAddresses: allAddresses, packet: packet)
+        (config.packets, config.spacing) = burst
         return Parsed(config: config, idNode: idNode, dependsOn: dependsOn)
     }
 

@@ -3,6 +3,12 @@ public enum ProbeOutcome: String, Sendable, Hashable, Codable, CaseIterable {
     case ok, timeout, refused, unreachable, error
     /// The target is a hostname with no address yet: nothing was sent.
     case unresolved
+    /// A router on the way said the probe's TTL / hop limit ran out (ICMP time exceeded).
+    case ttlExceeded = "ttl_exceeded"
+    /// The probe was too big for a link on the way and could not be fragmented (ICMP
+    /// fragmentation needed / packet too big, with the link's MTU), or for this host's own.
+    case fragmentationNeeded = "fragmentation_needed"
+    // New cases go last: the spill log stores a case's index (ResultRecord+Codec).
 
     public var isFailure: Bool { self != .ok }
 }
@@ -11,7 +17,7 @@ public enum ProbeOutcome: String, Sendable, Hashable, Codable, CaseIterable {
 /// file and the admin API show. The ledger itself stores ``TargetCounters``.
 ///
 /// Loss is readable from the counters directly: `sent = ok + timeouts + refused + unreachable
-/// + errors + unresolved + suppressed`, where `suppressed` counts the failures that happened
+/// + ttlExceeded + fragmentationNeeded + errors + unresolved + suppressed`, where `suppressed` counts the failures that happened
 /// while a monitor this one depends on was down (they are not outages of this target).
 public struct TargetRecord: Sendable, Hashable, Codable {
     public var monitorID: String
@@ -24,7 +30,11 @@ public struct TargetRecord: Sendable, Hashable, Codable {
     public var errors: UInt64 = 0
     public var unresolved: UInt64 = 0
     public var suppressed: UInt64 = 0
+    public var ttlExceeded: UInt64 = 0
+    public var fragmentationNeeded: UInt64 = 0
     public var lastOutcome: ProbeOutcome?
+    /// The ICMP error of the latest probe, when one ended it: type, code, the router, the MTU.
+    public var lastICMP: ICMPReport?
     public var lastSuppressed = false
     public var lastRTTNanoseconds: UInt64?
     /// Send time of the latest probe, nanoseconds since the Unix epoch.
@@ -56,6 +66,9 @@ public struct ResultLedger: Sendable {
     public private(set) var health: [String: MonitorHealth] = [:]
     /// Per-slot RTT histograms of replies; nil when `metrics.per_target_histograms` is off.
     public private(set) var rtt: RTTHistograms?
+    /// By slot: the ICMP error of the slot's latest probe, only while that probe ended with one
+    /// (sparse: a healthy fleet keeps this empty, and a result looks here only when it is not).
+    public private(set) var lastICMP: [Int: ICMPReport] = [:]
     private var dependencies: DependencyResolver
 
     public init(config: AgentConfig) {
@@ -80,6 +93,7 @@ public struct ResultLedger: Sendable {
         for slot in removedSlots where slot < counters.count {
             counters[slot] = TargetCounters()
             rtt?.reset(slot: slot)
+            lastICMP[slot] = nil
         }
         let live = Set(config.monitors.map(\.id))
         for id in health.keys where !live.contains(id) { health[id] = nil }
@@ -104,10 +118,11 @@ public struct ResultLedger: Sendable {
     /// - Parameters:
     ///   - cookie: the probe's cookie: its slot and the generation of the entry it belongs to.
     ///   - monitorID: the entry's monitor (health and suppression are per monitor).
+    ///   - icmp: the ICMP error that ended the probe, if one did.
     /// - Returns: whether the failure was suppressed, and the monitor's up/down transition if
     ///   this result caused one.
     public mutating func record(_ cookie: ProbeCookie, monitorID: String, outcome: ProbeOutcome,
-                                rttNanoseconds: UInt64?, sentAtNanoseconds: UInt64?)
+                                rttNanoseconds: UInt64?, sentAtNanoseconds: UInt64?, icmp: ICMPReport? = nil)
         -> (suppressed: Bool, transition: MonitorTransition?)
     {
         let slot = cookie.slot
@@ -131,8 +146,11 @@ public struct ResultLedger: Sendable {
             case .unreachable: rec.unreachable += 1
             case .error: rec.errors += 1
             case .unresolved: rec.unresolved += 1
+            case .ttlExceeded: rec.ttlExceeded += 1
+            case .fragmentationNeeded: rec.fragmentationNeeded += 1
             }
         }
+        if let icmp { lastICMP[slot] = icmp } else if !lastICMP.isEmpty { lastICMP[slot] = nil }
         rec.lastOutcome = outcome
         rec.lastSuppressed = suppressed
         rec.lastRTTNanoseconds = outcome == .ok ? rttNanoseconds : nil
@@ -165,7 +183,11 @@ public struct ResultLedger: Sendable {
 
     /// ``counters(for:)`` with the entry's names, as the status file and admin API show it.
     public func record(for cookie: ProbeCookie, monitorID: String, target: String) -> TargetRecord? {
-        counters(for: cookie).map { TargetRecord(monitorID: monitorID, target: target, counters: $0) }
+        counters(for: cookie).map {
+            var r = TargetRecord(monitorID: monitorID, target: target, counters: $0)
+            r.lastICMP = lastICMP[cookie.slot]
+            return r
+        }
     }
 
     /// Whether `monitorID`'s failures are suppressed right now.

@@ -1,4 +1,4 @@
-/// The counters and latest result of one schedule slot, packed into 80 bytes.
+/// The counters and latest result of one schedule slot, packed into 96 bytes.
 ///
 /// One of these per (monitor, target), so the layout matters at 100k targets: no strings (the
 /// names live once per monitor in the schedule; ``TargetRecord`` joins them back for the status
@@ -13,6 +13,8 @@ public struct TargetCounters: Sendable, Hashable {
     public internal(set) var errors: UInt64 = 0
     public internal(set) var unresolved: UInt64 = 0
     public internal(set) var suppressed: UInt64 = 0
+    public internal(set) var ttlExceeded: UInt64 = 0
+    public internal(set) var fragmentationNeeded: UInt64 = 0
     private var lastRTT = Self.none
     private var lastSentAt = Self.none
     /// The generation of the slot's entry these counters belong to (see ``ProbeCookie``).
@@ -33,7 +35,9 @@ public struct TargetCounters: Sendable, Hashable {
     }
 
     /// Probes sent: the sum of the outcome counters (each probe lands in exactly one).
-    public var sent: UInt64 { ok &+ timeouts &+ refused &+ unreachable &+ errors &+ unresolved &+ suppressed }
+    public var sent: UInt64 {
+        ok &+ timeouts &+ refused &+ unreachable &+ errors &+ unresolved &+ suppressed &+ ttlExceeded &+ fragmentationNeeded
+    }
 
     /// Round-trip time of the latest probe, if it was answered.
     public internal(set) var lastRTTNanoseconds: UInt64? {
@@ -60,6 +64,8 @@ extension TargetRecord {
         errors = c.errors
         unresolved = c.unresolved
         suppressed = c.suppressed
+        ttlExceeded = c.ttlExceeded
+        fragmentationNeeded = c.fragmentationNeeded
         lastOutcome = c.lastOutcome
         lastSuppressed = c.lastSuppressed
         lastRTTNanoseconds = c.lastRTTNanoseconds

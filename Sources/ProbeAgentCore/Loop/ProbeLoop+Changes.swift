@@ -15,6 +15,8 @@ extension ProbeLoop {
         let restart = new.restartOnlyChanges(from: config)
         if !restart.isEmpty { appendNotice(.restartRequired(restart)) }
         labelsByMonitor = Self.labels(new)
+        packetOptions = Self.packetOptions(new)
+        burstMonitors = Self.bursts(new)
         expandsAddresses = new.expandsAddresses
         config = new
         reloads.succeeded += 1
@@ -60,6 +62,7 @@ extension ProbeLoop {
         var recount: [String: [Int]] = [:]
         for id in report.changed + report.added { recount[id] = schedule.cookies(monitorID: id).map(\.slot) }
         ledger.apply(expanded, removedSlots: report.removedCookies.map(\.slot), recount: recount)
+        for c in burstLeft.keys where !schedule.isLive(ProbeCookie(rawValue: c)) { burstLeft[c] = nil }
         probed = expanded
         return report
     }

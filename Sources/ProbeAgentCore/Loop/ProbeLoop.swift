@@ -37,6 +37,13 @@ public struct ProbeLoop: Sendable {
     private var outbox: [ResultRecord] = []
     private let shipping: Bool
     var labelsByMonitor: [String: [(String, String)]]
+    /// The packet options of the monitors that set any; empty (and never looked up) otherwise.
+    var packetOptions: [String: PacketOptions]
+    /// Burst monitors (``bursts(_:)``), their probes waiting for their spacing (by due time),
+    /// and each bursting entry's results still to come (ProbeLoop+Burst).
+    var burstMonitors: [String: (packets: Int, spacing: UInt64)]
+    var spaced: [ProbeRequest] = []
+    var burstLeft: [UInt64: Int] = [:]
     /// Whether any monitor has `all_addresses` (only then can a target be `name/address`):
     /// kept with the config, so a result does not scan its target for the separator otherwise.
     var expandsAddresses: Bool
@@ -62,6 +69,8 @@ public struct ProbeLoop: Sendable {
         schedule = Schedule(config: probed, now: now)
         ledger = ResultLedger(config: probed)
         labelsByMonitor = Self.labels(config)
+        packetOptions = Self.packetOptions(config)
+        burstMonitors = Self.bursts(config)
         expandsAddresses = config.expandsAddresses
         nextStatusAt = now
         nextStallCheckAt = now
@@ -83,6 +92,7 @@ public struct ProbeLoop: Sendable {
     /// (a name not resolved yet) ends at once as `unresolved`.
     public mutating func poll(now: UInt64, wallMilliseconds: Int64) {
         guard !stopping else { return }
+        if !spaced.isEmpty { releaseSpaced(now: now) }
         for batch in schedule.poll(now: now) {
             let kind = ProbeKind(batch.probeProtocol)
             for p in batch.probes {
@@ -93,8 +103,13 @@ public struct ProbeLoop: Sendable {
                     continue
                 }
                 let ms = UInt32(clamping: max(1, p.timeout.nanosecondsValue / 1_000_000))
-                pending.append(ProbeRequest(cookie: p.cookie.rawValue, address: address, kind: kind,
-                                            port: p.port ?? 0, timeoutMilliseconds: ms, dueNanoseconds: p.scheduled))
+                let options = packetOptions.isEmpty ? .none : packetOptions[p.monitorID] ?? .none
+                let request = ProbeRequest(cookie: p.cookie.rawValue, address: address, kind: kind, port: p.port ?? 0,
+                                           timeoutMilliseconds: ms, dueNanoseconds: p.scheduled, options: options)
+                pending.append(request)
+                if !burstMonitors.isEmpty, let b = burstMonitors[p.monitorID] {
+                    scheduleBurst(after: request, packets: b.packets, spacing: b.spacing)
+                }
             }
         }
     }
@@ -102,6 +117,8 @@ public struct ProbeLoop: Sendable {
     /// Probes due and not yet taken by the engine, oldest first.
     public var pendingProbes: ArraySlice<ProbeRequest> { pending[pendingHead...] }
     public var pendingCount: Int { pending.count - pendingHead }
+
+    mutating func appendPending(_ r: ProbeRequest) { pending.append(r) }
 
     /// The engine took the first `count` of ``pendingProbes``. Returns whether a large buffer
     /// was let go (the driver may then return freed memory to the system).
@@ -132,6 +149,7 @@ public struct ProbeLoop: Sendable {
     public func waitMilliseconds(now: UInt64, until other: UInt64 = .max) -> Int32 {
         var until = min(nextStatusAt, other)
         if let d = schedule.nextDeadline() { until = min(until, d) }
+        if let d = spaced.first?.dueNanoseconds { until = min(until, d) }
         if pendingHead < pending.count { until = min(until, now + 5_000_000) }
         guard until > now else { return 0 }
         return Int32(min(1000, (until - now + 999_999) / 1_000_000))
@@ -142,13 +160,14 @@ public struct ProbeLoop: Sendable {
         for r in results {
             let cookie = ProbeCookie(rawValue: r.cookie)
             // A result for an entry a reload removed or replaced belongs to nobody now.
-            guard let owner = schedule.owner(of: cookie), schedule.complete(cookie) else {
+            guard let owner = schedule.owner(of: cookie), !burstDone(r.cookie) || schedule.complete(cookie) else {
                 staleResults += 1
                 continue
             }
             if let d = r.sendDelayNanoseconds { sendLateness.record(d) }
             record(cookie, monitorID: owner.monitorID, target: owner.target, probeProtocol: owner.probeProtocol,
-                   outcome: r.status.outcome, rtt: r.rttNanoseconds, sentAt: r.sentAtNanoseconds, wallMilliseconds: wallMilliseconds)
+                   outcome: r.outcome, rtt: r.rttNanoseconds, sentAt: r.sentAtNanoseconds, wallMilliseconds: wallMilliseconds,
+                   icmp: r.icmpReport)
         }
     }
 
@@ -173,7 +192,8 @@ public struct ProbeLoop: Sendable {
     /// as a count), and the driver waits for those in flight until ``drainDeadline(now:)``.
     public mutating func stop() -> Int {
         stopping = true
-        let dropped = pendingCount
+        let dropped = pendingCount + spaced.count
+        spaced = []
         pending = []
         pendingHead = 0
         return dropped
@@ -188,9 +208,10 @@ public struct ProbeLoop: Sendable {
     // MARK: - Counting
 
     mutating func record(_ cookie: ProbeCookie, monitorID: String, target: String, probeProtocol: ProbeProtocol,
-                         outcome: ProbeOutcome, rtt: UInt64?, sentAt: UInt64?, wallMilliseconds: Int64) {
+                         outcome: ProbeOutcome, rtt: UInt64?, sentAt: UInt64?, wallMilliseconds: Int64,
+                         icmp: ICMPReport? = nil) {
         let (isSuppressed, transition) = ledger.record(cookie, monitorID: monitorID, outcome: outcome,
-                                                       rttNanoseconds: rtt, sentAtNanoseconds: sentAt)
+                                                       rttNanoseconds: rtt, sentAtNanoseconds: sentAt, icmp: icmp)
         if shipping {
             let ms = sentAt.map { Int64($0 / 1_000_000) } ?? wallMilliseconds
             var name = target
@@ -217,6 +238,10 @@ public struct ProbeLoop: Sendable {
         for id in now.subtracting(suppressed).sorted() { notices.append(.suppressed(id)) }
         for id in suppressed.subtracting(now).sorted() where config.monitor(id: id) != nil { notices.append(.unsuppressed(id)) }
         suppressed = now
+    }
+
+    static func packetOptions(_ config: AgentConfig) -> [String: PacketOptions] {
+        Dictionary(uniqueKeysWithValues: config.monitors.filter { !$0.packet.isDefault }.map { ($0.id, $0.packet) })
     }
 
     static func labels(_ config: AgentConfig) -> [String: [(String, String)]] {

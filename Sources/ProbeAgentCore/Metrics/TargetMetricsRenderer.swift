@@ -10,7 +10,7 @@
 /// `sent = replies + timeouts + Σ errors + suppressed`.
 public struct TargetMetricsRenderer: Sendable {
     /// Error reasons, in the order the ledger counts them.
-    public static let errorReasons = ["refused", "unreachable", "error", "unresolved"]
+    public static let errorReasons = ["refused", "unreachable", "ttl_exceeded", "fragmentation_needed", "error", "unresolved"]
 
     private enum Family: Int, CaseIterable {
         case sent, replies, timeouts, errors, suppressed, up, lastRTT, histogram
@@ -87,7 +87,7 @@ public struct TargetMetricsRenderer: Sendable {
         case .sent: writer.header("probe_sent_total", .counter, "Probes due for the target: replies + timeouts + errors + suppressed.")
         case .replies: writer.header("probe_replies_total", .counter, "Probes answered (echo reply; SYN-ACK or completed connect for TCP).")
         case .timeouts: writer.header("probe_timeouts_total", .counter, "Probes with no answer before their timeout.")
-        case .errors: writer.header("probe_errors_total", .counter, "Failed probes by reason: refused (TCP RST), unreachable (ICMP error), error (local send error), unresolved (no address).")
+        case .errors: writer.header("probe_errors_total", .counter, "Failed probes by reason: refused (TCP RST), unreachable (ICMP destination unreachable), ttl_exceeded (ICMP time exceeded), fragmentation_needed (too big for a link that may not fragment it), error (local send error), unresolved (no address).")
         case .suppressed: writer.header("probe_suppressed_total", .counter, "Failures while a monitor this one depends on was down (not counted as outages).")
         case .up: writer.header("probe_up", .gauge, "1 if the latest probe of the target succeeded, else 0.")
         case .lastRTT: writer.header("probe_last_rtt_seconds", .gauge, "Round-trip time of the latest successful probe.")
@@ -104,7 +104,7 @@ public struct TargetMetricsRenderer: Sendable {
         case .replies: writer.sample("probe_replies_total", block: block, r.ok)
         case .timeouts: writer.sample("probe_timeouts_total", block: block, r.timeouts)
         case .errors:
-            let counts = [r.refused, r.unreachable, r.errors, r.unresolved]
+            let counts = [r.refused, r.unreachable, r.ttlExceeded, r.fragmentationNeeded, r.errors, r.unresolved]
             for (reason, n) in zip(Self.errorReasons, counts) {
                 writer.sample("probe_errors_total", block: block, extra: ("reason", reason), n)
             }

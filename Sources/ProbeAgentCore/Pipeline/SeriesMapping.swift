@@ -26,7 +26,8 @@ public enum SeriesMapping {
     public static let rttMetric = "probe_rtt_seconds"
     public static let statusMetric = "probe_status_code"
 
-    /// 0 ok, 1 timeout, 2 refused, 3 unreachable, 4 error, 5 unresolved, 6 suppressed failure.
+    /// 0 ok, 1 timeout, 2 refused, 3 unreachable, 4 error, 5 unresolved, 6 suppressed failure,
+    /// 7 ttl_exceeded, 8 fragmentation_needed. Codes never change meaning: new ones are added.
     public static func statusCode(_ r: ResultRecord) -> Double {
         if r.suppressed && r.outcome.isFailure { return 6 }
         switch r.outcome {
@@ -36,6 +37,8 @@ public enum SeriesMapping {
         case .unreachable: return 3
         case .error: return 4
         case .unresolved: return 5
+        case .ttlExceeded: return 7
+        case .fragmentationNeeded: return 8
         }
     }
 

@@ -20,7 +20,8 @@ public enum ProbeKind: UInt8, Sendable, CaseIterable {
 public enum ProbeStatus: UInt8, Sendable, CaseIterable {
     case ok = 0, timeout, refused, unreachable, error
 
-    /// What the ledger and the store count it as.
+    /// What the ledger and the store count it as, from the status alone (``ProbeResult/outcome``
+    /// tells the ICMP errors apart).
     public var outcome: ProbeOutcome {
         switch self {
         case .ok: .ok
@@ -51,15 +52,18 @@ public struct ProbeRequest: Sendable {
     /// When the probe was due, CLOCK_MONOTONIC nanoseconds; 0 for none. With it, the result
     /// says how long after that the packet left (``ProbeResult/sendDelayNanoseconds``).
     public var dueNanoseconds: UInt64
+    /// How the packet is shaped (TTL, TOS, size, DF, flow); ``PacketOptions/none`` by default.
+    public var options: PacketOptions
 
     public init(cookie: UInt64, address: IPAddress, kind: ProbeKind = .icmp, port: UInt16 = 0,
-                timeoutMilliseconds: UInt32 = 1000, dueNanoseconds: UInt64 = 0) {
+                timeoutMilliseconds: UInt32 = 1000, dueNanoseconds: UInt64 = 0, options: PacketOptions = .none) {
         self.cookie = cookie
         self.address = address
         self.kind = kind
         self.port = port
         self.timeoutMilliseconds = timeoutMilliseconds
         self.dueNanoseconds = dueNanoseconds
+        self.options = options
     }
 }
 
@@ -83,10 +87,13 @@ public struct ProbeResult: Sendable {
     /// The router that sent the ICMP error, for `.unreachable` from the network.
     public var reporter: IPAddress?
     public var sequence: UInt16
+    /// The next-hop MTU a "fragmentation needed" / "packet too big" reported; 0 otherwise.
+    public var mtu: UInt32
 
     public init(cookie: UInt64, status: ProbeStatus, kind: ProbeKind = .icmp, rttNanoseconds: UInt64 = 0,
                 sentAtNanoseconds: UInt64 = 0, sendDelayNanoseconds: UInt64? = nil, clock: ClockSource = .user,
-                errno: Int32 = 0, icmpType: UInt8 = 0, icmpCode: UInt8 = 0, reporter: IPAddress? = nil, sequence: UInt16 = 0) {
+                errno: Int32 = 0, icmpType: UInt8 = 0, icmpCode: UInt8 = 0, reporter: IPAddress? = nil, sequence: UInt16 = 0,
+                mtu: UInt32 = 0) {
         self.cookie = cookie
         self.status = status
         self.kind = kind
@@ -99,5 +106,6 @@ public struct ProbeResult: Sendable {
         self.icmpCode = icmpCode
         self.reporter = reporter
         self.sequence = sequence
+        self.mtu = mtu
     }
 }

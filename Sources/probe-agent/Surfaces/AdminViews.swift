@@ -83,14 +83,19 @@ enum AdminViews {
         for (cookie, e) in live {
             let r = s.ledger.record(for: cookie, monitorID: e.monitorID, target: e.target)
             let address = s.addresses.address(monitorID: e.monitorID, targetIndex: e.targetIndex, target: e.target)
-            byMonitor[e.monitorID, default: []].append(MonitorsReply.Target(
+            var target = MonitorsReply.Target(
                 target: e.target, address: address?.description,
                 lastOutcome: r?.lastOutcome?.rawValue, lastSuppressed: r?.lastSuppressed ?? false,
                 lastRTTSeconds: r?.lastRTTNanoseconds.map { Double($0) / 1e9 },
                 lastSentAt: r?.lastSentAtNanoseconds.map { Date(timeIntervalSince1970: Double($0) / 1e9) },
                 sent: r?.sent ?? 0, ok: r?.ok ?? 0, timeouts: r?.timeouts ?? 0,
-                errors: (r?.refused ?? 0) + (r?.unreachable ?? 0) + (r?.errors ?? 0) + (r?.unresolved ?? 0),
-                suppressed: r?.suppressed ?? 0))
+                errors: (r?.refused ?? 0) + (r?.unreachable ?? 0) + (r?.ttlExceeded ?? 0) + (r?.fragmentationNeeded ?? 0)
+                    + (r?.errors ?? 0) + (r?.unresolved ?? 0),
+                suppressed: r?.suppressed ?? 0)
+            target.lastICMP = r?.lastICMP.map {
+                MonitorsReply.ICMPDetail(reporter: $0.reporter?.description, type: $0.type, code: $0.code, mtu: $0.mtu)
+            }
+            byMonitor[e.monitorID, default: []].append(target)
         }
         let list = s.config.monitors.filter { id == nil || $0.id == id }.map { m in
             let targets = (byMonitor[m.id] ?? []).sorted { a, b in
