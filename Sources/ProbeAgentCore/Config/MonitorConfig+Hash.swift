@@ -7,7 +7,7 @@ extension MonitorConfig {
     /// Same config → same hash in every process and on every run (FNV-1a over a canonical
     /// encoding, see ``StableHasher``; never Swift's randomly seeded `Hasher`). Any change of
     /// id, protocol, targets (including their order, which fixes their phases), port, cadence,
-    /// timeout, labels, `depends_on`, `address_family` or `all_addresses` changes it. Labels are encoded sorted by name and
+    /// timeout, labels, per-target labels, `depends_on`, `address_family` or `all_addresses` changes it. Labels are encoded sorted by name and
     /// `depends_on` sorted, since their order carries no meaning.
     ///
     /// A reload compares these hashes: an unchanged hash keeps the monitor's schedule.
@@ -33,6 +33,17 @@ extension MonitorConfig {
         // Only when set, so the hashes of monitors without them stay what they were.
         if addressFamily != .any { h.combine("address_family=" + addressFamily.rawValue) }
         if allAddresses { h.combine("all_addresses") }
+        if discovery != DiscoveryConfig() { h.combine("discovery=\(discovery)") }
+        if !targetLabels.isEmpty {
+            h.combine("target_labels")
+            for (target, own) in targetLabels.sorted(by: { $0.key < $1.key }) {
+                h.combine(target)
+                for (key, value) in own.sorted(by: { $0.key < $1.key }) {
+                    h.combine(key)
+                    h.combine(value)
+                }
+            }
+        }
         return h.finalize()
     }
 }

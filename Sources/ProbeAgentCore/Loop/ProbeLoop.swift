@@ -36,7 +36,8 @@ public struct ProbeLoop: Sendable {
     private var pendingHead = 0
     private var outbox: [ResultRecord] = []
     private let shipping: Bool
-    var labelsByMonitor: [String: [(String, String)]]
+    /// Each target's series labels (monitor's and its own, merged and sorted once).
+    public internal(set) var seriesLabels: SeriesLabelTable
     /// Whether any monitor has `all_addresses` (only then can a target be `name/address`):
     /// kept with the config, so a result does not scan its target for the separator otherwise.
     var expandsAddresses: Bool
@@ -61,7 +62,7 @@ public struct ProbeLoop: Sendable {
         probed = config.expandingAddresses { _ in nil }
         schedule = Schedule(config: probed, now: now)
         ledger = ResultLedger(config: probed)
-        labelsByMonitor = Self.labels(config)
+        seriesLabels = SeriesLabelTable(config)
         expandsAddresses = config.expandsAddresses
         nextStatusAt = now
         nextStallCheckAt = now
@@ -194,10 +195,13 @@ public struct ProbeLoop: Sendable {
         if shipping {
             let ms = sentAt.map { Int64($0 / 1_000_000) } ?? wallMilliseconds
             var name = target
-            var labels = labelsByMonitor[monitorID] ?? []
+            var labels: [(String, String)]
             if expandsAddresses, let (host, address) = ExpandedTarget.split(target) { // all_addresses: its own series
                 name = String(host)
+                labels = seriesLabels.labels(monitorID: monitorID, target: host)
                 labels.append(("address", String(address)))
+            } else {
+                labels = seriesLabels.labels(monitorID: monitorID, target: target)
             }
             outbox.append(ResultRecord(monitorID: monitorID, target: name, probeProtocol: probeProtocol, outcome: outcome,
                                        suppressed: isSuppressed, rttNanoseconds: outcome == .ok ? rtt : nil,
@@ -217,10 +221,6 @@ public struct ProbeLoop: Sendable {
         for id in now.subtracting(suppressed).sorted() { notices.append(.suppressed(id)) }
         for id in suppressed.subtracting(now).sorted() where config.monitor(id: id) != nil { notices.append(.unsuppressed(id)) }
         suppressed = now
-    }
-
-    static func labels(_ config: AgentConfig) -> [String: [(String, String)]] {
-        Dictionary(uniqueKeysWithValues: config.monitors.map { m in (m.id, m.labels.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }) })
     }
 }
 
