@@ -135,10 +135,11 @@ struct DiscoveryEndToEndTests {
         #expect(after.reloads.retargeted == ["sd"], "\(after.reloads)")
         let now = Self.targets(after, "sd")
         for t in ["127.0.0.2", "127.0.0.4", "127.0.0.5"] {
-            #expect((now[t]?.sent ?? 0) >= (during.monitor("sd").map { _ in Self.targets(during, "sd")[t]?.sent ?? 0 } ?? 0) + 3,
-                    "\(t): counters continue")
+            #expect((now[t]?.sent ?? 0) >= (Self.targets(during, "sd")[t]?.sent ?? 0) + 3, "\(t): counters continue")
             let (p0, p1) = (Self.phase(before[t]), Self.phase(now[t]))
-            #expect(p0 != nil && p1 != nil && Self.phaseGap(p0!, p1!) <= 30, "\(t) stays on its grid: \(p0 ?? -1) → \(p1 ?? -1) ns")
+            // 150 ms: send jitter on a busy host stays well inside it; a re-phase moves a target by a
+            // golden-ratio fraction of the cadence (127.0.0.4: index 2 → 1, ~380 ms).
+            #expect(p0 != nil && p1 != nil && Self.phaseGap(p0!, p1!) <= 150, "\(t) stays on its grid: \(p0 ?? -1) → \(p1 ?? -1) ns")
         }
         page = Self.metrics(agent)
         #expect(!page.contains(#"target="127.0.0.3""#), "the dropped target's series are gone")
