@@ -88,6 +88,7 @@ let package = Package(
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
                 .product(name: "CompressNIO", package: "compress-nio"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"), // http_sd_configs
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),

@@ -83,11 +83,15 @@ public struct AgentStatus: Codable, Sendable {
         public var lastAt: Date?
         public var lastError: String?
         public var unchanged: [String]?, changed: [String]?, added: [String]?, removed: [String]?
+        /// Monitors whose target list changed (a reload or a discovery refresh); the targets
+        /// they kept kept their phase and counters.
+        public var retargeted: [String]?
 
         public init(succeeded: Int, failed: Int, lastAt: Date?, lastError: String?, unchanged: [String]?,
-                    changed: [String]?, added: [String]?, removed: [String]?) {
+                    changed: [String]?, added: [String]?, removed: [String]?, retargeted: [String]? = nil) {
             (self.succeeded, self.failed, self.lastAt, self.lastError) = (succeeded, failed, lastAt, lastError)
             (self.unchanged, self.changed, self.added, self.removed) = (unchanged, changed, added, removed)
+            self.retargeted = retargeted
         }
     }
 
@@ -98,9 +102,13 @@ public struct AgentStatus: Codable, Sendable {
         public var down: Bool
         public var suppressed: Bool
         public var targets: [Target]
-        public init(id: String, protocol: String, configHash: String, down: Bool, suppressed: Bool, targets: [Target]) {
+        /// With a `shard`: the targets of the whole list (`targets` are this agent's share).
+        public var listedTargets: Int?
+        public init(id: String, protocol: String, configHash: String, down: Bool, suppressed: Bool, targets: [Target],
+                    listedTargets: Int? = nil) {
             (self.id, self.protocol, self.configHash, self.down, self.suppressed, self.targets) =
                 (id, `protocol`, configHash, down, suppressed, targets)
+            self.listedTargets = listedTargets
         }
     }
 

@@ -21,13 +21,15 @@ public struct MonitorsReply: Codable, Sendable {
         /// ok / sent since the agent started (or the monitor last changed); nil before any result.
         public var successRate: Double?
         public var targets: [Target]
+        /// With a `shard`: the targets of the whole list, of which `targets` are this agent's share.
+        public var listedTargets: Int?
 
         public init(id: String, protocol p: String, port: UInt16?, cadenceSeconds: Double, timeoutSeconds: Double,
                     labels: [String: String], dependsOn: [String], state: String, failingTargets: Int,
-                    sent: UInt64, ok: UInt64, targets: [Target]) {
+                    sent: UInt64, ok: UInt64, targets: [Target], listedTargets: Int? = nil) {
             (self.id, self.protocol, self.port, self.cadenceSeconds, self.timeoutSeconds) = (id, p, port, cadenceSeconds, timeoutSeconds)
             (self.labels, self.dependsOn, self.state, self.failingTargets) = (labels, dependsOn, state, failingTargets)
-            (self.sent, self.ok, self.targets) = (sent, ok, targets)
+            (self.sent, self.ok, self.targets, self.listedTargets) = (sent, ok, targets, listedTargets)
             successRate = sent > 0 ? Double(ok) / Double(sent) : nil
         }
     }
@@ -85,9 +87,12 @@ public struct ReloadReply: Codable, Sendable {
     public var ok: Bool
     public var error: String?
     public var unchanged: [String], changed: [String], added: [String], removed: [String]
+    /// Monitors whose target list changed; their other targets kept phase and counters.
+    public var retargeted: [String]?
     public init(ok: Bool, error: String?, unchanged: [String] = [], changed: [String] = [], added: [String] = [],
-                removed: [String] = []) {
+                removed: [String] = [], retargeted: [String] = []) {
         (self.ok, self.error, self.unchanged, self.changed, self.added, self.removed) = (ok, error, unchanged, changed, added, removed)
+        self.retargeted = retargeted
     }
 }
 
@@ -100,6 +105,8 @@ public struct AgentEvent: Codable, Sendable, Equatable {
         case modeChanged = "mode_changed"
         case deliveryStalled = "delivery_stalled", deliveryResumed = "delivery_resumed"
         case reloaded, reloadFailed = "reload_failed"
+        /// A discovery source failed (its last good targets are kept).
+        case discoveryFailed = "discovery_failed"
     }
     public var time: Date
     public var kind: Kind

@@ -109,7 +109,9 @@ struct MonitorsCommand: AsyncParsableCommand {
         var t = TextTable(header: ["MONITOR", "PROTOCOL", "STATE", "TARGETS", "FAILING", "SUCCESS", "CADENCE"], numericColumns: [3, 4, 5])
         for x in m.monitors {
             let proto = x.port.map { "\(x.protocol):\($0)" } ?? x.protocol
-            t.add([x.id, proto, x.state, "\(x.targets.count)", "\(x.failingTargets)", Human.percent(x.successRate), Human.seconds(x.cadenceSeconds)])
+            // A shard's share: "x of y" (y: the whole list the shards split).
+            let count = x.listedTargets.map { "\(x.targets.count) of \($0)" } ?? "\(x.targets.count)"
+            t.add([x.id, proto, x.state, count, "\(x.failingTargets)", Human.percent(x.successRate), Human.seconds(x.cadenceSeconds)])
         }
         print(t.rendered)
         guard monitor != nil else { return }

@@ -21,6 +21,11 @@ struct ProbeAgentCommand: ParsableCommand {
             file and exit 0. The config file is also re-read when it changes on disk, once it has \
             stopped changing for a second.
 
+            Targets may also come from file_sd_configs and http_sd_configs (Prometheus formats; a \
+            failing source keeps its last good targets) and be split over agents by shard: \
+            {count, index}. A target keeps its phase and counters across reloads and discovery \
+            refreshes unless its monitor's protocol, port, cadence or timeout changes.
+
             Started as root, the agent opens its raw sockets and then runs as the user named by \
             --user or process.user in the config, for good (no capabilities, no way back to root); \
             with neither it refuses to start, unless --run-as-root or process.run_as_root: true \
@@ -134,14 +139,18 @@ struct ProbeAgentCommand: ParsableCommand {
             shipper?.start(onThread: { ThreadPriority.nameCallingThread("probe-ship"); ThreadPriority.lowerCallingThread() })
         }
         ThreadPriority.lowerEventLoops()
-        let loop = AgentLoop.start(on: loopThread, engine: TakeOnce(engine), configPath: config, config: cfg,
+        // Static targets (their shard) from the first turn; discovered ones as their sources answer.
+        let probed = cfg.probing(discovered: [:])
+        let loop = AgentLoop.start(on: loopThread, engine: TakeOnce(engine), configPath: config, config: probed,
                                    statusFile: statusFile, statusInterval: interval, shipper: shipper,
                                    handoff: handoff, events: events, log: log)
-        let reloader = ConfigReloader(path: config, loop: loop)
+        let discovery = TargetDiscovery(config: cfg, running: probed, events: events, log: log) { loop.deliver($0) }
+        let reloader = ConfigReloader(path: config) { discovery.configLoaded($0) }
         signals.attach(loop: loop, reloader: reloader)
         let servers: Servers
         do {
-            servers = try Servers.start(config: cfg, loop: loop, shipper: shipper, reloader: reloader, events: events, web: web, log: log)
+            servers = try Servers.start(config: cfg, loop: loop, shipper: shipper, reloader: reloader, discovery: discovery,
+                                        events: events, web: web, log: log)
         } catch {
             log.critical("cannot start: \(error)")
             loop.requestStop()
@@ -149,8 +158,10 @@ struct ProbeAgentCommand: ParsableCommand {
             throw ExitCode(3)
         }
         reloader.start()
+        discovery.start()
         loop.waitUntilStopped()
         reloader.stop()
+        discovery.stop()
         events.finish() // ends `events --follow` streams, so the admin server can close them
         servers.stop()
         spillLock?.release() // after the shipper has stopped and closed the spill log

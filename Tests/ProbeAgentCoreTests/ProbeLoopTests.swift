@@ -103,7 +103,7 @@ struct ProbeLoopTests {
         var next = Self.config([a, MonitorConfig(id: "c", probeProtocol: .icmp, targets: ["198.18.1.3"], cadence: .seconds(2))])
         next.logLevel = .debug
         next.http.listen = "127.0.0.1:1"
-        let report = loop.reload(next, addresses: AddressBook(config: next), reason: "test", now: 3_000 * Self.ms, at: Date())
+        let report = loop.reload(PreparedConfig(next), reason: "test", now: 3_000 * Self.ms, at: Date())
         #expect(report.unchanged == ["a"] && report.removed == ["b"] && report.added == ["c"])
         let notices = loop.takeNotices()
         #expect(notices.contains(.restartRequired(["http", "log_level"])), "\(notices)")

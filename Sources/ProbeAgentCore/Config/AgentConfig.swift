@@ -111,6 +111,10 @@ public struct MonitorConfig: Sendable, Hashable {
     public var timeout: Duration
     /// Extra labels (defaults merged in); never `monitor`, `target` or `protocol`.
     public var labels: [String: String]
+    /// Labels of single targets, by target as listed (from `{address, labels}` entries and
+    /// discovery groups); on a clash a target's own label wins over the monitor's. Only
+    /// targets that have labels are here.
+    public var targetLabels: [String: [String: String]]
     /// Ids of monitors this one depends on.
     public var dependsOn: [String]
     /// Which addresses of a hostname target are probed (`address_family`). Literals are
@@ -128,12 +132,18 @@ public struct MonitorConfig: Sendable, Hashable {
 
     public static let defaultSpacing = Duration.milliseconds(10)
     public static let packetsRange = 1...100
+    /// `file_sd_configs`, `http_sd_configs` and `shard`.
+    public var discovery: DiscoveryConfig
+    /// With a `shard`: how many targets the whole list has (`targets` holds this agent's
+    /// share of them); nil without one.
+    public var listedTargetCount: Int?
 
     /// Creates a monitor; the loader validates, this initialiser does not.
     public init(id: String, probeProtocol: ProbeProtocol, targets: [String], port: UInt16? = nil,
                 cadence: Duration = MonitorDefaults.defaultCadence, timeout: Duration? = nil,
                 labels: [String: String] = [:], dependsOn: [String] = [],
-                addressFamily: AddressFamily = .any, allAddresses: Bool = false, packet: PacketOptions = .none) {
+                addressFamily: AddressFamily = .any, allAddresses: Bool = false, packet: PacketOptions = .none,
+                targetLabels: [String: [String: String]] = [:], discovery: DiscoveryConfig = .init()) {
         self.id = id
         self.probeProtocol = probeProtocol
         self.targets = targets
@@ -141,6 +151,8 @@ public struct MonitorConfig: Sendable, Hashable {
         self.cadence = cadence
         self.timeout = timeout ?? MonitorDefaults.defaultTimeout(cadence: cadence)
         self.labels = labels
+        self.targetLabels = targetLabels
+        self.discovery = discovery
         self.dependsOn = dependsOn
         self.addressFamily = addressFamily
         self.allAddresses = allAddresses

@@ -6,10 +6,10 @@ import Foundation
 /// (a pipe, a device such as /dev/zero, a file that grows while read) is read up to one byte
 /// past the limit and refused there. So a 50 GB file costs one `stat`, and no input can make the
 /// loader allocate more than `maxBytes + 1`.
-enum ConfigFileReader {
+public enum ConfigFileReader {
     /// The contents of `path`, or the error the loader reports: "cannot read config: …" at 0:0
     /// (`agentctl config check` tells unreadable files apart by that prefix), or the size limit.
-    static func read(_ path: String, maxBytes: Int) -> Result<[UInt8], ConfigError> {
+    public static func read(_ path: String, maxBytes: Int) -> Result<[UInt8], ConfigError> {
         func failure(_ message: String) -> Result<[UInt8], ConfigError> {
             .failure(ConfigError(file: path, line: 0, column: 0, message: message))
         }

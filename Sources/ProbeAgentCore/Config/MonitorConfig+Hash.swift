@@ -7,7 +7,8 @@ extension MonitorConfig {
     /// Same config → same hash in every process and on every run (FNV-1a over a canonical
     /// encoding, see ``StableHasher``; never Swift's randomly seeded `Hasher`). Any change of
     /// id, protocol, targets (including their order, which fixes their phases), port, cadence,
-    /// timeout, labels, `depends_on`, `address_family`, `all_addresses` or the packet options changes it. Labels are encoded sorted by name and
+    /// timeout, labels, per-target labels, `depends_on`, `address_family`, `all_addresses`,
+    /// discovery or the packet options changes it. Labels are encoded sorted by name and
     /// `depends_on` sorted, since their order carries no meaning.
     ///
     /// A reload compares these hashes: an unchanged hash keeps the monitor's schedule.
@@ -42,6 +43,17 @@ extension MonitorConfig {
             h.combine("packet")
             h.combine(UInt64(packet.ttl) | UInt64(packet.tos) << 8 | UInt64(packet.size) << 16 | (packet.dontFragment ? 1 << 32 : 0))
             if let source = packet.source { h.combine("source=" + source.description) }
+        }
+        if discovery != DiscoveryConfig() { h.combine("discovery=\(discovery)") }
+        if !targetLabels.isEmpty {
+            h.combine("target_labels")
+            for (target, own) in targetLabels.sorted(by: { $0.key < $1.key }) {
+                h.combine(target)
+                for (key, value) in own.sorted(by: { $0.key < $1.key }) {
+                    h.combine(key)
+                    h.combine(value)
+                }
+            }
         }
         return h.finalize()
     }

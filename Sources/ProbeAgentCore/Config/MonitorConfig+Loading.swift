@@ -2,7 +2,7 @@ import Yams
 
 extension MonitorConfig {
     static let keys = ["id", "protocol", "targets", "port", "cadence", "timeout", "labels", "depends_on",
-                       "address_family", "all_addresses"] + packetKeys
+                       "address_family", "all_addresses", "file_sd_configs", "http_sd_configs", "shard"] + packetKeys
 
     /// A monitor as read, with the nodes later cross-checks point at.
     struct Parsed {
@@ -72,7 +72,8 @@ extension MonitorConfig {
                 reader.error(at: n, "unknown protocol '\(text)' in \(what); expected one of \(names)")
             }
         }
-        let targets = readTargets(fields, what, &reader)
+        let discovery = DiscoveryConfig.read(fields, what, &reader)
+        let (targets, targetLabels) = readTargets(fields, what, optional: discovery.hasSources, &reader)
         var port: UInt16?
         if let n = fields["port"] {
             if proto == .icmp {
@@ -121,27 +122,56 @@ extension MonitorConfig {
         guard let id, let idNode, let proto else { return nil }
         var config = MonitorConfig(id: id, probeProtocol: proto, targets: targets, port: port, cadence: cadence,
                                    timeout: timeout, labels: labels, dependsOn: dependsOn.map(\.0),
-                                   addressFamily: family, allAddresses: allAddresses, packet: packet)
+                                   addressFamily: family, allAddresses: allAddresses, packet: packet,
+                                   targetLabels: targetLabels, discovery: discovery)
         (config.packets, config.spacing) = burst
         return Parsed(config: config, idNode: idNode, dependsOn: dependsOn)
     }
 
-    private static func readTargets(_ fields: Fields, _ what: String, _ reader: inout NodeReader) -> [String] {
-        guard let n = reader.require(fields, "targets", in: what), let list = reader.stringList(n, "targets") else { return [] }
-        if list.isEmpty, case .sequence = n { reader.error(at: n, "targets of \(what) is empty; list at least one address or hostname") }
+    /// `targets`: each entry an address (string) or `{address, labels}`; returns the
+    /// addresses in order and the labels of those that have some. `optional`: the monitor has
+    /// discovery sources, so `targets` may be absent or empty.
+    private static func readTargets(_ fields: Fields, _ what: String, optional: Bool, _ reader: inout NodeReader)
+        -> (targets: [String], labels: [String: [String: String]])
+    {
+        if optional && fields["targets"] == nil { return ([], [:]) }
+        guard let n = reader.require(fields, "targets", in: what) else { return ([], [:]) }
+        guard case .sequence(let items) = n else {
+            reader.error(at: n, "expected a list for targets, found \(NodeReader.describe(n))")
+            return ([], [:])
+        }
+        if items.isEmpty && !optional { reader.error(at: n, "targets of \(what) is empty; list at least one address or hostname") }
         var targets: [String] = []
+        var labels: [String: [String: String]] = [:]
         var seen: Set<TargetAddress> = []
-        for (text, node) in list {
+        for item in items {
+            var text: String?
+            var own: [String: String] = [:]
+            var at = item
+            if case .mapping = item {
+                guard let entry = reader.fields(item, in: "a target of \(what)", known: ["address", "labels"]) else { continue }
+                if let a = reader.require(entry, "address", in: "a target of \(what)") {
+                    text = reader.string(a, "address")
+                    at = a
+                }
+                if let l = entry["labels"] {
+                    own = LabelRules.read(l, "labels of target '\(text ?? "?")' in \(what)", reserved: true, &reader)
+                }
+            } else {
+                text = reader.string(item, "an item of targets")
+            }
+            guard let text else { continue }
             guard let address = TargetAddress(parsing: text) else {
-                reader.error(at: node, "invalid address '\(text)' in \(what): not an IPv4 or IPv6 literal nor a valid hostname")
+                reader.error(at: at, "invalid address '\(text)' in \(what): not an IPv4 or IPv6 literal nor a valid hostname")
                 continue
             }
             guard seen.insert(address).inserted else {
-                reader.error(at: node, "duplicate target '\(text)' in \(what)")
+                reader.error(at: at, "duplicate target '\(text)' in \(what)")
                 continue
             }
             targets.append(text)
+            if !own.isEmpty { labels[text] = own }
         }
-        return targets
+        return (targets, labels)
     }
 }

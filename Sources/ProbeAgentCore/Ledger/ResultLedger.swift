@@ -82,14 +82,23 @@ public struct ResultLedger: Sendable {
     }
 
     /// After a reload, in O(changed monitors' targets): new dependency graph, counters of removed
-    /// entries dropped, health of changed and added monitors recounted from their live slots.
+    /// entries dropped, health of changed and added monitors recounted from their live slots,
+    /// of retargeted ones updated from their removed entries.
     /// Unchanged monitors keep their counters and health untouched.
     ///
     /// - Parameters:
     ///   - removedSlots: slots of the entries the reload removed or replaced.
     ///   - recount: for each changed or added monitor, the slots of its entries now.
-    public mutating func apply(_ config: AgentConfig, removedSlots: [Int], recount: [String: [Int]]) {
+    ///   - retargeted: for each monitor whose target list changed (its kept targets keep their
+    ///     counters), the cookies of its removed entries: its health loses their failures and
+    ///     takes its new target count, in O(removed) — a 100k-target refresh recounts nothing.
+    public mutating func apply(_ config: AgentConfig, removedSlots: [Int], recount: [String: [Int]],
+                               retargeted: [String: ArraySlice<ProbeCookie>] = [:]) {
         dependencies = DependencyResolver(monitors: config.monitors)
+        for (id, removed) in retargeted {
+            let gone = removed.reduce(0) { $0 + (counters(for: $1)?.lastOutcome?.isFailure == true ? 1 : 0) }
+            health[id]?.failingTargets -= gone
+        }
         for slot in removedSlots where slot < counters.count {
             counters[slot] = TargetCounters()
             rtt?.reset(slot: slot)
@@ -105,6 +114,7 @@ public struct ResultLedger: Sendable {
             }
             health[m.id] = MonitorHealth(failingTargets: failing, totalTargets: m.targets.count)
         }
+        for m in config.monitors where retargeted[m.id] != nil { health[m.id]?.totalTargets = m.targets.count }
     }
 
     private mutating func resetHealth(_ config: AgentConfig) {

@@ -2,21 +2,23 @@ import Foundation
 
 /// What changes the loop's tables without a probe: reloads and DNS answers.
 extension ProbeLoop {
-    /// Swaps in a config the reloader loaded and validated off the loop (with its literals
-    /// parsed into `book`). Unchanged monitors keep their schedule, phases and counters;
-    /// nothing here parses or resolves.
-    public mutating func reload(_ new: AgentConfig, addresses book: AddressBook, reason: String, now: UInt64, at wall: Date) -> ReloadReport {
-        var book = book
+    /// Swaps in a config prepared off the loop (``PreparedConfig``: literals parsed, labels
+    /// merged, target diffs against the lists the loop has). Every target whose monitor still
+    /// probes it alike keeps its schedule entry, phase and counters
+    /// (``Schedule/apply(_:now:diffs:)``); nothing here parses, resolves or hashes targets.
+    public mutating func reload(_ prepared: PreparedConfig, reason: String, now: UInt64, at wall: Date) -> ReloadReport {
+        let new = prepared.config
+        var book = prepared.addresses
         book.keepLastGood(from: addresses)
         let expanded = new.expandingAddresses(book.addressTexts)
         for m in expanded.monitors where m.allAddresses { book.setScheduledTargets(of: m) }
-        let report = install(expanded, now: now)
+        let report = install(expanded, now: now, diffs: prepared.diffs)
         addresses = book
         let restart = new.restartOnlyChanges(from: config)
         if !restart.isEmpty { appendNotice(.restartRequired(restart)) }
-        labelsByMonitor = Self.labels(new)
         packetOptions = Self.packetOptions(new)
         burstMonitors = Self.bursts(new)
+        seriesLabels = prepared.labels
         expandsAddresses = new.expandsAddresses
         config = new
         reloads.succeeded += 1
@@ -55,13 +57,15 @@ extension ProbeLoop {
         noteSuppressionChanges()
     }
 
-    /// Swaps the schedule and the ledger to `expanded` (unchanged monitors keep their entries,
+    /// Swaps the schedule and the ledger to `expanded` (kept targets keep their entries,
     /// phases and counters).
-    private mutating func install(_ expanded: AgentConfig, now: UInt64) -> ReloadReport {
-        let report = schedule.apply(expanded, now: now)
+    private mutating func install(_ expanded: AgentConfig, now: UInt64, diffs: [String: TargetDiff] = [:]) -> ReloadReport {
+        let report = schedule.apply(expanded, now: now, diffs: diffs)
         var recount: [String: [Int]] = [:]
         for id in report.changed + report.added { recount[id] = schedule.cookies(monitorID: id).map(\.slot) }
-        ledger.apply(expanded, removedSlots: report.removedCookies.map(\.slot), recount: recount)
+        var retargeted: [String: ArraySlice<ProbeCookie>] = [:]
+        for (id, span) in report.removedSpan { retargeted[id] = report.removedCookies[span] }
+        ledger.apply(expanded, removedSlots: report.removedCookies.map(\.slot), recount: recount, retargeted: retargeted)
         for c in burstLeft.keys where !schedule.isLive(ProbeCookie(rawValue: c)) { burstLeft[c] = nil }
         probed = expanded
         return report

@@ -36,7 +36,6 @@ public struct ProbeLoop: Sendable {
     private var pendingHead = 0
     private var outbox: [ResultRecord] = []
     private let shipping: Bool
-    var labelsByMonitor: [String: [(String, String)]]
     /// The packet options of the monitors that set any; empty (and never looked up) otherwise.
     var packetOptions: [String: PacketOptions]
     /// Burst monitors (``bursts(_:)``), their probes waiting for their spacing (by due time),
@@ -44,6 +43,8 @@ public struct ProbeLoop: Sendable {
     var burstMonitors: [String: (packets: Int, spacing: UInt64)]
     var spaced: [ProbeRequest] = []
     var burstLeft: [UInt64: Int] = [:]
+    /// Each target's series labels (monitor's and its own, merged and sorted once).
+    public internal(set) var seriesLabels: SeriesLabelTable
     /// Whether any monitor has `all_addresses` (only then can a target be `name/address`):
     /// kept with the config, so a result does not scan its target for the separator otherwise.
     var expandsAddresses: Bool
@@ -68,9 +69,9 @@ public struct ProbeLoop: Sendable {
         probed = config.expandingAddresses { _ in nil }
         schedule = Schedule(config: probed, now: now)
         ledger = ResultLedger(config: probed)
-        labelsByMonitor = Self.labels(config)
         packetOptions = Self.packetOptions(config)
         burstMonitors = Self.bursts(config)
+        seriesLabels = SeriesLabelTable(config)
         expandsAddresses = config.expandsAddresses
         nextStatusAt = now
         nextStallCheckAt = now
@@ -215,10 +216,13 @@ public struct ProbeLoop: Sendable {
         if shipping {
             let ms = sentAt.map { Int64($0 / 1_000_000) } ?? wallMilliseconds
             var name = target
-            var labels = labelsByMonitor[monitorID] ?? []
+            var labels: [(String, String)]
             if expandsAddresses, let (host, address) = ExpandedTarget.split(target) { // all_addresses: its own series
                 name = String(host)
+                labels = seriesLabels.labels(monitorID: monitorID, target: host)
                 labels.append(("address", String(address)))
+            } else {
+                labels = seriesLabels.labels(monitorID: monitorID, target: target)
             }
             outbox.append(ResultRecord(monitorID: monitorID, target: name, probeProtocol: probeProtocol, outcome: outcome,
                                        suppressed: isSuppressed, rttNanoseconds: outcome == .ok ? rtt : nil,
@@ -242,10 +246,6 @@ public struct ProbeLoop: Sendable {
 
     static func packetOptions(_ config: AgentConfig) -> [String: PacketOptions] {
         Dictionary(uniqueKeysWithValues: config.monitors.filter { !$0.packet.isDefault }.map { ($0.id, $0.packet) })
-    }
-
-    static func labels(_ config: AgentConfig) -> [String: [(String, String)]] {
-        Dictionary(uniqueKeysWithValues: config.monitors.map { m in (m.id, m.labels.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }) })
     }
 }
 

@@ -1,6 +1,7 @@
 /// Renders every (monitor, target)'s series for `/metrics` from a ledger snapshot, in chunks,
 /// so a 100k-target scrape never sits in memory whole. An `all_addresses` target carries an
-/// `address` label besides `target` (``ExpandedTarget``).
+/// `address` label besides `target` (``ExpandedTarget``); every target carries its monitor's
+/// labels and its own (``SeriesLabelTable``).
 ///
 /// Families (each a block, as the text format requires): `probe_sent_total`,
 /// `probe_replies_total`, `probe_timeouts_total`, `probe_errors_total{reason}`,
@@ -33,26 +34,28 @@ public struct TargetMetricsRenderer: Sendable {
     /// - Parameters:
     ///   - ledger: a copy taken on the probing loop (copy-on-write: cheap to take).
     ///   - schedule: the schedule copy taken with it: the names of each slot's entry.
-    ///   - config: the config the schedule's monitors came from (protocol and labels per monitor).
-    public init(ledger: ResultLedger, schedule: Schedule, config: AgentConfig) {
-        var prefix: [String: (proto: String, labels: [(String, String)])] = [:]
-        for m in config.monitors {
-            prefix[m.id] = (m.probeProtocol.rawValue, m.labels.sorted { $0.key < $1.key }.map { ($0.key, $0.value) })
-        }
+    ///   - config: the config the schedule's monitors came from (protocol per monitor).
+    ///   - labels: each target's series labels (the loop's table; built from `config` if nil).
+    public init(ledger: ResultLedger, schedule: Schedule, config: AgentConfig, labels: SeriesLabelTable? = nil) {
+        var proto: [String: String] = [:]
+        for m in config.monitors { proto[m.id] = m.probeProtocol.rawValue }
+        let labels = labels ?? SeriesLabelTable(config)
         var slots: [Int32] = []
         var offsets = [0]
         var w = ExpositionWriter(capacity: ledger.counters.count * 80)
         schedule.forEachEntry { cookie, e in
-            guard ledger.counters(for: cookie) != nil, let p = prefix[e.monitorID] else { return }
+            guard ledger.counters(for: cookie) != nil, let p = proto[e.monitorID] else { return }
             w.append("monitor=\""); w.appendEscaped(e.monitorID)
-            if let (name, address) = ExpandedTarget.split(e.target) {
-                w.append("\",target=\""); w.appendEscaped(String(name))
+            var name = Substring(e.target)
+            if let (host, address) = ExpandedTarget.split(e.target) {
+                name = host
+                w.append("\",target=\""); w.appendEscaped(String(host))
                 w.append("\",address=\""); w.appendEscaped(String(address))
             } else {
                 w.append("\",target=\""); w.appendEscaped(e.target)
             }
-            w.append("\",protocol=\""); w.append(p.proto); w.append("\"")
-            for (k, v) in p.labels { w.append(","); w.append(k); w.append("=\""); w.appendEscaped(v); w.append("\"") }
+            w.append("\",protocol=\""); w.append(p); w.append("\"")
+            for (k, v) in labels.labels(monitorID: e.monitorID, target: name) { w.append(","); w.append(k); w.append("=\""); w.appendEscaped(v); w.append("\"") }
             offsets.append(w.bytes.count)
             slots.append(Int32(cookie.slot))
         }

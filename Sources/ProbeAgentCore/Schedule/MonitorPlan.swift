@@ -2,7 +2,7 @@
 ///
 /// A schedule slot holds only what differs per target (plan index, target index, next fire,
 /// timer handle, flags: 32 bytes); the monitor id, the target strings (shared copy-on-write
-/// with the config's array), protocol, port, timeout, cadence and hash live here. At 100k
+/// with the config's array), protocol, port, timeout and cadence live here. At 100k
 /// targets this is the difference between ~32 and ~120 bytes per entry.
 struct MonitorPlan: Sendable {
     var id: String
@@ -13,7 +13,6 @@ struct MonitorPlan: Sendable {
     var timeout: Duration
     /// Nanoseconds, at least 1.
     var cadence: UInt64
-    var configHash: UInt64
     /// The slots of this monitor's entries, in target order.
     var slots: [Int32]
 
@@ -24,8 +23,14 @@ struct MonitorPlan: Sendable {
         port = monitor.port
         timeout = monitor.timeout
         cadence = UInt64(max(1, monitor.cadence.nanosecondsValue))
-        configHash = monitor.configHash
         self.slots = slots
+    }
+
+    /// Whether `monitor` probes the way this plan does (protocol, port, cadence, timeout): only
+    /// a change of these re-phases a monitor's entries. Targets and labels may differ.
+    func probesAlike(_ monitor: MonitorConfig) -> Bool {
+        probeProtocol == monitor.probeProtocol && port == monitor.port && timeout == monitor.timeout
+            && cadence == UInt64(max(1, monitor.cadence.nanosecondsValue))
     }
 
     /// A freed plan: holds nothing, so a removed monitor's strings are released at once.

@@ -11,8 +11,9 @@
 /// bucket is >10 % off most of the time. The golden-ratio sequence instead fills the interval
 /// with gaps of at most three distinct sizes (the three-gap theorem), so one monitor's targets
 /// are spread almost perfectly, and the sum of such combs over monitors stays even. The monitor
-/// hash only decides where each monitor's comb starts. The index is a stable identity here:
-/// changing a monitor's target list changes its config hash, and a reload reschedules it anyway.
+/// hash only decides where each monitor's comb starts. The index is only where a target's phase
+/// starts: a reload that adds or removes targets keeps every other target's entry and phase
+/// (``Schedule/apply(_:now:diffs:)``), and new targets take the phase of their new index.
 /// (Many single-target monitors at one cadence fall back to hash-random spreading.)
 public enum PhaseSpreader {
     /// 2^64 / φ, the Weyl increment.

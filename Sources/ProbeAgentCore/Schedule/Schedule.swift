@@ -123,7 +123,7 @@ public struct Schedule: Sendable {
         return ScheduleEntry(
             monitorID: p.id, target: p.targets[Int(s.targetIndex)], targetIndex: Int(s.targetIndex),
             probeProtocol: p.probeProtocol, port: p.port, timeout: p.timeout, cadence: p.cadence,
-            phase: s.nextFire % p.cadence, configHash: p.configHash, nextFire: s.nextFire)
+            phase: s.nextFire % p.cadence, nextFire: s.nextFire)
     }
 
     /// Probes handed out and not yet completed.

@@ -42,8 +42,6 @@ public struct ScheduleEntry: Sendable, Hashable {
     public var cadence: UInt64
     /// Phase offset within the cadence, in nanoseconds (see ``PhaseSpreader``).
     public var phase: UInt64
-    /// The monitor's ``MonitorConfig/configHash`` this entry was built from.
-    public var configHash: UInt64
     /// The next scheduled fire time, in nanoseconds on the caller's clock.
     public internal(set) var nextFire: UInt64
 }
@@ -90,10 +88,16 @@ public struct ScheduleStats: Sendable, Hashable {
 
 /// What a reload did.
 public struct ReloadReport: Sendable, Hashable {
-    /// Monitors whose hash is unchanged: entries, phases and next fires kept as they were.
+    /// Monitors whose targets and probing are unchanged: entries, phases and next fires kept as
+    /// they were (their labels or `depends_on` may have changed: the schedule holds neither).
     public var unchanged: [String] = []
-    /// Monitors whose config changed: old entries removed, new ones scheduled.
+    /// Monitors whose protocol, port, cadence or timeout changed: old entries removed, new ones
+    /// scheduled on the new grid.
     public var changed: [String] = []
+    /// Monitors whose target list changed and nothing else the schedule holds: the targets
+    /// they keep keep their entries (phase, next fire, cookie, counters); removed targets'
+    /// entries go, new targets get entries of their own.
+    public var retargeted: [String] = []
     /// New monitors.
     public var added: [String] = []
     /// Monitors no longer in the config: entries removed.
@@ -103,4 +107,7 @@ public struct ReloadReport: Sendable, Hashable {
     public var removedCookies: [ProbeCookie] = []
     /// The subset of ``removedCookies`` whose probe was in flight at the reload.
     public var discardedInFlight: [ProbeCookie] = []
+    /// For each retargeted monitor, where its removed entries are in ``removedCookies`` (the
+    /// ledger updates its health from them, in O(churn) instead of recounting every target).
+    var removedSpan: [String: Range<Int>] = [:]
 }

@@ -23,15 +23,16 @@ final class ConfigReloader: @unchecked Sendable {
 
     private let queue = DispatchQueue(label: "probe-agent.reload")
     private let path: String
-    private let loop: AgentLoop
+    /// Where a loaded config goes: discovery merges its targets in and hands it to the loop.
+    private let deliver: @Sendable (ReloadOutcome) -> Void
     private var watch: SettledFileChange<CredentialFile.Stamp?> // touched only on `queue`
     private var timer: DispatchSourceTimer?
     typealias Reply = (@Sendable (ReloadReply) -> Void)?
     private var reloads = ReloadCoalescer<Reply>() // touched only on `queue`
 
-    init(path: String, loop: AgentLoop) {
+    init(path: String, deliver: @escaping @Sendable (ReloadOutcome) -> Void) {
         self.path = path
-        self.loop = loop
+        self.deliver = deliver
         watch = SettledFileChange(read: CredentialFile.stamp(path), quietNanoseconds: Self.quietNanoseconds)
     }
 
@@ -70,31 +71,36 @@ final class ConfigReloader: @unchecked Sendable {
         watch.didRead(CredentialFile.stamp(path))
         var outcome: ReloadOutcome
         do {
-            let config = try AgentConfig.load(contentsOf: path)
-            // Parses every literal here, not on the loop. No lookup: the loop's background
-            // resolver takes new names at once, and a hung resolver cannot hold up a reload.
-            let book = AddressBook(config: config)
-            outcome = ReloadOutcome(config: config, addresses: book, reason: reason)
+            // Discovery prepares it (PreparedConfig: literals parsed off the loop). No lookup:
+            // the loop's background resolver takes new names at once.
+            outcome = ReloadOutcome(loaded: try AgentConfig.load(contentsOf: path), reason: reason)
         } catch {
             outcome = ReloadOutcome(reason: reason, failure: error.errors.map(\.description).joined(separator: "; "))
         }
         outcome.reply = { [self] result in queue.async { self.finished(result) } }
-        loop.deliver(outcome)
+        deliver(outcome)
     }
 }
 
-/// A config ready to swap in, or why the file was refused.
+/// A config loaded from the file (then ready to swap in, once discovery prepared it), or why
+/// the file was refused.
 struct ReloadOutcome: Sendable {
-    var config: AgentConfig?
-    var addresses: AddressBook?
+    /// The config as the file has it (static targets only).
+    var loaded: AgentConfig?
+    /// `loaded` with its discovered targets, made ready for the loop (TargetDiscovery).
+    var prepared: PreparedConfig?
     var reason: String
     var failure: String?
     /// Called by the loop once it applied or refused this outcome.
     var reply: (@Sendable (ReloadReply) -> Void)?
 
-    init(config: AgentConfig, addresses: AddressBook, reason: String) {
-        self.config = config
-        self.addresses = addresses
+    init(loaded: AgentConfig, reason: String) {
+        self.loaded = loaded
+        self.reason = reason
+    }
+
+    init(prepared: PreparedConfig, reason: String) {
+        self.prepared = prepared
         self.reason = reason
     }
 

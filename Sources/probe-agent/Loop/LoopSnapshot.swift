@@ -57,6 +57,8 @@ struct LoopSnapshot: Sendable {
     var schedule: Schedule
     var ledger: ResultLedger
     var addresses: AddressBook
+    /// Each target's series labels, as the loop keeps them (shared, not rebuilt per scrape).
+    var labels: SeriesLabelTable
 
     subscript<T>(dynamicMember field: KeyPath<LoopSummary, T>) -> T { summary[keyPath: field] }
 }

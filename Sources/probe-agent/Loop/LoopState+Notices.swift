@@ -40,7 +40,8 @@ extension LoopState {
         case .addressesExpanded(let ids):
             log.info("all_addresses: monitor(s) \(ids.joined(separator: ", ")) now probe the addresses their names resolve to")
         case .reloaded(let reason, let r):
-            events.publish(AgentEvent(kind: .reloaded, message: "config reloaded (\(reason)): \(r.unchanged.count) unchanged, \(r.changed.count) changed, \(r.added.count) added, \(r.removed.count) removed monitors"))
+            events.publish(AgentEvent(kind: .reloaded, message: "config reloaded (\(reason)): \(r.unchanged.count) unchanged, \(r.changed.count) changed, \(r.added.count) added, \(r.removed.count) removed monitors"
+                + (r.retargeted.isEmpty ? "" : ", \(r.retargeted.count) retargeted (\(r.retargeted.joined(separator: ", ")): the targets they kept keep their phase and counters)")))
         case .reloadFailed(let reason, let error):
             events.publish(AgentEvent(kind: .reloadFailed, message: "config reload (\(reason)) failed, keeping the running config: \(error)"))
         case .restartRequired(let sections):

@@ -32,7 +32,8 @@ extension LoopState {
     /// The summary plus the tables, from copy-on-write values (cheap to take here; see
     /// ``LoopSnapshot`` for what holding it costs the loop).
     func snapshot(_ summary: LoopSummary? = nil) -> LoopSnapshot {
-        LoopSnapshot(summary: summary ?? summarize(), schedule: loop.schedule, ledger: loop.ledger, addresses: loop.addresses)
+        LoopSnapshot(summary: summary ?? summarize(), schedule: loop.schedule, ledger: loop.ledger, addresses: loop.addresses,
+                     labels: loop.seriesLabels)
     }
 
     /// Builds and writes the JSON on the writer's queue, so a 100k-target snapshot never stalls probing.

@@ -31,7 +31,8 @@ enum AdminViews {
                              loopPriority: s.loopPriority),
             reloads: .init(succeeded: s.reloads.succeeded, failed: s.reloads.failed, lastAt: s.reloads.lastAt,
                            lastError: s.reloads.lastError, unchanged: s.reloads.last?.unchanged,
-                           changed: s.reloads.last?.changed, added: s.reloads.last?.added, removed: s.reloads.last?.removed),
+                           changed: s.reloads.last?.changed, added: s.reloads.last?.added, removed: s.reloads.last?.removed,
+                           retargeted: s.reloads.last?.retargeted),
             resolverFailures: s.resolverFailures, delivery: delivery, monitors: tables.map(targets))
     }
 
@@ -46,7 +47,7 @@ enum AdminViews {
         return snap.config.monitors.map { m in
             AgentStatus.Monitor(id: m.id, protocol: m.probeProtocol.rawValue, configHash: String(m.configHash, radix: 16),
                                 down: snap.down.contains(m.id), suppressed: snap.suppressed.contains(m.id),
-                                targets: byMonitor[m.id] ?? [])
+                                targets: byMonitor[m.id] ?? [], listedTargets: m.listedTargetCount)
         }
     }
 
@@ -77,36 +78,32 @@ enum AdminViews {
     }
 
     static func monitors(_ s: LoopSnapshot, only id: String?) -> MonitorsReply {
-        var byMonitor: [String: [MonitorsReply.Target]] = [:]
-        let live = id.map { Array(zip(s.schedule.cookies(monitorID: $0), s.schedule.entries(monitorID: $0))) }
-            ?? s.schedule.entriesWithCookies.map { ($0.cookie, $0.entry) }
-        for (cookie, e) in live {
-            let r = s.ledger.record(for: cookie, monitorID: e.monitorID, target: e.target)
-            let address = s.addresses.address(monitorID: e.monitorID, targetIndex: e.targetIndex, target: e.target)
-            var target = MonitorsReply.Target(
-                target: e.target, address: address?.description,
-                lastOutcome: r?.lastOutcome?.rawValue, lastSuppressed: r?.lastSuppressed ?? false,
-                lastRTTSeconds: r?.lastRTTNanoseconds.map { Double($0) / 1e9 },
-                lastSentAt: r?.lastSentAtNanoseconds.map { Date(timeIntervalSince1970: Double($0) / 1e9) },
-                sent: r?.sent ?? 0, ok: r?.ok ?? 0, timeouts: r?.timeouts ?? 0,
-                errors: (r?.refused ?? 0) + (r?.unreachable ?? 0) + (r?.ttlExceeded ?? 0) + (r?.fragmentationNeeded ?? 0)
-                    + (r?.errors ?? 0) + (r?.unresolved ?? 0),
-                suppressed: r?.suppressed ?? 0)
-            target.lastICMP = r?.lastICMP.map {
-                MonitorsReply.ICMPDetail(reporter: $0.reporter?.description, type: $0.type, code: $0.code, mtu: $0.mtu)
-            }
-            byMonitor[e.monitorID, default: []].append(target)
-        }
         let list = s.config.monitors.filter { id == nil || $0.id == id }.map { m in
-            let targets = (byMonitor[m.id] ?? []).sorted { a, b in
-                (m.targets.firstIndex(of: a.target) ?? 0) < (m.targets.firstIndex(of: b.target) ?? 0)
+            // In the schedule's target order (O(targets): a discovered list may hold 100k).
+            let targets = zip(s.schedule.cookies(monitorID: m.id), s.schedule.entries(monitorID: m.id)).map { cookie, e in
+                let r = s.ledger.record(for: cookie, monitorID: e.monitorID, target: e.target)
+                let address = s.addresses.address(monitorID: e.monitorID, targetIndex: e.targetIndex, target: e.target)
+                var target = MonitorsReply.Target(
+                    target: e.target, address: address?.description,
+                    lastOutcome: r?.lastOutcome?.rawValue, lastSuppressed: r?.lastSuppressed ?? false,
+                    lastRTTSeconds: r?.lastRTTNanoseconds.map { Double($0) / 1e9 },
+                    lastSentAt: r?.lastSentAtNanoseconds.map { Date(timeIntervalSince1970: Double($0) / 1e9) },
+                    sent: r?.sent ?? 0, ok: r?.ok ?? 0, timeouts: r?.timeouts ?? 0,
+                    errors: (r?.refused ?? 0) + (r?.unreachable ?? 0) + (r?.ttlExceeded ?? 0) + (r?.fragmentationNeeded ?? 0)
+                        + (r?.errors ?? 0) + (r?.unresolved ?? 0),
+                    suppressed: r?.suppressed ?? 0)
+                target.lastICMP = r?.lastICMP.map {
+                    MonitorsReply.ICMPDetail(reporter: $0.reporter?.description, type: $0.type, code: $0.code, mtu: $0.mtu)
+                }
+                return target
             }
             return MonitorsReply.Monitor(
                 id: m.id, protocol: m.probeProtocol.rawValue, port: m.port,
                 cadenceSeconds: Double(m.cadence.nanosecondsValue) / 1e9, timeoutSeconds: Double(m.timeout.nanosecondsValue) / 1e9,
                 labels: m.labels, dependsOn: m.dependsOn, state: s.summary.state(of: m.id),
                 failingTargets: s.ledger.health[m.id]?.failingTargets ?? 0,
-                sent: targets.reduce(0) { $0 + $1.sent }, ok: targets.reduce(0) { $0 + $1.ok }, targets: targets)
+                sent: targets.reduce(0) { $0 + $1.sent }, ok: targets.reduce(0) { $0 + $1.ok }, targets: targets,
+                listedTargets: m.listedTargetCount)
         }
         return MonitorsReply(monitors: list)
     }

@@ -9,8 +9,8 @@ import Shipper
 /// The TCP listener: `/metrics`, `/health`, `/-/ready`. Read-only: nothing here changes state.
 /// With a web config (`web`), every one of them asks for its credentials and carries its headers.
 enum MetricsEndpoint {
-    static func router(loop: AgentLoop, scrapes: ScrapeService, shipper: Shipper?, config: AgentConfig,
-                       web: WebSecurity?, log: Logger) -> Router<AgentRequestContext> {
+    static func router(loop: AgentLoop, scrapes: ScrapeService, shipper: Shipper?, discovery: TargetDiscovery,
+                       config: AgentConfig, web: WebSecurity?, log: Logger) -> Router<AgentRequestContext> {
         let router = Router(context: AgentRequestContext.self)
         if let web { router.add(middleware: WebConfigMiddleware(security: web)) }
         router.add(middleware: BodyLimitMiddleware(limit: SurfaceLimits.bodyBytes, listener: "the HTTP listener", json: false))
@@ -29,11 +29,12 @@ enum MetricsEndpoint {
             let delivery = shipper?.stats
             var head = ExpositionWriter()
             SelfMetrics.render(snap.summary, delivery: delivery, remoteWrite: remoteWrite, into: &head)
+            SelfMetrics.discovery(discovery.stats, into: &head)
             scrapes.render(into: &head)
             web?.render(into: &head)
             let first = head.take()
             let coding = ContentCoding.negotiate(request.headers[values: .acceptEncoding].joined(separator: ","))
-            let perTarget = TakeOnce((ledger: snap.ledger, schedule: snap.schedule, config: snap.config))
+            let perTarget = TakeOnce((ledger: snap.ledger, schedule: snap.schedule, config: snap.config, labels: snap.labels))
             let channel = context.channel
             let body = ResponseBody { plain in
                 // Past the deadline the connection is closed: the write waiting on a slow
@@ -52,7 +53,7 @@ enum MetricsEndpoint {
                 // Per-target series stream out in ~1 MiB chunks: a 100k-target page is never whole in
                 // memory. The renderer keeps the ledger's tables only: the schedule (the names) goes
                 // as soon as it is built, so a slow client holds less of an old snapshot.
-                var targets = perTarget.take().map { TargetMetricsRenderer(ledger: $0.ledger, schedule: $0.schedule, config: $0.config) }
+                var targets = perTarget.take().map { TargetMetricsRenderer(ledger: $0.ledger, schedule: $0.schedule, config: $0.config, labels: $0.labels) }
                 while let chunk = targets?.nextChunk() { try await writer.write(chunk) }
                 targets = nil
                 // The renderer's label blocks of every target (FreedMemory.swift).

@@ -28,6 +28,19 @@ enum SelfMetrics {
         w.sample("probeagent_remote_write_enabled", [], remoteWrite ? 1 : 0)
     }
 
+    /// Discovery sources: failures, targets and the latest good answer, by monitor and source.
+    static func discovery(_ sources: [TargetDiscovery.SourceStats], into w: inout ExpositionWriter) {
+        guard !sources.isEmpty else { return }
+        w.header("probeagent_sd_failures_total", .counter, "Discovery refreshes that failed (the source's last good targets were kept).")
+        for s in sources { w.sample("probeagent_sd_failures_total", [("monitor", s.monitor), ("source", s.source)], Double(s.failures)) }
+        w.header("probeagent_sd_targets", .gauge, "Targets in the source's latest good answer (before sharding).")
+        for s in sources { w.sample("probeagent_sd_targets", [("monitor", s.monitor), ("source", s.source)], Double(s.targets)) }
+        w.header("probeagent_sd_last_success_timestamp_seconds", .gauge, "When the source last answered well (0: never), since the Unix epoch.")
+        for s in sources {
+            w.sample("probeagent_sd_last_success_timestamp_seconds", [("monitor", s.monitor), ("source", s.source)], (s.lastSuccess ?? 0).rounded())
+        }
+    }
+
     private static func scheduler(_ snap: LoopSummary, _ w: inout ExpositionWriter) {
         let s = snap.scheduleStats
         w.header("probeagent_monitors", .gauge, "Monitors in the running config.")

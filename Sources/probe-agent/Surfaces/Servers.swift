@@ -15,13 +15,13 @@ struct Servers {
     /// - Parameter web: The web config (TLS, basic auth, headers) for the HTTP listener; nil:
     ///   plain HTTP, open to whoever can reach it.
     static func start(config: AgentConfig, loop: AgentLoop, shipper: Shipper?, reloader: ConfigReloader,
-                      events: EventHub, web: WebSecurity?, log: Logger) throws -> Servers {
+                      discovery: TargetDiscovery, events: EventHub, web: WebSecurity?, log: Logger) throws -> Servers {
         let (host, port) = try split(config.http.listen)
         web?.startThreads()
         let http = try RunningServer.start(
             name: "http.listen \(config.http.listen)",
-            router: MetricsEndpoint.router(loop: loop, scrapes: ScrapeService(loop: loop), shipper: shipper, config: config,
-                                           web: web, log: log),
+            router: MetricsEndpoint.router(loop: loop, scrapes: ScrapeService(loop: loop), shipper: shipper, discovery: discovery,
+                                           config: config, web: web, log: log),
             address: .hostname(host, port: port), connections: SurfaceLimits.httpConnections, tls: web?.tlsConfiguration, log: log
         ) { channel in
             let p = channel.localAddress?.port ?? port
