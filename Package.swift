@@ -119,6 +119,6 @@ let package = Package(
             ]
         ),
         // Drives the built binaries (and the namespace test network) end to end.
-        .testTarget(name: "EndToEndTests", dependencies: ["agentctl", "probe-agent", "spill-bench", "RemoteWrite", "AdminAPI", "ProbeAgentCore", "SpillLog", "TestSupport"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["agentctl", "probe-agent", "spill-bench", "RemoteWrite", "AdminAPI", "SpillLog", "ResultBlocks", "ProbeAgentCore", "TestSupport"]),
     ]
 )

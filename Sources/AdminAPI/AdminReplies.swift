@@ -10,10 +10,25 @@ public struct DeliverySummary: Codable, Sendable {
     }
 }
 
-/// `GET /v1/queue-stats`: the way from a result to the store.
+/// `GET /v1/queue-stats`: the way from a result to the store(s). The top-level figures are
+/// the first `remote_write` endpoint's (as with one store); `stores` has every endpoint's, in
+/// config order. The spill log's bytes, segments and corrupt records are shared by all.
 public struct QueueStatsReply: Codable, Sendable {
     /// false when no remote_write is configured (everything below is then zero).
     public var remoteWriteConfigured: Bool
+    /// Every store, in `remote_write` order (empty without remote_write); nil from an agent of
+    /// a one-store release (still running after an upgrade): then ``everyStore`` makes it
+    /// from the top-level figures.
+    public var stores: [Store]?
+
+    /// Every store: `stores`, or the one store the top-level figures describe.
+    public var everyStore: [Store] {
+        if let stores { return stores }
+        guard remoteWriteConfigured, let delivery else { return [] }
+        return [Store(name: "", url: url ?? "", delivery: delivery, memory: memory, pendingResults: spill.pendingResults,
+                      oldestAgeSeconds: spill.oldestAgeSeconds, droppedResults: spill.droppedResults, backfill: backfill,
+                      remoteWrite: remoteWrite, resultsShipped: resultsShipped, resultsLost: resultsLost)]
+    }
     public var url: String?
     public var delivery: DeliverySummary?
     public var memory: Memory
@@ -25,6 +40,31 @@ public struct QueueStatsReply: Codable, Sendable {
     public var resultsShipped: UInt64
     /// Results that could be neither queued nor written to disk (should stay 0).
     public var resultsLost: UInt64
+
+    /// One store's part: the endpoint, its mode, memory, backlog in the spill log (at its own
+    /// read position), drain rate and remote-write counters.
+    public struct Store: Codable, Sendable {
+        public var name: String
+        public var url: String
+        public var delivery: DeliverySummary
+        public var memory: Memory
+        /// Results in the spill log this store has not received, the age of the oldest, and
+        /// those the caps dropped before it got them.
+        public var pendingResults: Int
+        public var oldestAgeSeconds: Double?
+        public var droppedResults: Int
+        public var backfill: Backfill
+        public var remoteWrite: RemoteWrite
+        public var resultsShipped: UInt64
+        public var resultsLost: UInt64
+        public init(name: String, url: String, delivery: DeliverySummary, memory: Memory, pendingResults: Int,
+                    oldestAgeSeconds: Double?, droppedResults: Int, backfill: Backfill, remoteWrite: RemoteWrite,
+                    resultsShipped: UInt64, resultsLost: UInt64) {
+            (self.name, self.url, self.delivery, self.memory) = (name, url, delivery, memory)
+            (self.pendingResults, self.oldestAgeSeconds, self.droppedResults) = (pendingResults, oldestAgeSeconds, droppedResults)
+            (self.backfill, self.remoteWrite, self.resultsShipped, self.resultsLost) = (backfill, remoteWrite, resultsShipped, resultsLost)
+        }
+    }
 
     public struct Memory: Codable, Sendable {
         public var depth: Int, capacity: Int
@@ -74,10 +114,10 @@ public struct QueueStatsReply: Codable, Sendable {
         }
     }
 
-    public init(remoteWriteConfigured: Bool, url: String?, delivery: DeliverySummary?, memory: Memory, spill: Spill,
-                backfill: Backfill, remoteWrite: RemoteWrite, resultsReceived: UInt64, resultsShipped: UInt64,
+    public init(remoteWriteConfigured: Bool, stores: [Store]? = nil, url: String?, delivery: DeliverySummary?, memory: Memory,
+                spill: Spill, backfill: Backfill, remoteWrite: RemoteWrite, resultsReceived: UInt64, resultsShipped: UInt64,
                 resultsLost: UInt64) {
-        (self.remoteWriteConfigured, self.url, self.delivery) = (remoteWriteConfigured, url, delivery)
+        (self.remoteWriteConfigured, self.stores, self.url, self.delivery) = (remoteWriteConfigured, stores, url, delivery)
         (self.memory, self.spill, self.backfill, self.remoteWrite) = (memory, spill, backfill, remoteWrite)
         (self.resultsReceived, self.resultsShipped, self.resultsLost) = (resultsReceived, resultsShipped, resultsLost)
     }

@@ -30,8 +30,11 @@ public struct AgentStatus: Codable, Sendable {
     public var reloads: Reloads
     /// Hostnames whose latest lookup failed, with why.
     public var resolverFailures: [String: String]
-    /// Remote-write delivery; nil when no remote_write is configured.
+    /// Remote-write delivery to the first store; nil when no remote_write is configured.
     public var delivery: ShipperStats?
+    /// Every store's, in `remote_write` order (the first is `delivery`); empty without
+    /// remote_write, nil from an agent of a one-store release.
+    public var stores: [ShipperStats]?
     /// Every target's counters: in the status file; nil in the admin reply (see
     /// `GET /v1/monitors` for a listing).
     public var monitors: [Monitor]?
@@ -126,7 +129,7 @@ public struct AgentStatus: Codable, Sendable {
     public init(version: String, pid: Int32, startedAt: Date, takenAt: Date, configPath: String, httpListen: String?,
                 adminSocket: String?, ready: Bool, cpuSeconds: Double, residentBytes: Int, health: HealthReply,
                 monitorCount: Int, targetCount: Int, monitorsDown: [String], monitorsSuppressed: [String], engine: Engine,
-                scheduler: Scheduler, reloads: Reloads, resolverFailures: [String: String], delivery: ShipperStats?,
+                scheduler: Scheduler, reloads: Reloads, resolverFailures: [String: String], stores: [ShipperStats],
                 monitors: [Monitor]?) {
         (self.version, self.pid, self.startedAt, self.takenAt) = (version, pid, startedAt, takenAt)
         uptimeSeconds = takenAt.timeIntervalSince(startedAt)
@@ -135,7 +138,7 @@ public struct AgentStatus: Codable, Sendable {
         (self.monitorCount, self.targetCount, self.monitorsDown, self.monitorsSuppressed) =
             (monitorCount, targetCount, monitorsDown, monitorsSuppressed)
         (self.engine, self.scheduler, self.reloads) = (engine, scheduler, reloads)
-        (self.resolverFailures, self.delivery, self.monitors) = (resolverFailures, delivery, monitors)
+        (self.resolverFailures, self.delivery, self.stores, self.monitors) = (resolverFailures, stores.first, stores, monitors)
     }
 
     public func monitor(_ id: String) -> Monitor? { monitors?.first { $0.id == id } }
@@ -178,12 +181,15 @@ public struct HealthReply: Codable, Sendable {
     /// - Parameters:
     ///   - loopAlive: the probing loop turned within the last 5 s.
     ///   - deliveryStalled: why delivery is stalled (the shipper's stall reason), nil if it is not.
-    ///   - delivery: the shipper's stats; nil without remote_write.
-    public init(loopAlive: Bool, deliveryStalled: String?, delivery: ShipperStats?) {
-        let d = delivery ?? ShipperStats()
+    ///   - stores: each store's stats; empty without remote_write. The mode, reason and backlog
+    ///     are the store's worst off (``ShipperStats/worst(of:)``), named in the reason when
+    ///     there are several.
+    public init(loopAlive: Bool, deliveryStalled: String?, stores: [ShipperStats]) {
+        let d = ShipperStats.worst(of: stores) ?? ShipperStats()
         status = loopAlive && deliveryStalled == nil ? "ok" : "stalled"
+        let why = stores.count > 1 ? "remote_write '\(d.endpoint)': \(d.modeReason)" : d.modeReason
         reason = !loopAlive ? "the probing loop has not turned for more than 5 s"
-            : deliveryStalled ?? (delivery != nil ? d.modeReason : "no remote_write configured: results are not shipped")
+            : deliveryStalled ?? (stores.isEmpty ? "no remote_write configured: results are not shipped" : why)
         (mode, modeChangedAt) = (d.mode.rawValue, d.modeChangedAt)
         backlog = Backlog(memoryResults: d.memQueueDepth, spilledResults: d.spillPendingRecords,
                           spilledBytes: d.spillBytes, oldestAgeSeconds: d.spillOldestPendingAgeSeconds)

@@ -6,14 +6,17 @@ import ResultBlocks
 import SpillLog
 import Synchronization
 
-/// Ships every probe result to the store with Prometheus remote write, never dropping one that
-/// was accepted (DESIGN.md, "Result pipeline (write-ahead)").
+/// Ships every probe result to one or several stores with Prometheus remote write, never
+/// dropping one that was accepted (DESIGN.md, "Result pipeline (write-ahead)", "Several stores").
 ///
 /// The policy — what to log, what to send when, what to commit, the modes — is the pure
-/// ``DeliveryStateMachine``; this class is its driver and only carries its actions out: appends
-/// to and reads from the spill log, POSTs, commits, dead letters. In `write_ahead` mode (the
-/// default) every result is appended to the log, compressed in blocks (``ResultBlock``),
-/// before it waits anywhere; in `on_failure` mode only when the store fails or memory is full.
+/// ``DeliveryFanout`` (a ``DeliveryStateMachine`` per store); this class is its driver and only
+/// carries its actions out: appends to the spill log (once for every store), reads from and
+/// commits at each store's own reader of it, POSTs through each store's ``StoreLink``, dead
+/// letters. In `write_ahead` mode (the default) every result is appended to the log,
+/// compressed in blocks (``ResultBlock``), before it waits anywhere; in `on_failure` mode (one
+/// store only) only when the store fails or memory is full. One thread serves every store:
+/// requests are asynchronous, so a store that is slow or down holds back no other.
 ///
 /// Threading: everything below is owned by the shipper thread; other threads read `stats` (a
 /// locked copy) and ``stallReason(now:)``, and call `stop()`.
@@ -21,28 +24,33 @@ public final class Shipper: @unchecked Sendable {
     let options: ShipperOptions
     let log: Logger
     let handoff: ResultHandoff
-    let store: StoreClient
+    /// One per store, in `remote_write` order; store `i` is the fan-out's machine `i` and the
+    /// spill log's reader `i`.
+    let stores: [StoreLink]
     let deadLetter: DeadLetterBox
     /// Opened on the shipper thread (scanning a large log must not delay the first probe).
     var spill: SpillLog!
-    var machine: DeliveryStateMachine!
-    var requestBuilder: RequestBuilder
-    var extra = ShipperStats()
-    private var sentAt: [UInt64: UInt64] = [:]
-    let answers = StoreAnswers()
-    private let published = Mutex(ShipperStats())
+    var fanout: DeliveryFanout!
+    /// The shipper's own counters (the log's I/O), shared by every store's stats.
+    var extra = ShipperState()
+    private let published: Mutex<[ShipperStats]>
     private let stopping = Atomic<Bool>(false)
     /// CLOCK_MONOTONIC ns when the shipper thread last went round its loop (0 before start).
     private let heartbeat = Atomic<UInt64>(0)
-    private let machineStalled = Atomic<Bool>(false)
+    /// The stores whose requests went unanswered for their stall_timeout, named; nil: none.
+    private let machineStalled = Mutex<String?>(nil)
     /// Why the spill log could not be opened (then nothing is delivered), nil while it could.
     private let openFailure = Mutex<String?>(nil)
     private let finished = DispatchSemaphore(value: 0)
+    /// Per store, the cap drops already logged (reportCapDrops).
+    private var droppedReported: [Int] = []
+    /// Results handed over while the spill log could not be opened (every one lost).
+    private var lostWithoutLog: UInt64 = 0
     private let onModeChange: @Sendable (DeliveryMode, String) -> Void
     private let onBuffersFreed: @Sendable () -> Void
 
-    /// Opens the HTTP client (a TLS or credential file that cannot be used is a clear error
-    /// naming it). The spill log is opened (and scanned) on the shipper thread, under
+    /// Opens every store's HTTP client (a TLS or credential file that cannot be used is a clear
+    /// error naming it). The spill log is opened (and scanned) on the shipper thread, under
     /// `options.spillLock` when the agent took the directory's lock at start.
     ///
     /// - Parameters:
@@ -55,18 +63,25 @@ public final class Shipper: @unchecked Sendable {
         self.options = options
         self.onModeChange = onModeChange
         self.onBuffersFreed = onBuffersFreed
-        requestBuilder = RequestBuilder(external: options.externalLabels)
         self.log = log
         self.handoff = handoff
-        store = try StoreClient(options: options, log: log)
+        var links: [StoreLink] = []
+        for store in options.stores {
+            do { links.append(try StoreLink(options: store, log: log)) } catch {
+                for l in links { l.client.shutdown() }
+                throw error
+            }
+        }
+        stores = links
         deadLetter = DeadLetterBox(directory: options.spillDirectory + "/dead-letter", maxBytes: options.deadLetterMaxBytes, log: log)
         extra.memQueueCap = options.memItemsCap
-        extra.backfillRatePerSecond = options.backfillRate
         extra.modeReason = "opening the spill log"
+        published = Mutex(options.stores.map { _ in ShipperStats() })
         publish()
     }
 
-    public var stats: ShipperStats { published.withLock { $0 } }
+    /// Each store's delivery figures, in `remote_write` order.
+    public var stats: [ShipperStats] { published.withLock { $0 } }
 
     /// Why delivery is stalled, or nil: the shipper thread has not gone round its loop for
     /// `stall_timeout` (a hung disk, a blocking call), or requests are on their way and none
@@ -74,12 +89,12 @@ public final class Shipper: @unchecked Sendable {
     public func stallReason(now: UInt64 = MonotonicClock.nanoseconds()) -> String? {
         if let failure = openFailure.withLock({ $0 }) { return "delivery stopped: \(failure)" }
         let beat = heartbeat.load(ordering: .relaxed)
-        let limit = UInt64(options.stallTimeout.nanosecondsValue)
+        let limit = UInt64(options.stores.map(\.stallTimeout).min()!.nanosecondsValue)
         if beat > 0, now > beat, now - beat > limit {
             return "delivery stalled: the shipper thread has made no progress for \((now - beat) / 1_000_000_000) s (disk or store call blocked)"
         }
-        if machineStalled.load(ordering: .relaxed) {
-            return "delivery stalled: no answer from the store for over \(options.stallTimeout) with requests on their way"
+        if let stores = machineStalled.withLock({ $0 }) {
+            return "delivery stalled: no answer from \(stores) with requests on their way"
         }
         return nil
     }
@@ -96,7 +111,7 @@ public final class Shipper: @unchecked Sendable {
                 shutDown()
             } else {
                 countWhatCannotBeKept()
-                store.shutdown()
+                for store in stores { store.client.shutdown() }
             }
             finished.signal()
         }.start()
@@ -114,30 +129,44 @@ public final class Shipper: @unchecked Sendable {
 
     private func open() -> Bool {
         do {
+            // A reader per store, by name; the first takes over the `read.pos` of a one-store
+            // release (SpillLog+Readers.swift), so its spill directory reads on after upgrade.
             spill = try SpillLog(directory: options.spillDirectory, options: options.spill, lock: options.spillLock,
-                                 weigh: ResultBlock.weight)
+                                 readers: stores.map(\.name), weigh: ResultBlock.weight)
         } catch {
             let why = "spill log \(options.spillDirectory) cannot be opened: \(error)"
             log.critical("\(why); results are neither kept nor shipped")
-            extra.lastError = why
             openFailure.withLock { $0 = why }
             publish()
             return false
         }
         for warning in spill.openWarnings { log.warning("spill log: \(warning)") }
+        for notice in spill.openNotices { log.notice("spill log: \(notice)") }
         let s = spill.stats
         if s.corruptRecords > 0 || s.tornTailBytes > 0 {
             log.warning("spill log repaired at open: \(s.corruptRecords) corrupt records skipped, \(s.tornTailBytes) torn-tail bytes truncated")
         }
         let now = MonotonicClock.nanoseconds()
-        machine = DeliveryStateMachine(options: options.machineOptions, backlogOnDisk: s.pendingRecords > 0,
-                                       now: now, wallMs: Self.wallMs())
-        if s.pendingRecords > 0 {
-            log.notice("resuming delivery of \(s.pendingRecords) results from the spill log")
+        fanout = DeliveryFanout(options: stores.indices.map(options.machineOptions), backlogOnDisk: s.readers.map { $0.pendingRecords > 0 },
+                                now: now, wallMs: Self.wallMs())
+        for (i, reader) in s.readers.enumerated() where reader.pendingRecords > 0 {
+            log.notice("resuming delivery of \(reader.pendingRecords) results from the spill log\(named(i, " to"))")
         }
-        perform(machine.poll(now: now, wallMs: Self.wallMs()))
+        perform(fanout.poll(now: now, wallMs: Self.wallMs()))
         publish()
         return true
+    }
+
+    /// Store `i` in a stall message: "the store for over 30s" with one store (as it always
+    /// read), "remote_write 'name' for over 30s" with several.
+    private func stalledStore(_ i: Int) -> String {
+        "\(stores.count == 1 ? "the store" : "remote_write '\(stores[i].name)'") for over \(stores[i].options.stallTimeout)"
+    }
+
+    /// " to 'name'" (with `preposition`) when there are several stores, "" with one (whose
+    /// messages read as before).
+    private func named(_ i: Int, _ preposition: String = "") -> String {
+        stores.count == 1 ? "" : "\(preposition) remote_write '\(stores[i].name)'"
     }
 
     /// Without a spill log nothing can be kept: every result handed over is counted as lost
@@ -146,7 +175,7 @@ public final class Shipper: @unchecked Sendable {
         while !stopping.load(ordering: .acquiring) {
             heartbeat.store(MonotonicClock.nanoseconds(), ordering: .relaxed)
             let lost = UInt64(handoff.take(waitingUpTo: .milliseconds(200)).count) + handoff.takeDropped()
-            extra.resultsLost += lost
+            lostWithoutLog += lost
             publish()
         }
     }
@@ -154,30 +183,46 @@ public final class Shipper: @unchecked Sendable {
     private func step() {
         let now = MonotonicClock.nanoseconds()
         heartbeat.store(now, ordering: .relaxed)
-        let deadline = machine.nextDeadline(now: now)
+        let deadline = fanout.nextDeadline(now: now)
         let wait = min(20_000_000, deadline > now ? deadline - now : 0)
         let incoming = handoff.take(waitingUpTo: .nanoseconds(Int64(wait)))
         let refused = handoff.takeDropped()
         if refused > 0 {
-            machine.countLost(refused, reason: "\(refused) results refused by the full hand-off from the probing loop (the shipper fell behind)")
+            fanout.countLost(refused, reason: "\(refused) results refused by the full hand-off from the probing loop (the shipper fell behind)")
         }
         if !incoming.isEmpty { admit(incoming) }
         collectAnswers()
-        perform(machine.poll(now: MonotonicClock.nanoseconds(), wallMs: Self.wallMs()))
-        do { try spill.maintain(nowNanos: Int64(Self.wallMs()) * 1_000_000) } catch { note(error, "spill maintenance") }
-        machineStalled.store(machine.isStalled(now: MonotonicClock.nanoseconds()), ordering: .relaxed)
+        perform(fanout.poll(now: MonotonicClock.nanoseconds(), wallMs: Self.wallMs()))
+        do { try spill.maintain(nowNanos: Int64(Self.wallMs()) * 1_000_000) } catch { noteForAll(error, "spill maintenance") }
+        reportCapDrops()
+        let stalled = fanout.stalledEndpoints(now: MonotonicClock.nanoseconds())
+        machineStalled.withLock { $0 = stalled.isEmpty ? nil : stalled.map(stalledStore).joined(separator: ", ") }
         publish()
     }
 
-    /// New results: appended to the log first (write-ahead), then given to the machine.
+    /// A cap (spill.max_bytes, spill.max_age) that dropped results a store had not received
+    /// yet is said in the log, naming the store whose backlog it was (also counted, per store,
+    /// in its `spillDroppedRecords`).
+    private func reportCapDrops() {
+        let dropped = spill.droppedPerReader
+        if droppedReported.isEmpty { droppedReported = dropped.map { _ in 0 } }
+        for (i, total) in dropped.enumerated() where total > droppedReported[i] {
+            let now = total - droppedReported[i]
+            droppedReported[i] = total
+            log.warning("spill log over spill.max_bytes or spill.max_age: \(now) results\(named(i, " for")) dropped before the store got them (\(total) since start)")
+        }
+    }
+
+    /// New results: appended to the log first (write-ahead), once for every store, then given
+    /// to every store's machine.
     private func admit(_ records: [ResultRecord]) {
         let outcome: DeliveryStateMachine.LogOutcome
-        if machine.admission(count: records.count) == .log {
+        if fanout.admission(count: records.count) == .log {
             outcome = append(records[...])
         } else {
             outcome = .notLogged
         }
-        perform(machine.received(records, outcome, now: MonotonicClock.nanoseconds(), wallMs: Self.wallMs()))
+        perform(fanout.received(records, outcome, now: MonotonicClock.nanoseconds(), wallMs: Self.wallMs()))
     }
 
     /// Appends results as compressed blocks, all or none.
@@ -190,66 +235,57 @@ public final class Shipper: @unchecked Sendable {
             return .appended(end: LogPosition(end))
         } catch {
             extra.spillWriteErrors += 1
-            note(error, "spill write")
+            noteForAll(error, "spill write")
             return .refused(reason: "\(error)")
         }
     }
 
     private func collectAnswers() {
-        for (id, answer) in answers.take() {
-            if let at = sentAt.removeValue(forKey: id) { extra.requestDurations.record(MonotonicClock.nanoseconds() - at) }
-            let verdict = StoreResponse.classify(answer)
-            perform(machine.answered(id, verdict, now: MonotonicClock.nanoseconds(), wallMs: Self.wallMs()))
+        for (i, store) in stores.enumerated() {
+            for (id, answer) in store.takeAnswers() {
+                let verdict = StoreResponse.classify(answer)
+                perform(fanout.answered(i, id, verdict, now: MonotonicClock.nanoseconds(), wallMs: Self.wallMs()))
+            }
         }
     }
 
-    private func perform(_ actions: [DeliveryStateMachine.Action]) {
-        for action in actions {
-            switch action {
+    private func perform(_ actions: [DeliveryFanout.Tagged]) {
+        for tagged in actions {
+            let i = tagged.endpoint
+            switch tagged.action {
             case .send(let id, let records):
-                send(id, records)
-            case .commit(let position):
-                do { try spill.commit(through: Self.spillPosition(position)) } catch { note(error, "spill commit") }
-            case .skipBacklog(let position):
-                spill.skip(to: Self.spillPosition(position))
-            case .readBacklog(let max):
-                readBacklog(max)
-            case .deadLetter(let records, let reason):
-                deadLetter.put(body: try? WriteRequestEncoder.body(protobuf: requestBuilder.protobuf(records)),
-                               why: reason, records: records, log: log)
-            case .modeChanged(let mode, let reason):
-                switch mode {
-                case .degraded: log.warning("delivery mode degraded: \(reason); results kept in the spill log")
-                default: log.notice("delivery mode \(mode.rawValue): \(reason)")
+                if let why = stores[i].send(id, records, wake: { [handoff] in handoff.wake() }) {
+                    perform(fanout.answered(i, id, .malformed(reason: why), now: MonotonicClock.nanoseconds(), wallMs: Self.wallMs()))
                 }
-                onModeChange(mode, reason)
+            case .commit(let position):
+                do { try spill.commit(through: Self.spillPosition(position), reader: i) } catch { note(i, error, "spill commit") }
+            case .skipBacklog(let position):
+                spill.skip(to: Self.spillPosition(position), reader: i)
+            case .readBacklog(let max):
+                readBacklog(i, max)
+            case .deadLetter(let records, let reason):
+                deadLetter.put(body: try? WriteRequestEncoder.body(protobuf: stores[i].requestBuilder.protobuf(records)),
+                               why: stores.count == 1 ? reason : "remote_write '\(stores[i].name)' (\(stores[i].options.url)): \(reason)",
+                               records: records, log: log)
+            case .modeChanged(let mode, let reason):
+                let why = stores.count == 1 ? reason : "remote_write '\(stores[i].name)': \(reason)"
+                switch mode {
+                case .degraded: log.warning("delivery mode degraded\(named(i, " for")): \(reason); results kept in the spill log")
+                default: log.notice("delivery mode \(mode.rawValue)\(named(i, " for")): \(reason)")
+                }
+                onModeChange(mode, why)
                 if mode == .normal { onBuffersFreed() }
             }
         }
     }
 
-    private func send(_ id: UInt64, _ records: [ResultRecord]) {
-        let body: Data
-        do {
-            body = try WriteRequestEncoder.body(protobuf: requestBuilder.protobuf(records))
-        } catch {
-            perform(machine.answered(id, .malformed(reason: "cannot encode: \(error)"), now: MonotonicClock.nanoseconds(), wallMs: Self.wallMs()))
-            return
-        }
-        sentAt[id] = MonotonicClock.nanoseconds()
-        store.send(body) { [answers, handoff] answer in
-            answers.put(id, answer)
-            handoff.wake()
-        }
-    }
-
-    /// Reads about `max` results back from the log, block by block.
-    private func readBacklog(_ max: Int) {
+    /// Reads about `max` results back from the log at store `i`'s reader, block by block.
+    private func readBacklog(_ i: Int, _ max: Int) {
         var read: [(records: [ResultRecord], end: LogPosition)] = []
         var total = 0, reachedEnd = false
         do {
             while total < max {
-                guard let record = try spill.read(max: 1).first else { reachedEnd = true; break }
+                guard let record = try spill.read(max: 1, reader: i).first else { reachedEnd = true; break }
                 do {
                     let results = try ResultBlock.decode(record.payload)
                     read.append((results, LogPosition(record.position)))
@@ -261,48 +297,69 @@ public final class Shipper: @unchecked Sendable {
                 }
             }
         } catch {
-            note(error, "spill read")
+            note(i, error, "spill read")
         }
-        perform(machine.backlogRead(read, reachedEnd: reachedEnd, now: MonotonicClock.nanoseconds(), wallMs: Self.wallMs()))
+        perform(fanout.backlogRead(i, read, reachedEnd: reachedEnd, now: MonotonicClock.nanoseconds(), wallMs: Self.wallMs()))
     }
 
     // MARK: - Bookkeeping
 
-    func note(_ error: Error, _ what: String) {
-        machine?.note(problem: "\(what): \(error)")
+    /// A failure of store `i`'s own use of the log (its read or commit).
+    func note(_ i: Int, _ error: Error, _ what: String) {
+        fanout?.note(i, problem: "\(what): \(error)")
+        log.error("\(what)\(named(i, " for")) failed: \(error)")
+    }
+
+    /// A failure of the shared log (an append, upkeep, close): every store's problem.
+    func noteForAll(_ error: Error, _ what: String) {
+        fanout?.noteForAll(problem: "\(what): \(error)")
         log.error("\(what) failed: \(error)")
     }
 
     private func publish() {
-        var s = extra
-        if let machine {
-            s.counters = machine.counters
-            s.memQueueDepth = machine.windowCount
-            s.requestsInFlight = machine.requestsInFlight
-            s.resultsPerRequest = machine.requestLimit
-            s.mode = machine.mode.mode
-            s.modeReason = machine.mode.reason
-            s.modeChangedAt = Date(timeIntervalSince1970: Double(machine.mode.changedAtMilliseconds) / 1000)
-            s.modeHistory = machine.mode.history
+        let l = spill?.stats
+        let nowNanos = Int64(Self.wallMs()) * 1_000_000
+        let stalled = stallReason()
+        var all: [ShipperStats] = []
+        for (i, store) in stores.enumerated() {
+            var s = ShipperStats()
+            s.state = extra
+            s.endpoint = store.name
+            s.url = store.options.url
+            s.backfillRatePerSecond = store.options.backfillRate
+            s.requestDurations = store.requestDurations
+            if let machine = fanout?.machines[i] {
+                s.counters = machine.counters
+                s.memQueueDepth = machine.windowCount
+                s.requestsInFlight = machine.requestsInFlight
+                s.resultsPerRequest = machine.requestLimit
+                s.mode = machine.mode.mode
+                s.modeReason = machine.mode.reason
+                s.modeChangedAt = Date(timeIntervalSince1970: Double(machine.mode.changedAtMilliseconds) / 1000)
+                s.modeHistory = machine.mode.history
+            }
+            s.resultsLost += lostWithoutLog
+            if let failure = openFailure.withLock({ $0 }) { s.lastError = failure }
+            s.deadLetterBytes = deadLetter.bytes
+            s.deadLetterDroppedRequests = deadLetter.droppedRequests
+            s.deadLetterDroppedResults = deadLetter.droppedResults
+            if let l {
+                let reader = l.readers[i]
+                s.spillBytes = l.bytesOnDisk
+                s.spillSegments = l.segments
+                // Not yet delivered: the reader's uncommitted results less those of partly
+                // acknowledged chunks that are delivered already.
+                s.spillPendingRecords = max(0, reader.pendingRecords - (fanout?.machines[i].doneNotCommitted ?? 0))
+                s.spillOldestPendingAgeSeconds = reader.oldestPendingAge(nowNanos: nowNanos)
+                    .map { Double($0.components.seconds) + Double($0.components.attoseconds) / 1e18 }
+                s.spillDroppedRecords = reader.droppedRecords
+                s.spillCorruptRecords = l.corruptRecords
+                s.spillTornTailBytes = l.tornTailBytes
+            }
+            s.stalled = stalled
+            all.append(s)
         }
-        s.deadLetterBytes = deadLetter.bytes
-        s.deadLetterDroppedRequests = deadLetter.droppedRequests
-        s.deadLetterDroppedResults = deadLetter.droppedResults
-        if let spill {
-            let l = spill.stats
-            s.spillBytes = l.bytesOnDisk
-            s.spillSegments = l.segments
-            // Not yet delivered: the log's uncommitted results less those of partly acknowledged
-            // chunks that are delivered already.
-            s.spillPendingRecords = max(0, l.pendingRecords - (machine?.doneNotCommitted ?? 0))
-            s.spillOldestPendingAgeSeconds = l.oldestPendingAge(nowNanos: Int64(Self.wallMs()) * 1_000_000)
-                .map { Double($0.components.seconds) + Double($0.components.attoseconds) / 1e18 }
-            s.spillDroppedRecords = l.droppedRecords
-            s.spillCorruptRecords = l.corruptRecords
-            s.spillTornTailBytes = l.tornTailBytes
-        }
-        s.stalled = stallReason()
-        published.withLock { $0 = s }
+        published.withLock { $0 = all }
     }
 
     /// SIGTERM: the last results are logged, requests on their way get a short while to be
@@ -311,18 +368,25 @@ public final class Shipper: @unchecked Sendable {
         let rest = handoff.take(waitingUpTo: .zero)
         if !rest.isEmpty { admit(rest) }
         let until = MonotonicClock.nanoseconds() + 2_000_000_000
-        while machine.requestsInFlight > 0 && MonotonicClock.nanoseconds() < until {
+        while fanout.requestsInFlight > 0 && MonotonicClock.nanoseconds() < until {
             usleep(10_000)
             collectAnswers()
         }
         // on_failure mode (or a disk that refused): what is only in memory goes to the log now.
-        let unlogged = machine.takeUnlogged()
+        // With several stores each holds what it has not delivered of the same batches: the
+        // union goes, in order (a store that had some of them gets them again: at-least-once).
+        var unlogged: [ResultRecord] = []
+        var seen = Set<ResultRecord>()
+        for i in stores.indices {
+            for r in fanout.takeUnlogged(i) where stores.count == 1 || seen.insert(r).inserted { unlogged.append(r) }
+        }
+        if stores.count > 1 { unlogged.sort { $0.timestampMilliseconds < $1.timestampMilliseconds } }
         if !unlogged.isEmpty, case .refused(let why) = append(unlogged[...]) {
-            machine.countLost(UInt64(unlogged.count), reason: "lost at stop, the spill log refuses writes: \(why)")
+            fanout.countLost(UInt64(unlogged.count), reason: "lost at stop, the spill log refuses writes: \(why)")
             log.error("\(unlogged.count) results lost at stop: the spill log refuses writes (\(why))")
         }
-        do { try spill.flush(); try spill.close() } catch { note(error, "spill close") }
-        store.shutdown()
+        do { try spill.flush(); try spill.close() } catch { noteForAll(error, "spill close") }
+        for store in stores { store.client.shutdown() }
         publish()
         log.info("shipper stopped: \(spill.stats.pendingRecords) results waiting in the spill log")
     }

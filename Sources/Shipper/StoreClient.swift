@@ -24,13 +24,13 @@ final class StoreClient {
     static let bodyLimit = 4096
 
     private let client: HTTPClient
-    private let options: ShipperOptions
+    private let options: StoreOptions
     private let headers: HTTPHeaders
     private let credentials: StoreCredentials
     private let tls: StoreTLS?
     private let endpoint: StoreEndpoint
 
-    init(options: ShipperOptions, log: Logger = Logger(label: "probe-agent.store")) throws {
+    init(options: StoreOptions, log: Logger = Logger(label: "probe-agent.store")) throws {
         self.options = options
         endpoint = StoreEndpoint(url: options.url, timeout: options.timeout)
         credentials = try StoreCredentials(options.authorization, log: log)

@@ -1,4 +1,6 @@
-// The persisted read position `read.pos`: where the next unacknowledged record starts.
+// A persisted read position: where a reader's next unacknowledged record starts. One file per
+// reader (SpillLog+Readers.swift): `read-<name>.pos`, and `read.pos` for the nameless reader of
+// a log opened without reader names (the only file before several stores).
 //
 //   offset  size  field
 //        0     4  magic     "SPRP"
@@ -18,8 +20,21 @@ import Glibc
 #endif
 
 enum ReadPositionFile {
+    /// The nameless reader's file (and the one file of a log written before readers had names).
     static let name = "read.pos"
-    static let tempName = "read.pos.tmp"
+
+    /// The position file of reader `reader` ("" = the nameless one).
+    static func fileName(reader: String) -> String { reader.isEmpty ? name : "read-" + reader + ".pos" }
+
+    /// The reader a position file (or its temp file) belongs to, "" for `read.pos`; nil when
+    /// `file` is not a position file.
+    static func readerName(ofFile file: String) -> String? {
+        let base = file.hasSuffix(".tmp") ? String(file.dropLast(4)) : file
+        if base == name { return "" }
+        guard base.hasPrefix("read-"), base.hasSuffix(".pos") else { return nil }
+        let reader = String(base.dropFirst(5).dropLast(4))
+        return SpillLog.isValidReaderName(reader) ? reader : nil
+    }
     static let size = 28
     private static let magic: UInt32 = 0x5052_5053 // "SPRP" little-endian
 
@@ -51,9 +66,9 @@ enum ReadPositionFile {
         }
     }
 
-    /// Reads the position in `directory`; nil when missing or invalid.
-    static func load(directory: String) throws -> (segment: UInt64, offset: Int)? {
-        let path = directory + "/" + name
+    /// Reads the position in `directory`'s `file`; nil when missing or invalid.
+    static func load(directory: String, file: String = name) throws -> (segment: UInt64, offset: Int)? {
+        let path = directory + "/" + file
         let fd: Int32
         do { fd = try Sys.open(path, O_RDONLY) } catch SpillError.system(_, _, ENOENT) { return nil }
         defer { Sys.close(fd) }
@@ -63,8 +78,9 @@ enum ReadPositionFile {
     }
 
     /// Saves atomically (see the file comment); `durable: false` skips both fsyncs.
-    static func save(segment: UInt64, offset: Int, directory: String, directoryFD: Int32, durable: Bool) throws {
-        let temp = directory + "/" + tempName
+    static func save(segment: UInt64, offset: Int, directory: String, file: String = name, directoryFD: Int32,
+                     durable: Bool) throws {
+        let temp = directory + "/" + file + ".tmp"
         let fd = try Sys.open(temp, O_WRONLY | O_CREAT | O_TRUNC)
         do {
             let bytes = encode(segment: segment, offset: offset)
@@ -76,7 +92,7 @@ enum ReadPositionFile {
             throw error
         }
         Sys.close(fd)
-        try Sys.rename(temp, directory + "/" + name)
+        try Sys.rename(temp, directory + "/" + file)
         if durable { try Sys.fsync(directoryFD, directory) }
     }
 }

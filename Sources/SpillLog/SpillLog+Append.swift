@@ -8,7 +8,8 @@
 // dropped. Once space returns, the next append simply writes again at the same offset.
 //
 // Byte cap: before each record, if the log would exceed `maxBytes`, whole segments are dropped
-// from the front (oldest first) and their pending records counted. The write segment is only
+// from the front (oldest first) and their pending records counted, per reader (a reader that
+// had committed past a dropped segment loses nothing; one that had not loses its records). The write segment is only
 // dropped when it is the only one (it is sealed first and a fresh one started). A single record
 // larger than the cap on an empty log is still written (the cap is exceeded by that record).
 // Cost per record: O(1) checks; per batch: one pwrite per segment touched, plus fsyncs by policy.
@@ -79,7 +80,7 @@ extension SpillLog {
             rollBack(undo)
             throw error
         }
-        if headTimestamp == .some(nil) { headTimestamp = nil }
+        for r in readers.indices where readers[r].headTimestamp == .some(nil) { readers[r].headTimestamp = nil }
         return endPosition
     }
 
@@ -139,7 +140,8 @@ extension SpillLog {
         }
     }
 
-    /// Deletes the oldest segment, counting its pending records as dropped.
+    /// Deletes the oldest segment, counting its pending records as dropped (per reader, and
+    /// log-wide the most any reader lost).
     func dropOldest() throws {
         let segment = segments[0]
         try Sys.unlink(path(segment.id))
@@ -149,13 +151,12 @@ extension SpillLog {
             writeFD = -1
             writeUnsynced = false
         }
-        let consumed = committed.segment == segment.id ? committed.ordinal : 0
-        counters.droppedRecords += segment.records - consumed
+        counters.droppedRecords += countDrop(of: segment)
         counters.droppedSegments += 1
         segments.removeFirst()
         totalRecords -= segment.records
         diskBytes -= segment.size
-        headTimestamp = nil
+        forgetHeadTimestamps()
         normalizePositions()
     }
 
@@ -186,7 +187,7 @@ extension SpillLog {
                 segments[i].newestNanos = first.newest
             }
         }
-        headTimestamp = nil
+        forgetHeadTimestamps()
         normalizePositions()
     }
 }

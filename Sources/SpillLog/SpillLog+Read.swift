@@ -1,13 +1,14 @@
-// Reading and acknowledging: read(max:) hands out records from the cursor, commit(through:)
-// moves the persisted position, rewind() goes back to it.
+// Reading and acknowledging, per reader (SpillLog+Readers.swift; `reader:` is its index,
+// 0 by default): read(max:) hands out records from the reader's cursor, commit(through:) moves
+// its persisted position, rewind() goes back to it.
 //
 // The cursor runs ahead of the committed position by whatever was read but not yet
 // acknowledged; only commits are saved, so after a crash or restart unacknowledged records
-// are delivered again (at-least-once). The reader keeps one open descriptor and one
-// SegmentScanner (256 KiB window) on the cursor's segment. Garbage met while reading that was
+// are delivered again (at-least-once). Each reader keeps one open descriptor and one
+// SegmentScanner (256 KiB window) on its cursor's segment. Garbage met while reading that was
 // not already counted at open (corruption that appeared later) is counted here.
-// Costs: read O(bytes returned) plus a Data copy per payload; commit O(1) + one position save
-// (two fsyncs unless `.never`) + one unlink per segment it finishes.
+// Costs: read O(bytes returned) plus a Data copy per payload; commit O(readers) + one position
+// save (two fsyncs unless `.never`) + one unlink per segment every reader has finished.
 
 #if canImport(Glibc)
 import Glibc
@@ -17,65 +18,68 @@ import Foundation
 extension SpillLog {
     /// Up to `max` records from the read cursor, oldest first; fewer (or none) when the log
     /// holds no more. Advances the cursor but not the committed position.
-    public func read(max: Int) throws -> [SpillRecord] {
+    public func read(max: Int, reader r: Int = 0) throws -> [SpillRecord] {
         try checkOpen()
         var out: [SpillRecord] = []
         while out.count < max {
             normalizePositions()
+            let cursor = readers[r].cursor
             guard let i = index(of: cursor.segment) else { break }
             let segment = segments[i]
-            if reader == nil {
+            if readers[r].scan == nil {
                 let path = path(segment.id)
                 let fd = try Sys.open(path, O_RDONLY)
-                reader = (segment.id, fd, SegmentScanner(fd: fd, path: path, from: cursor.offset, limit: segment.size))
+                readers[r].scan = (segment.id, fd, SegmentScanner(fd: fd, path: path, from: cursor.offset, limit: segment.size))
             }
-            reader!.scanner.limit = segment.size
-            guard let event = try reader!.scanner.next() else {
+            readers[r].scan!.scanner.limit = segment.size
+            guard let event = try readers[r].scan!.scanner.next() else {
                 guard i + 1 < segments.count else { break } // the write segment: no more yet
-                closeReader()
-                cursor = SpillPosition(segment: segments[i + 1].id, offset: 0, ordinal: 0)
+                closeReader(r)
+                readers[r].cursor = SpillPosition(segment: segments[i + 1].id, offset: 0, ordinal: 0)
                 continue
             }
             switch event {
             case .record(let offset, let size, let timestamp, let payload):
-                let bytes = reader!.scanner.payload(payload)
+                let bytes = readers[r].scan!.scanner.payload(payload)
                 let weight = bytes.withUnsafeBytes { Swift.max(1, weigh($0)) }
-                cursor = SpillPosition(segment: segment.id, offset: offset + size, ordinal: cursor.ordinal + weight)
-                out.append(SpillRecord(payload: bytes, timestampNanos: timestamp, position: cursor))
+                let end = SpillPosition(segment: segment.id, offset: offset + size, ordinal: cursor.ordinal + weight)
+                readers[r].cursor = end
+                out.append(SpillRecord(payload: bytes, timestampNanos: timestamp, position: end))
             case .garbage(let offset, let length, _):
                 if !segments[i].knownGarbage.contains(offset) {
                     segments[i].knownGarbage.insert(offset)
                     counters.corruptRecords += 1
                     counters.corruptBytes += length
                 }
-                cursor = SpillPosition(segment: segment.id, offset: offset + length, ordinal: cursor.ordinal)
+                readers[r].cursor = SpillPosition(segment: segment.id, offset: offset + length, ordinal: cursor.ordinal)
             }
         }
         return out
     }
 
-    /// Acknowledges every record up to and including the one that ends at `position`: saves
-    /// the position (atomically, see ReadPositionFile) and deletes segments wholly behind it.
-    /// Positions at or before the committed one are ignored.
-    public func commit(through position: SpillPosition) throws {
+    /// Acknowledges, for reader `r`, every record up to and including the one that ends at
+    /// `position`: saves its position (atomically, see ReadPositionFile) and deletes segments
+    /// wholly behind every reader. Positions at or before its committed one are ignored.
+    public func commit(through position: SpillPosition, reader r: Int = 0) throws {
         try checkOpen()
-        guard committed.isBefore(position), index(of: position.segment) != nil else { return }
-        committed = position
-        if cursor.isBefore(committed) {
-            cursor = committed
-            closeReader()
+        guard readers[r].committed.isBefore(position), index(of: position.segment) != nil else { return }
+        readers[r].committed = position
+        if readers[r].cursor.isBefore(position) {
+            readers[r].cursor = position
+            closeReader(r)
         }
-        headTimestamp = nil
+        readers[r].headTimestamp = nil
         try dropConsumedSegments()
-        try savePosition()
+        try savePosition(reader: r)
     }
 
-    /// Moves the read cursor forward to `position` (the records before it are held elsewhere,
-    /// e.g. in a read cache of the log's tail); positions at or before the cursor are ignored.
-    public func skip(to position: SpillPosition) {
-        guard cursor.isBefore(position), index(of: position.segment) != nil else { return }
-        cursor = position
-        closeReader()
+    /// Moves reader `r`'s cursor forward to `position` (the records before it are held
+    /// elsewhere, e.g. in a read cache of the log's tail); positions at or before the cursor
+    /// are ignored.
+    public func skip(to position: SpillPosition, reader r: Int = 0) {
+        guard readers[r].cursor.isBefore(position), index(of: position.segment) != nil else { return }
+        readers[r].cursor = position
+        closeReader(r)
     }
 
     /// Where the next append will go (the log's end).
@@ -84,21 +88,21 @@ extension SpillLog {
         return SpillPosition(segment: last.id, offset: last.size, ordinal: last.records)
     }
 
-    /// Moves the read cursor back to the committed position, so unacknowledged records are
-    /// read again (after a failed delivery).
-    public func rewind() {
-        cursor = committed
-        closeReader()
+    /// Moves reader `r`'s cursor back to its committed position, so unacknowledged records
+    /// are read again (after a failed delivery).
+    public func rewind(reader r: Int = 0) {
+        readers[r].cursor = readers[r].committed
+        closeReader(r)
     }
 
-    /// Deletes segments before the committed position and a sealed segment committed to its
-    /// end. The write segment is kept even when fully read. The caller saves the position.
+    /// Deletes the oldest segments while every reader has committed through them (the write
+    /// segment is kept even when fully read). The caller saves the positions.
     func dropConsumedSegments() throws {
         while segments.count > 1 {
             let first = segments[0]
-            if committed.segment == first.id, committed.offset < first.size { break }
-            if committed.segment == first.id {
-                committed = SpillPosition(segment: segments[1].id, offset: 0, ordinal: 0)
+            guard everyReaderDone(with: first) else { break }
+            for r in readers.indices where readers[r].committed.segment == first.id {
+                readers[r].committed = SpillPosition(segment: segments[1].id, offset: 0, ordinal: 0)
             }
             // Unlink before saving the position: it frees space on a full disk, and a saved
             // position naming a deleted segment means "start of the next one" to recovery,
@@ -112,19 +116,20 @@ extension SpillLog {
         }
     }
 
-    /// Writes `committed` to read.pos unless it is already there.
-    func savePosition() throws {
-        if let saved = savedPosition, saved.segment == committed.segment, saved.offset == committed.offset { return }
+    /// Writes reader `r`'s `committed` to its position file unless it is already there.
+    func savePosition(reader r: Int) throws {
+        let committed = readers[r].committed
+        if let saved = readers[r].saved, saved.segment == committed.segment, saved.offset == committed.offset { return }
         try ReadPositionFile.save(segment: committed.segment, offset: committed.offset, directory: directory,
-                                  directoryFD: directoryFD, durable: options.fsync != .never)
-        savedPosition = (committed.segment, committed.offset)
+                                  file: readers[r].fileName, directoryFD: directoryFD, durable: options.fsync != .never)
+        readers[r].saved = (committed.segment, committed.offset)
     }
 
-    /// Timestamp of the first pending record (cached until the head moves).
-    func oldestPendingTimestamp() -> Int64? {
-        if let cached = headTimestamp { return cached }
+    /// Timestamp of reader `r`'s first pending record (cached until its head moves).
+    func oldestPendingTimestamp(reader r: Int) -> Int64? {
+        if let cached = readers[r].headTimestamp { return cached }
         var found: Int64?
-        var position = committed
+        var position = readers[r].committed
         search: while let i = index(of: position.segment) {
             let path = path(segments[i].id)
             guard let fd = try? Sys.open(path, O_RDONLY) else { break }
@@ -139,7 +144,7 @@ extension SpillLog {
             guard i + 1 < segments.count else { break }
             position = SpillPosition(segment: segments[i + 1].id, offset: 0, ordinal: 0)
         }
-        headTimestamp = .some(found)
+        readers[r].headTimestamp = .some(found)
         return found
     }
 }

@@ -3,7 +3,8 @@
 // Layout of the directory:
 //   seg-0000000000000001.log, seg-...02.log, ...  append-only segments of framed records
 //                                                 (RecordFormat.swift), oldest = lowest id
-//   read.pos                                      the committed read position (ReadPositionFile)
+//   read-<name>.pos                               a reader's committed position (ReadPositionFile;
+//                                                 `read.pos` for a log opened without reader names)
 //   lock                                          flock'd by the one owner, holds its pid
 //                                                 (SpillDirectoryLock.swift); never deleted
 //   dead-letter/                                  refused requests (the shipper's DeadLetterBox)
@@ -15,11 +16,13 @@
 // directory fails with `SpillError.locked` and changes nothing.
 //
 // Data structure in memory: `segments`, an array of per-segment counters (Segment.swift)
-// ordered by id; the last one is the write segment. Two positions: `committed` (persisted;
+// ordered by id; the last one is the write segment. `readers` (SpillLog+Readers.swift), one
+// per consumer (a remote_write endpoint), each with two positions: `committed` (persisted;
 // everything before it was acknowledged) and `cursor` (how far `read` has handed records out).
 // Appends go to the end of the last segment with positional writes; reads scan forward from
-// the cursor with a SegmentScanner; a commit moves `committed`, saves it, and deletes segments
-// wholly behind it. Caps drop whole segments from the front.
+// a reader's cursor with a SegmentScanner; a commit moves that reader's `committed`, saves it,
+// and deletes segments wholly behind every reader. Caps drop whole segments from the front,
+// counting per reader what it had not committed.
 //
 // Costs: append O(bytes) (encode + CRC + one pwrite per segment touched per batch); cap checks
 // O(1) per record; read O(bytes read) in 256 KiB preads; commit O(1) plus two fsyncs; open
@@ -45,11 +48,8 @@ public final class SpillLog {
 
     var segments: [Segment] = []
     var nextID: UInt64 = 1
-    var committed = SpillPosition(segment: 1, offset: 0, ordinal: 0)
-    var cursor = SpillPosition(segment: 1, offset: 0, ordinal: 0)
-    /// The position last written to `read.pos` (nil: not yet saved by this process).
-    var savedPosition: (segment: UInt64, offset: Int)?
-    var reader: (segment: UInt64, fd: Int32, scanner: SegmentScanner)?
+    /// One per name given at open, in that order (never empty).
+    var readers: [LogReader]
     /// Open descriptor of the last segment for appends, -1 until needed.
     var writeFD: Int32 = -1
     let directoryFD: Int32
@@ -58,8 +58,6 @@ public final class SpillLog {
     var lastSyncNanos: Int64?
     var totalRecords = 0
     var diskBytes = 0
-    /// Cached timestamp of the oldest pending record: nil = unknown, .some(nil) = none pending.
-    var headTimestamp: Int64??
     var counters = SpillStats()
     var isClosed = false
     /// Items a record's payload stands for (SpillEntry.weight), for records read from disk.
@@ -72,6 +70,9 @@ public final class SpillLog {
     /// out-of-range segment names, directories or symlinks named like segments. They are left in
     /// place. The owner logs them.
     public internal(set) var openWarnings: [String] = []
+    /// What open changed that is worth a line in the owner's log but is no problem (a read
+    /// position taken over from a one-store release).
+    public internal(set) var openNotices: [String] = []
 
     /// Opens (creating if needed) the spill log in `directory` and recovers it: scans every
     /// segment, cuts a torn tail, counts corrupt ranges, resumes at the saved read position.
@@ -79,6 +80,9 @@ public final class SpillLog {
     /// - Parameters:
     ///   - directory: the log's own directory; its parent must exist.
     ///   - options: segment size, caps and fsync policy.
+    ///   - readers: the names of the log's readers (SpillLog+Readers.swift), each valid
+    ///     (``isValidReaderName(_:)``) and unique; `[""]` (the default): one nameless reader
+    ///     whose position is `read.pos`.
     ///   - weigh: the items a record's payload stands for (its SpillEntry.weight when it was
     ///     appended); counts, caps' drop counts and positions' ordinals are in items.
     ///   - lock: the directory's lock, taken earlier by the caller, who keeps it (this log holds
@@ -88,9 +92,12 @@ public final class SpillLog {
     ///   directory (nothing is touched then); ``SpillError`` when the directory or a segment
     ///   cannot be read or repaired.
     public init(directory: String, options: SpillOptions = SpillOptions(), lock: SpillDirectoryLock? = nil,
-                weigh: @escaping (UnsafeRawBufferPointer) -> Int = { _ in 1 }) throws {
+                readers names: [String] = [""], weigh: @escaping (UnsafeRawBufferPointer) -> Int = { _ in 1 }) throws {
         self.weigh = weigh
         precondition(options.segmentBytes > 0 && options.maxBytes > 0, "segmentBytes and maxBytes must be positive")
+        precondition(names == [""] || (!names.isEmpty && names.allSatisfy(Self.isValidReaderName) && Set(names).count == names.count),
+                     "reader names must be valid and unique: \(names)")
+        readers = names.map { LogReader(name: $0, at: SpillPosition(segment: 1, offset: 0, ordinal: 0)) }
         self.directory = directory
         self.options = options
         let held: SpillDirectoryLock
@@ -127,7 +134,7 @@ public final class SpillLog {
         if !isClosed { closeDescriptors() }
     }
 
-    /// Flushes (unless the policy is `.never`), saves the read position and closes the files.
+    /// Flushes (unless the policy is `.never`), saves the read positions and closes the files.
     /// The log cannot be used afterwards.
     public func close() throws {
         guard !isClosed else { return }
@@ -136,16 +143,22 @@ public final class SpillLog {
             isClosed = true
         }
         if options.fsync != .never { try sync() }
-        try savePosition()
+        for r in readers.indices { try savePosition(reader: r) }
     }
 
-    /// Current counters and gauges.
+    /// Current counters and gauges; the pending figures are the laggard reader's (what some
+    /// reader still needs), `readers` has each one's.
     public var stats: SpillStats {
         var s = counters
         s.bytesOnDisk = diskBytes
         s.segments = segments.count
-        s.pendingRecords = pendingRecords
-        s.oldestPendingTimestampNanos = oldestPendingTimestamp()
+        s.readers = readers.indices.map { r in
+            ReaderStats(name: readers[r].name, pendingRecords: pendingRecords(reader: r),
+                        oldestPendingTimestampNanos: oldestPendingTimestamp(reader: r), droppedRecords: readers[r].dropped)
+        }
+        let laggard = s.readers[laggard]
+        s.pendingRecords = laggard.pendingRecords
+        s.oldestPendingTimestampNanos = laggard.oldestPendingTimestampNanos
         return s
     }
 
@@ -157,10 +170,6 @@ public final class SpillLog {
         // Ids are sorted; segments are few (maxBytes / segmentBytes), a linear scan from the
         // front finds the common cases (head, write segment) quickly enough.
         segments.firstIndex { $0.id == id }
-    }
-
-    var pendingRecords: Int {
-        totalRecords - (segments.first?.id == committed.segment ? committed.ordinal : 0)
     }
 
     func checkOpen() throws {
@@ -179,7 +188,8 @@ public final class SpillLog {
         }
     }
 
-    /// Keeps `committed` and `cursor` inside the existing segments after segments vanished.
+    /// Keeps every reader's `committed` and `cursor` inside the existing segments after
+    /// segments vanished.
     func normalizePositions() {
         func fix(_ p: SpillPosition) -> SpillPosition {
             guard let first = segments.first, let last = segments.last else {
@@ -189,19 +199,28 @@ public final class SpillLog {
             if p.segment > last.id { return SpillPosition(segment: last.id, offset: last.size, ordinal: last.records) }
             return p
         }
-        committed = fix(committed)
-        cursor = fix(cursor)
-        if cursor.isBefore(committed) { cursor = committed }
-        if let r = reader, r.segment != cursor.segment || index(of: r.segment) == nil { closeReader() }
+        for r in readers.indices {
+            readers[r].committed = fix(readers[r].committed)
+            readers[r].cursor = fix(readers[r].cursor)
+            if readers[r].cursor.isBefore(readers[r].committed) { readers[r].cursor = readers[r].committed }
+            if let scan = readers[r].scan, scan.segment != readers[r].cursor.segment || index(of: scan.segment) == nil {
+                closeReader(r)
+            }
+        }
     }
 
-    func closeReader() {
-        if let r = reader { Sys.close(r.fd) }
-        reader = nil
+    func closeReader(_ r: Int) {
+        if let scan = readers[r].scan { Sys.close(scan.fd) }
+        readers[r].scan = nil
+    }
+
+    /// Forgets every reader's cached head timestamp (the head or the log changed).
+    func forgetHeadTimestamps() {
+        for r in readers.indices { readers[r].headTimestamp = nil }
     }
 
     func closeDescriptors() {
-        closeReader()
+        for r in readers.indices { closeReader(r) }
         if writeFD >= 0 { Sys.close(writeFD) }
         writeFD = -1
         Sys.close(directoryFD)

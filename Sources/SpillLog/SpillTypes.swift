@@ -83,15 +83,16 @@ public struct SpillRecord: Sendable, Equatable {
 
 /// Counters and gauges of a spill log. Counters count since this process opened the log.
 public struct SpillStats: Sendable, Equatable {
-    /// Sum of the segment sizes (the read position file is not counted).
+    /// Sum of the segment sizes (the read position files are not counted).
     public var bytesOnDisk = 0
     public var segments = 0
-    /// Records not yet committed (read-but-uncommitted ones included: they come back after a
-    /// restart).
+    /// Records not yet committed by the reader furthest behind (read-but-uncommitted ones
+    /// included: they come back after a restart); `readers` has each reader's.
     public var pendingRecords = 0
-    /// Timestamp of the oldest pending record, nil when nothing is pending.
+    /// Timestamp of the oldest record some reader has not committed, nil when none.
     public var oldestPendingTimestampNanos: Int64?
-    /// Pending records dropped by the byte cap or the age cap.
+    /// Records dropped by the byte cap or the age cap that some reader had not committed
+    /// (per dropped segment, the most any reader lost); `readers` has each reader's count.
     public var droppedRecords = 0
     public var droppedSegments = 0
     /// Ranges of bytes that were not valid records, found in the middle of a segment (or at the
@@ -100,6 +101,8 @@ public struct SpillStats: Sendable, Equatable {
     public var corruptBytes = 0
     /// Bytes of partial records cut from the end of the last segment at open.
     public var tornTailBytes = 0
+    /// Each reader's pending records, oldest pending timestamp and drops, in reader order.
+    public var readers: [ReaderStats] = []
 
     /// Age of the oldest pending record at `nowNanos`. The timestamp is read from disk and may
     /// be anything: the difference is taken in Duration's 128-bit range, which holds any two

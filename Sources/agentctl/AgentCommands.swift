@@ -51,7 +51,7 @@ struct StatusCommand: AsyncParsableCommand {
 /// `agentctl queue-stats`
 struct QueueStatsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "queue-stats", abstract: "Show the way from results to the store: memory queue, spill log, backfill, remote write.",
+        commandName: "queue-stats", abstract: "Show the way from results to each store: spill log, and per remote_write endpoint its mode, memory queue, backlog, backfill, remote write.",
         discussion: exitCodes)
     @OptionGroup var connection: AgentConnection
     @Flag(name: .long, help: "Print the agent's JSON.") var json = false
@@ -66,18 +66,25 @@ struct QueueStatsCommand: AsyncParsableCommand {
             return
         }
         var t = TextTable(header: ["FIELD", "VALUE"])
-        if let d = q.delivery { t.add(["mode", "\(d.mode): \(d.reason)"]) }
-        t.add(["store", q.url ?? "-"])
-        t.add(["memory queue", "\(q.memory.depth) / \(q.memory.capacity) results, \(q.memory.overflows) overflows to disk"])
-        t.add(["spill log", "\(Human.bytes(q.spill.bytes)) in \(q.spill.segments) segments, \(q.spill.pendingResults) results pending, oldest \(Human.seconds(q.spill.oldestAgeSeconds))"])
-        t.add(["spill dropped", "\(q.spill.droppedResults) results (caps), \(q.spill.corruptRecords) corrupt records"])
-        t.add(["backfill", "\(q.backfill.ratePerSecond)/s, ETA \(Human.seconds(q.backfill.etaSeconds))"])
-        let r = q.remoteWrite
-        t.add(["remote write", "\(r.samplesSent) samples in \(r.requestsSent) requests; \(r.requestsFailed) failed, \(r.retries) retried; \(r.requestsInFlight) in flight"])
-        t.add(["set aside", "\(r.deadLetterResults) results dead-lettered (\(r.deadLetterRequests) requests), \(r.tooOldDropped) too old"])
-        t.add(["lag", Human.seconds(r.lagSeconds)])
-        t.add(["results", "\(q.resultsReceived) made, \(q.resultsShipped) shipped, \(q.resultsLost) lost"])
-        if let e = r.lastError { t.add(["last error", e]) }
+        let stores = q.everyStore
+        let several = stores.count > 1
+        t.add(["spill log", "\(Human.bytes(q.spill.bytes)) in \(q.spill.segments) segments, \(q.spill.corruptRecords) corrupt records"])
+        t.add(["results made", "\(q.resultsReceived)"])
+        for store in stores {
+            // One store: the rows as they always were; several: each store's, under its name.
+            let p = several ? "  " : ""
+            if several { t.add(["store \(store.name)", store.url]) } else { t.add(["store", store.url]) }
+            t.add([p + "mode", "\(store.delivery.mode): \(store.delivery.reason)"])
+            t.add([p + "memory queue", "\(store.memory.depth) / \(store.memory.capacity) results, \(store.memory.overflows) overflows to disk"])
+            t.add([p + "backlog", "\(store.pendingResults) results pending in the spill log, oldest \(Human.seconds(store.oldestAgeSeconds)), \(store.droppedResults) dropped by the caps"])
+            t.add([p + "backfill", "\(store.backfill.ratePerSecond)/s, ETA \(Human.seconds(store.backfill.etaSeconds))"])
+            let r = store.remoteWrite
+            t.add([p + "remote write", "\(r.samplesSent) samples in \(r.requestsSent) requests; \(r.requestsFailed) failed, \(r.retries) retried; \(r.requestsInFlight) in flight"])
+            t.add([p + "set aside", "\(r.deadLetterResults) results dead-lettered (\(r.deadLetterRequests) requests), \(r.tooOldDropped) too old"])
+            t.add([p + "lag", Human.seconds(r.lagSeconds)])
+            t.add([p + "results", "\(store.resultsShipped) shipped, \(store.resultsLost) lost"])
+            if let e = r.lastError { t.add([p + "last error", e]) }
+        }
         print(t.rendered)
     }
 }

@@ -104,7 +104,7 @@ struct ProbeAgentCommand: ParsableCommand {
         // One owner per spill directory, taken before any thread starts (as the user the agent
         // runs as): a second agent on the same spill.dir exits here, naming the holder's pid,
         // and touches nothing in it.
-        let spillLock = try cfg.remoteWrite.map { _ in try Self.lockSpillDirectory(cfg.spill.directory, log: log) }
+        let spillLock = cfg.remoteWrite.isEmpty ? nil : try Self.lockSpillDirectory(cfg.spill.directory, log: log)
         // The first thread after that is the loop's; then no other thread inherits real-time.
         let loopThread = LoopThread(config: cfg, lent: lent, log: log)
         ThreadPriority.mainThreadBackToNormal()
@@ -118,9 +118,9 @@ struct ProbeAgentCommand: ParsableCommand {
         let events = EventHub(log: log)
         let handoff = ResultHandoff(capacity: cfg.memoryQueueCapacity)
         var shipper: Shipper?
-        if let rw = cfg.remoteWrite {
+        if !cfg.remoteWrite.isEmpty {
             do {
-                var options = ShipperOptions(config: cfg, remoteWrite: rw)
+                var options = ShipperOptions(config: cfg)
                 options.spillLock = spillLock
                 shipper = try Shipper(
                     options: options, handoff: handoff, log: log,
@@ -134,7 +134,8 @@ struct ProbeAgentCommand: ParsableCommand {
                 log.critical("cannot start result delivery (spill log \(cfg.spill.directory)): \(error)")
                 throw ExitCode(3)
             }
-            log.info("shipping results to \(rw.url); spill log in \(cfg.spill.directory)")
+            let stores = cfg.remoteWrite.map { cfg.remoteWrite.count == 1 ? $0.url : "'\($0.name)' \($0.url)" }
+            log.info("shipping results to \(stores.joined(separator: ", ")); spill log in \(cfg.spill.directory)")
             // Before the loop, so a stop can always reach a running shipper.
             shipper?.start(onThread: { ThreadPriority.nameCallingThread("probe-ship"); ThreadPriority.lowerCallingThread() })
         }
@@ -215,7 +216,7 @@ struct ProbeAgentCommand: ParsableCommand {
         let adminDirectory = (cfg.admin.socketPath as NSString).deletingLastPathComponent
         var needs: [(path: String, mode: Int32, what: String)] = [(adminDirectory, W_OK | X_OK, "the admin socket's directory")]
         do {
-            if cfg.remoteWrite != nil {
+            if !cfg.remoteWrite.isEmpty {
                 try userSwitch.createDirectory(cfg.spill.directory)
                 needs.append((cfg.spill.directory, R_OK | W_OK | X_OK, "spill.dir"))
             }

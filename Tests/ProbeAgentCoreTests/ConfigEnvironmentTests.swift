@@ -27,18 +27,18 @@ struct ConfigEnvironmentTests {
         #expect(m.id == "m-fra1")
         #expect(m.port == 9469, "an expanded number is still a number")
         #expect(m.labels == ["site": "fra1", "rack": "r1", "blank": "none", "host": "probe-17", "price": "$5 $x"])
-        #expect(c.remoteWrite?.externalLabels == ["agent": "probe-17", "dc": "x"])
+        #expect(c.remoteWrite.first?.externalLabels == ["agent": "probe-17", "dc": "x"])
     }
 
     @Test func externalLabelsDefaultToTheHostNameUnlessSet() throws {
         let url = "remote_write: {url: http://127.0.0.1:8428/api/v1/write"
         let none = try Self.load("monitors: [{id: m, protocol: icmp, targets: [127.0.0.1]}]\n\(url)}")
-        #expect(none.remoteWrite?.externalLabels == ["agent": "probe-17"])
+        #expect(none.remoteWrite.first?.externalLabels == ["agent": "probe-17"])
         let optOut = try Self.load("monitors: [{id: m, protocol: icmp, targets: [127.0.0.1]}]\n\(url), external_labels: {}}")
-        #expect(optOut.remoteWrite?.externalLabels == [:])
+        #expect(optOut.remoteWrite.first?.externalLabels == [:])
         let hostFromEnv = try AgentConfig.load(yaml: "monitors: [{id: m, protocol: icmp, targets: [127.0.0.1]}]\n\(url)}", file: "a",
                                                environment: ConfigEnvironment(variables: ["HOSTNAME": "from-env"], hostname: "h"))
-        #expect(hostFromEnv.remoteWrite?.externalLabels == ["agent": "from-env"])
+        #expect(hostFromEnv.remoteWrite.first?.externalLabels == ["agent": "from-env"])
     }
 
     @Test func unsetVariablesAndBadSyntaxAreErrorsAtTheirPosition() {

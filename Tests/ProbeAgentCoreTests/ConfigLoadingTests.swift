@@ -13,7 +13,7 @@ import Testing
                 #expect(TargetAddress(parsing: target)?.isLoopback == true, "\(target) is not loopback")
             }
         }
-        #expect(config.remoteWrite?.url.hasPrefix("http://127.0.0.1:") == true)
+        #expect(config.remoteWrite.first?.url.hasPrefix("http://127.0.0.1:") == true)
         #expect(config.http.listen.hasPrefix("127.0.0.1:"))
         #expect(config.scheduler.tick == .milliseconds(10))
     }
@@ -46,7 +46,7 @@ import Testing
         #expect(b.dependsOn == ["a"])
         #expect(config.scheduler.tick == .milliseconds(10))
         #expect(config.scheduler.loopPriority == .normal)
-        #expect(config.remoteWrite == nil)
+        #expect(config.remoteWrite.isEmpty)
         #expect(config.logLevel == .info)
     }
 
@@ -77,7 +77,7 @@ import Testing
         #expect(config.spill.maxBytes == 64 << 20)
         #expect(config.spill.maxAge == .seconds(5400))
         #expect(config.spill.fsyncInterval == .milliseconds(250))
-        let rw = try #require(config.remoteWrite)
+        let rw = try #require(config.remoteWrite.first)
         #expect(rw.bearerToken == "tok" && rw.headers == ["X-A": "b"] && rw.externalLabels == ["dc": "lab"])
         #expect(rw.tls == .init(caFile: "/ca.pem", certFile: "/c.pem", keyFile: "/k.pem"))
         #expect(rw.samplesPerRequest == 500 && rw.requestsInFlight == 8 && rw.flushInterval == .seconds(2))

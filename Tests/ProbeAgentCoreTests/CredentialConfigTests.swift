@@ -17,7 +17,7 @@ struct CredentialConfigTests {
         let path = try Self.secretFile("tok-123\n")
         defer { try? FileManager.default.removeItem(atPath: path) }
         let c = try AgentConfig.load(yaml: RemoteWriteConfigTests.yaml("  bearer_token_file: \(path)"), file: "a.yaml")
-        #expect(c.remoteWrite?.bearerTokenFile == path && c.remoteWrite?.bearerToken == nil)
+        #expect(c.remoteWrite.first?.bearerTokenFile == path && c.remoteWrite.first?.bearerToken == nil)
         #expect(CredentialFile.read(path) == .success("tok-123"))
         #expect(CredentialFile.stamp(path) != nil)
     }
@@ -27,7 +27,7 @@ struct CredentialConfigTests {
         defer { try? FileManager.default.removeItem(atPath: path) }
         let c = try AgentConfig.load(yaml: RemoteWriteConfigTests.yaml("  basic_auth:\n    username: u\n    password_file: \(path)"),
                                      file: "a.yaml")
-        #expect(c.remoteWrite?.basicAuth?.passwordFile == path && c.remoteWrite?.basicAuth?.username == "u")
+        #expect(c.remoteWrite.first?.basicAuth?.passwordFile == path && c.remoteWrite.first?.basicAuth?.username == "u")
         #expect(CredentialFile.read(path) == .success("pw"))
     }
 
@@ -67,7 +67,7 @@ struct CredentialConfigTests {
                       "  basic_auth:\n    username: probe\n    password: \(secret)",
                       "  headers:\n    Authorization: Bearer \(secret)"] {
             let c = try AgentConfig.load(yaml: RemoteWriteConfigTests.yaml(extra), file: "a.yaml")
-            let rw = try #require(c.remoteWrite)
+            let rw = try #require(c.remoteWrite.first)
             var dumped = ""
             dump(c, to: &dumped)
             var dumpedRW = ""

@@ -174,7 +174,7 @@ struct ProbeLoopTests {
         new.monitors[0].cadence = .seconds(5)
         new.defaults.cadence = .seconds(7)
         #expect(new.restartOnlyChanges(from: old).isEmpty, "monitors and defaults apply live")
-        new.remoteWrite = RemoteWriteConfig(url: "http://127.0.0.1:1/w")
+        new.remoteWrite = [RemoteWriteConfig(url: "http://127.0.0.1:1/w")]
         new.spill.maxBytes = 1
         new.scheduler.loopPriority = .realtime
         new.metrics.perTargetHistograms.toggle()

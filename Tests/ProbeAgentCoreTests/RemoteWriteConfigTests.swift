@@ -18,11 +18,11 @@ struct RemoteWriteConfigTests {
     @Test func parsesTimeoutBackfillRateAndFreshFirst() throws {
         let onFailure = "spill:\n  mode: on_failure\n"
         let c = try AgentConfig.load(yaml: onFailure + Self.yaml("  timeout: 5s\n  backfill_rate: 500\n  fresh_first: true"), file: "a.yaml")
-        #expect(c.remoteWrite?.timeout == .seconds(5))
-        #expect(c.remoteWrite?.backfillRate == 500)
-        #expect(c.remoteWrite?.freshFirst == true)
+        #expect(c.remoteWrite.first?.timeout == .seconds(5))
+        #expect(c.remoteWrite.first?.backfillRate == 500)
+        #expect(c.remoteWrite.first?.freshFirst == true)
         let d = try AgentConfig.load(yaml: Self.yaml(""), file: "a.yaml")
-        #expect(d.remoteWrite?.freshFirst == false && d.remoteWrite?.backfillRate == 20_000)
+        #expect(d.remoteWrite.first?.freshFirst == false && d.remoteWrite.first?.backfillRate == 20_000)
         #expect(d.spill.mode == .writeAhead && c.spill.mode == .onFailure)
     }
 

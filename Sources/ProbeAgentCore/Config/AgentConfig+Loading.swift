@@ -110,7 +110,7 @@ extension AgentConfig {
         if let node = fields["queue"] { queue.read(node, &reader) }
         if let node = fields["spill"] { spill.read(node, &reader) }
         if let node = fields["remote_write"] {
-            remoteWrite = RemoteWriteConfig.read(node, &reader, spillMode: spill.mode, defaultAgent: environment.value("HOSTNAME") ?? environment.hostname)
+            remoteWrite = RemoteWriteConfig.readAll(node, &reader, spillMode: spill.mode, defaultAgent: environment.value("HOSTNAME") ?? environment.hostname)
         }
         if let node = fields["http"] { http.read(node, &reader) }
         if let node = fields["admin"] { admin.read(node, &reader) }

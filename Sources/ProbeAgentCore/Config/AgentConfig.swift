@@ -14,8 +14,9 @@ public struct AgentConfig: Sendable, Hashable {
     public var queue: QueueConfig = .init()
     /// The on-disk spill log used while the central store is unreachable.
     public var spill: SpillConfig = .init()
-    /// Where results are shipped; `nil` when the section is absent (results stay local).
-    public var remoteWrite: RemoteWriteConfig?
+    /// The stores results are shipped to, in file order, names unique; empty when the section
+    /// is absent (results stay local).
+    public var remoteWrite: [RemoteWriteConfig] = []
     /// The HTTP listener for `/metrics`, `/health` and `/-/ready`.
     public var http: HTTPConfig = .init()
     /// The admin API's unix socket.

@@ -72,60 +72,95 @@ extension SpillConfig {
 }
 
 extension RemoteWriteConfig {
-    static let keys = ["url", "headers", "basic_auth", "bearer_token", "bearer_token_file", "tls", "external_labels",
+    /// `remote_write:` as one mapping (one store) or a list of them (several stores), with
+    /// unique names. Several stores need `spill.mode: write_ahead`: they read one log.
+    static func readAll(_ node: Node, _ reader: inout NodeReader, spillMode: SpillMode, defaultAgent: String) -> [RemoteWriteConfig] {
+        guard case .sequence(let items) = node else {
+            return read(node, &reader, spillMode: spillMode, defaultAgent: defaultAgent).map { [$0] } ?? []
+        }
+        if items.isEmpty { reader.error(at: node, "remote_write is an empty list; give at least one endpoint or leave remote_write out") }
+        if items.count > 16 { reader.error(at: node, "remote_write lists \(items.count) endpoints; at most 16") }
+        if items.count > 1 && spillMode == .onFailure {
+            reader.error(at: node, "several remote_write endpoints need spill.mode: write_ahead (each reads the one spill log at its own position)")
+        }
+        var all: [RemoteWriteConfig] = []
+        var seen: [String: Int] = [:]
+        for (i, item) in items.enumerated() {
+            guard let config = read(item, &reader, spillMode: spillMode, defaultAgent: defaultAgent, at: "remote_write[\(i)]") else { continue }
+            if let other = seen[config.name] {
+                let place = item.mapping?["name"] ?? item
+                reader.error(at: place, "remote_write[\(i)] is named '\(config.name)' like remote_write[\(other)]; "
+                             + "names must be unique (set name: on one of them; the default is the URL's host and port)")
+            }
+            seen[config.name] = i
+            all.append(config)
+        }
+        return all
+    }
+
+    static let keys = ["name", "url", "headers", "basic_auth", "bearer_token", "bearer_token_file", "tls", "external_labels",
                        "samples_per_request", "requests_in_flight", "flush_interval", "timeout", "backfill_rate",
                        "fresh_first", "stall_timeout"]
 
     /// - Parameter defaultAgent: without `external_labels`, every series gets `agent: <this>`
     ///   (the host name), so a fleet's series stay apart with no per-host config.
-    static func read(_ node: Node, _ reader: inout NodeReader, spillMode: SpillMode, defaultAgent: String) -> RemoteWriteConfig? {
-        guard let f = reader.fields(node, in: "remote_write", known: keys),
-              let urlNode = reader.require(f, "url", in: "remote_write"),
-              let url = reader.string(urlNode, "remote_write.url") else { return nil }
+    ///   `at`: where the endpoint is, for messages (`remote_write`, `remote_write[1]`).
+    static func read(_ node: Node, _ reader: inout NodeReader, spillMode: SpillMode, defaultAgent: String,
+                     at section: String = "remote_write") -> RemoteWriteConfig? {
+        guard let f = reader.fields(node, in: section, known: keys),
+              let urlNode = reader.require(f, "url", in: section),
+              let url = reader.string(urlNode, "\(section).url") else { return nil }
         if !(url.hasPrefix("http://") || url.hasPrefix("https://")) || url.count <= "https://".count {
-            reader.error(at: urlNode, "remote_write.url '\(url)' must be an http:// or https:// URL")
+            reader.error(at: urlNode, "\(section).url '\(url)' must be an http:// or https:// URL")
         }
         var config = RemoteWriteConfig(url: url)
-        if let n = f["headers"] {
-            for (key, _, value) in reader.stringMap(n, "remote_write.headers") ?? [] { config.headers[key] = value }
+        if let n = f["name"], let name = reader.string(n, "\(section).name") {
+            if RemoteWriteConfig.isValidName(name) {
+                config.name = name
+            } else {
+                reader.error(at: n, "\(section).name '\(name)' must be 1 to 64 of A-Z a-z 0-9 _ . - and not start with a dot")
+            }
         }
-        config.readCredentials(f, &reader)
-        if let n = f["tls"], let tls = reader.fields(n, in: "remote_write.tls", known: ["ca_file", "cert_file", "key_file"]) {
+        if let n = f["headers"] {
+            for (key, _, value) in reader.stringMap(n, "\(section).headers") ?? [] { config.headers[key] = value }
+        }
+        config.readCredentials(f, &reader, section)
+        if let n = f["tls"], let tls = reader.fields(n, in: "\(section).tls", known: ["ca_file", "cert_file", "key_file"]) {
             config.tls.caFile = tls["ca_file"].flatMap { reader.string($0, "tls.ca_file") }
             config.tls.certFile = tls["cert_file"].flatMap { reader.string($0, "tls.cert_file") }
             config.tls.keyFile = tls["key_file"].flatMap { reader.string($0, "tls.key_file") }
             if (tls["cert_file"] == nil) != (tls["key_file"] == nil) {
-                reader.error(at: n, "remote_write.tls: cert_file and key_file go together; set both or neither")
+                reader.error(at: n, "\(section).tls: cert_file and key_file go together; set both or neither")
             }
         }
         if let n = f["external_labels"] {
-            config.externalLabels = LabelRules.read(n, "remote_write.external_labels", reserved: false, &reader)
+            config.externalLabels = LabelRules.read(n, "\(section).external_labels", reserved: false, &reader)
         } else {
             config.externalLabels = ["agent": defaultAgent]
         }
-        if let n = f["samples_per_request"], let value = reader.int(n, "remote_write.samples_per_request", in: 1...1_000_000) {
+        if let n = f["samples_per_request"], let value = reader.int(n, "\(section).samples_per_request", in: 1...1_000_000) {
             config.samplesPerRequest = value
         }
-        if let n = f["requests_in_flight"], let value = reader.int(n, "remote_write.requests_in_flight", in: 1...64) {
+        if let n = f["requests_in_flight"], let value = reader.int(n, "\(section).requests_in_flight", in: 1...64) {
             config.requestsInFlight = value
         }
-        if let n = f["flush_interval"], let value = reader.duration(n, "remote_write.flush_interval") {
+        if let n = f["flush_interval"], let value = reader.duration(n, "\(section).flush_interval") {
             config.flushInterval = value
         }
-        if let n = f["timeout"], let value = reader.duration(n, "remote_write.timeout") {
+        if let n = f["timeout"], let value = reader.duration(n, "\(section).timeout") {
             config.timeout = value
         }
-        if let n = f["backfill_rate"], let value = reader.int(n, "remote_write.backfill_rate", in: 1...10_000_000) {
+        if let n = f["backfill_rate"], let value = reader.int(n, "\(section).backfill_rate", in: 1...10_000_000) {
             config.backfillRate = value
         }
-        if let n = f["fresh_first"], let value = reader.bool(n, "remote_write.fresh_first") {
+        if let n = f["fresh_first"], let value = reader.bool(n, "\(section).fresh_first") {
             config.freshFirst = value
             if value && spillMode == .writeAhead {
-                reader.error(at: n, "remote_write.fresh_first needs spill.mode: on_failure (write-ahead delivery sends every series in log order)")
+                reader.error(at: n, "\(section).fresh_first needs spill.mode: on_failure (write-ahead delivery sends every series in log order)")
             }
         }
-        if let n = f["stall_timeout"], let value = reader.duration(n, "remote_write.stall_timeout") {
-            if value < .seconds(1) { reader.error(at: n, "remote_write.stall_timeout must be at least 1s") } else { config.stallTimeout = value }
+        if let n = f["stall_timeout"], let value = reader.duration(n, "\(section).stall_timeout") {
+            if value < .seconds(1) { reader.error(at: n, "\(section).stall_timeout must be at least 1s") } else { config.stallTimeout = value }
         }
         return config
     }
@@ -135,30 +170,30 @@ extension RemoteWriteConfig {
     /// `basic_auth` (`password` or `password_file`), `bearer_token` or `bearer_token_file`: one
     /// way at most. A credential file must be readable now and not empty (the shipper re-reads
     /// it when it changes); its contents never appear in a message.
-    mutating func readCredentials(_ f: Fields, _ reader: inout NodeReader) {
+    mutating func readCredentials(_ f: Fields, _ reader: inout NodeReader, _ section: String) {
         let ways = ["basic_auth", "bearer_token", "bearer_token_file"].filter { f[$0] != nil }
         if ways.count > 1, let n = f[ways[1]] {
-            reader.error(at: n, "remote_write: set only one of basic_auth, bearer_token and bearer_token_file (found \(ways.joined(separator: " and ")))")
+            reader.error(at: n, "\(section): set only one of basic_auth, bearer_token and bearer_token_file (found \(ways.joined(separator: " and ")))")
         }
         if let n = f["basic_auth"],
-           let auth = reader.fields(n, in: "remote_write.basic_auth", known: ["username", "password", "password_file"]) {
-            let user = reader.require(auth, "username", in: "remote_write.basic_auth").flatMap { reader.string($0, "username") }
+           let auth = reader.fields(n, in: "\(section).basic_auth", known: ["username", "password", "password_file"]) {
+            let user = reader.require(auth, "username", in: "\(section).basic_auth").flatMap { reader.string($0, "username") }
             var password: String?, passwordFile: String?
             switch (auth["password"], auth["password_file"]) {
             case (.some, let pf?):
-                reader.error(at: pf, "remote_write.basic_auth: set password or password_file, not both")
+                reader.error(at: pf, "\(section).basic_auth: set password or password_file, not both")
             case (let p?, nil):
-                password = reader.string(p, "remote_write.basic_auth.password")
+                password = reader.string(p, "\(section).basic_auth.password")
             case (nil, let pf?):
-                passwordFile = Self.credentialFile(pf, "remote_write.basic_auth.password_file", &reader)
+                passwordFile = Self.credentialFile(pf, "\(section).basic_auth.password_file", &reader)
                 if passwordFile != nil { password = "" }
             case (nil, nil):
-                reader.error(at: n, "missing required key 'password' (or 'password_file') in remote_write.basic_auth")
+                reader.error(at: n, "missing required key 'password' (or 'password_file') in \(section).basic_auth")
             }
             if let user, let password { basicAuth = BasicAuth(username: user, password: password, passwordFile: passwordFile) }
         }
-        if let n = f["bearer_token"] { bearerToken = reader.string(n, "remote_write.bearer_token") }
-        if let n = f["bearer_token_file"] { bearerTokenFile = Self.credentialFile(n, "remote_write.bearer_token_file", &reader) }
+        if let n = f["bearer_token"] { bearerToken = reader.string(n, "\(section).bearer_token") }
+        if let n = f["bearer_token_file"] { bearerTokenFile = Self.credentialFile(n, "\(section).bearer_token_file", &reader) }
     }
 
     /// A credential file's path, after checking it can be read and holds something.

@@ -11,7 +11,7 @@ extension RemoteWriteConfig: CustomStringConvertible, CustomDebugStringConvertib
             out[entry.key] = Self.isSecretHeader(entry.key) ? Self.redacted : entry.value
         }
         return Mirror(self, children: [
-            "url": url, "headers": shownHeaders, "basicAuth": basicAuth as Any,
+            "name": name, "url": url, "headers": shownHeaders, "basicAuth": basicAuth as Any,
             "bearerToken": bearerToken.map { _ in Self.redacted } as Any, "bearerTokenFile": bearerTokenFile as Any,
             "tls": tls, "externalLabels": externalLabels, "samplesPerRequest": samplesPerRequest,
             "requestsInFlight": requestsInFlight, "flushInterval": flushInterval, "timeout": timeout,
@@ -28,7 +28,7 @@ extension RemoteWriteConfig: CustomStringConvertible, CustomDebugStringConvertib
         } else if let f = bearerTokenFile {
             auth = "bearer from \(f)"
         }
-        return "RemoteWriteConfig(url: \(url), auth: \(auth), headers: \(headers.keys.sorted()), "
+        return "RemoteWriteConfig(name: \(name), url: \(url), auth: \(auth), headers: \(headers.keys.sorted()), "
             + "tls: ca \(tls.caFile ?? "-"), cert \(tls.certFile ?? "-"), key \(tls.keyFile ?? "-"), "
             + "samplesPerRequest: \(samplesPerRequest), requestsInFlight: \(requestsInFlight), "
             + "timeout: \(timeout), backfillRate: \(backfillRate), freshFirst: \(freshFirst))"

@@ -84,8 +84,13 @@ public enum SpillMode: String, Sendable, Hashable, CaseIterable {
     case onFailure = "on_failure"
 }
 
-/// Prometheus remote-write 1.0 shipping (`remote_write:`).
+/// Prometheus remote-write 1.0 shipping to one store (`remote_write:`, a mapping, or one item
+/// of it as a list: several stores, each with its own read position in the spill log).
 public struct RemoteWriteConfig: Sendable, Hashable {
+    /// The endpoint's identity: its read position in the spill log is kept under it, and its
+    /// self-metrics carry it (`remote_name`). Unique among the endpoints; by default derived
+    /// from the URL (``defaultName(url:)``).
+    public var name: String
     /// Receiver URL, `http://` or `https://`.
     public var url: String
     /// Extra HTTP headers sent with every request.
@@ -121,8 +126,36 @@ public struct RemoteWriteConfig: Sendable, Hashable {
     /// waits: delivery counts as stalled (/health 503, the watchdog is no longer fed).
     public var stallTimeout: Duration = .seconds(30)
 
-    /// Creates a config for a receiver URL.
-    public init(url: String) { self.url = url }
+    /// Creates a config for a receiver URL, named after it.
+    public init(url: String) {
+        self.url = url
+        name = Self.defaultName(url: url)
+    }
+
+    /// Whether `name` can name an endpoint: 1 to 64 of `A-Z a-z 0-9 _ . -`, not starting with a
+    /// dot (it is part of the file name of the endpoint's read position).
+    public static func isValidName(_ name: String) -> Bool {
+        let utf8 = Array(name.utf8)
+        guard (1...64).contains(utf8.count), utf8[0] != UInt8(ascii: ".") else { return false }
+        return utf8.allSatisfy { c in
+            (0x30...0x39).contains(c) || (0x41...0x5a).contains(c) || (0x61...0x7a).contains(c)
+                || c == UInt8(ascii: "_") || c == UInt8(ascii: ".") || c == UInt8(ascii: "-")
+        }
+    }
+
+    /// The URL's host and port with every character a name cannot hold as `_`
+    /// (`http://127.0.0.1:8428/api/v1/write` → `127.0.0.1_8428`), cut to 64.
+    public static func defaultName(url: String) -> String {
+        var rest = Substring(url)
+        if let scheme = rest.range(of: "://") { rest = rest[scheme.upperBound...] }
+        if let slash = rest.firstIndex(of: "/") { rest = rest[..<slash] }
+        if let at = rest.lastIndex(of: "@") { rest = rest[rest.index(after: at)...] }
+        var name = String(rest.map { c -> Character in
+            c.isASCII && (c.isLetter || c.isNumber || c == "-" || c == "." || c == "_") ? c : "_"
+        }.prefix(64))
+        if name.hasPrefix(".") { name = "_" + name.dropFirst() }
+        return name.isEmpty ? "remote_write" : name
+    }
 
     /// Username and password for HTTP basic authentication.
     public struct BasicAuth: Sendable, Hashable {

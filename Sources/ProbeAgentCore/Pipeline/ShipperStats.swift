@@ -37,6 +37,15 @@ public struct ShipperStats: Sendable, Codable {
         counters.highestSentTimestampMs > 0 ? Date(timeIntervalSince1970: Double(counters.highestSentTimestampMs) / 1000) : nil
     }
 
+    /// The store worst off: degraded before recovery before normal, the first on a tie; nil
+    /// for none.
+    public static func worst(of stores: [ShipperStats]) -> ShipperStats? {
+        func rank(_ m: DeliveryMode) -> Int { m == .degraded ? 2 : m == .recovery ? 1 : 0 }
+        return stores.enumerated().max { a, b in
+            (rank(a.element.mode), b.offset) < (rank(b.element.mode), a.offset)
+        }?.element
+    }
+
     /// How far the store is behind `now`: now minus ``highestSentTimestamp`` (never negative).
     public func lagSeconds(now: Date = Date()) -> Double? {
         highestSentTimestamp.map { max(0, now.timeIntervalSince($0)) }
@@ -46,6 +55,11 @@ public struct ShipperStats: Sendable, Codable {
 /// The shipper's own part of ``ShipperStats``: the mode, its I/O counters, the queue and the
 /// spill log as they are now.
 public struct ShipperState: Sendable, Codable {
+    /// The store (`remote_write` endpoint) these figures are about: its name and URL. The
+    /// spill log's size, segments, written bytes, write errors and corrupt records, and the
+    /// dead-letter directory, are shared by every store (the same figures in each).
+    public var endpoint = ""
+    public var url = ""
     public var mode: DeliveryMode = .normal
     public var modeReason = "starting"
     public var modeChangedAt = Date()
@@ -66,11 +80,12 @@ public struct ShipperState: Sendable, Codable {
     public var memQueueCap = 0
     public var spillBytes = 0
     public var spillSegments = 0
-    /// Results in the spill log not yet delivered. (The log's read position moves over whole
+    /// Results in the spill log not yet delivered to this store. (Its read position moves over whole
     /// appended chunks, so a restart also sends again the delivered results of a partly
     /// acknowledged chunk: at most one chunk per lane, see DeliveryStateMachine.)
     public var spillPendingRecords = 0
     public var spillOldestPendingAgeSeconds: Double?
+    /// Results this store had not received that the spill log's caps dropped.
     public var spillDroppedRecords = 0
     public var spillCorruptRecords = 0
     public var spillTornTailBytes = 0

@@ -11,7 +11,7 @@ extension LoopState {
             log.info("resolving \(loop.addresses.hostnames.count) hostname(s) in the background; each is probed from its first answer")
         }
         log.info("probing \(c.monitors.count) monitors, \(c.targetCount) targets (tick \(DurationParser.format(c.scheduler.tick)))")
-        if c.remoteWrite == nil {
+        if c.remoteWrite.isEmpty {
             log.notice("no remote_write configured: results are counted here (status file) but not shipped")
         }
     }

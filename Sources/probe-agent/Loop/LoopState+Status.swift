@@ -40,9 +40,9 @@ extension LoopState {
     func writeStatus(synchronously: Bool = false) {
         guard let status else { return }
         let snap = snapshot()
-        let (delivery, stalled) = (shipper?.stats(), shipper?.stallReason())
+        let (stores, stalled) = (shipper?.stats() ?? [], shipper?.stallReason())
         status.write(synchronously: synchronously, log: log) {
-            AdminViews.status(snap.summary, tables: snap, delivery: delivery, deliveryStalled: stalled,
+            AdminViews.status(snap.summary, tables: snap, stores: stores, deliveryStalled: stalled,
                               httpListen: nil, adminSocket: nil)
         }
     }
@@ -51,7 +51,8 @@ extension LoopState {
 /// The shipper as the loop uses it.
 struct ShipperHandle {
     var handoff: ResultHandoff
-    var stats: @Sendable () -> ShipperStats
+    /// Each store's figures, in `remote_write` order.
+    var stats: @Sendable () -> [ShipperStats]
     var stop: @Sendable () -> Void
     var stallReason: @Sendable () -> String?
 }

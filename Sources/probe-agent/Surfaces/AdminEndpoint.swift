@@ -36,13 +36,13 @@ enum AdminEndpoint {
             // The summary only: a status request (the bench reads one at each end of its window)
             // must not make the loop copy its tables.
             let reply = await fromLoop(c.loop.summary) { s in
-                AdminViews.status(s, delivery: c.shipper?.stats, deliveryStalled: c.shipper?.stallReason(),
+                AdminViews.status(s, stores: c.shipper?.stats ?? [], deliveryStalled: c.shipper?.stallReason(),
                                   httpListen: c.httpListen, adminSocket: c.socketPath)
             }
             return answer(reply)
         }
         router.get(RouterPath(AdminPaths.queueStats)) { _, _ -> Response in
-            MetricsEndpoint.json(.ok, AdminViews.queueStats(c.shipper?.stats, config: c.config))
+            MetricsEndpoint.json(.ok, AdminViews.queueStats(c.shipper?.stats ?? [], config: c.config))
         }
         router.get(RouterPath(AdminPaths.monitors)) { request, _ -> Response in
             let id = request.uri.queryParameters.get("monitor")

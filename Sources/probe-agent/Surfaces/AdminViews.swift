@@ -8,7 +8,7 @@ import Shipper
 enum AdminViews {
     /// The one status model from the loop's summary; with `tables`, every target's counters
     /// too (the status file), which walks every target: build it off the loop thread.
-    static func status(_ s: LoopSummary, tables: LoopSnapshot? = nil, delivery: ShipperStats?, deliveryStalled: String?,
+    static func status(_ s: LoopSummary, tables: LoopSnapshot? = nil, stores: [ShipperStats], deliveryStalled: String?,
                        httpListen: String?, adminSocket: String?) -> AgentStatus {
         let (e, i) = (s.engine, s.engineInfo)
         let stats = s.scheduleStats
@@ -16,7 +16,7 @@ enum AdminViews {
             version: AgentVersion.current, pid: getpid(), startedAt: s.startedAt, takenAt: s.takenAt,
             configPath: s.configPath, httpListen: httpListen, adminSocket: adminSocket, ready: s.probing,
             cpuSeconds: ProcessUsage.cpuSeconds(), residentBytes: ProcessUsage.residentBytes(),
-            health: HealthReply(loopAlive: true, deliveryStalled: deliveryStalled, delivery: delivery),
+            health: HealthReply(loopAlive: true, deliveryStalled: deliveryStalled, stores: stores),
             monitorCount: s.config.monitors.count, targetCount: s.targetCount,
             monitorsDown: s.monitorsDown, monitorsSuppressed: s.monitorsSuppressed,
             engine: .init(icmp4: i.icmp4, icmp6: i.icmp6, tcpSyn: i.tcpSyn4, capabilitiesDropped: i.capabilitiesDropped,
@@ -33,7 +33,7 @@ enum AdminViews {
                            lastError: s.reloads.lastError, unchanged: s.reloads.last?.unchanged,
                            changed: s.reloads.last?.changed, added: s.reloads.last?.added, removed: s.reloads.last?.removed,
                            retargeted: s.reloads.last?.retargeted),
-            resolverFailures: s.resolverFailures, delivery: delivery, monitors: tables.map(targets))
+            resolverFailures: s.resolverFailures, stores: stores, monitors: tables.map(targets))
     }
 
     /// Every target's counters, by monitor in config order.
@@ -55,26 +55,40 @@ enum AdminViews {
         DeliverySummary(mode: d.mode.rawValue, reason: d.modeReason, modeChangedAt: d.modeChangedAt)
     }
 
-    static func queueStats(_ d: ShipperStats?, config: AgentConfig) -> QueueStatsReply {
-        let d = d ?? ShipperStats()
-        let configured = config.remoteWrite != nil
-        let rate = configured ? config.remoteWrite!.backfillRate : 0
-        let eta: Double? = d.spillPendingRecords > 0 && rate > 0 ? Double(d.spillPendingRecords) / Double(rate) : nil
-        let highest = d.highestSentTimestamp
+    /// Queue stats: every store's part, the top level being the first store's (as with one).
+    static func queueStats(_ stores: [ShipperStats], config: AgentConfig) -> QueueStatsReply {
+        let parts = stores.map(store)
+        let d = stores.first ?? ShipperStats()
+        let first = parts.first
+        let configured = !config.remoteWrite.isEmpty
         return QueueStatsReply(
-            remoteWriteConfigured: configured, url: config.remoteWrite?.url, delivery: configured ? summary(d) : nil,
-            memory: .init(depth: d.memQueueDepth, capacity: configured ? d.memQueueCap : config.memoryQueueCapacity,
-                          overflows: d.memQueueOverflows),
+            remoteWriteConfigured: configured, stores: parts, url: first?.url, delivery: first?.delivery,
+            memory: first?.memory ?? .init(depth: 0, capacity: config.memoryQueueCapacity, overflows: 0),
             spill: .init(directory: configured ? config.spill.directory : nil, bytes: d.spillBytes, segments: d.spillSegments,
                          pendingResults: d.spillPendingRecords, oldestAgeSeconds: d.spillOldestPendingAgeSeconds,
                          droppedResults: d.spillDroppedRecords, corruptRecords: d.spillCorruptRecords),
-            backfill: .init(ratePerSecond: rate, etaSeconds: eta),
-            remoteWrite: .init(samplesSent: d.samplesSent, requestsSent: d.requestsSent, requestsFailed: d.requestsFailed,
-                               retries: d.retries, requestsInFlight: d.requestsInFlight, deadLetterRequests: d.deadLetterRequests,
-                               deadLetterResults: d.deadLetterResults, tooOldDropped: d.tooOldResultsDropped,
-                               highestSentTimestamp: highest, lagSeconds: d.lagSeconds(),
-                               lastError: d.lastError),
+            backfill: first?.backfill ?? .init(ratePerSecond: 0, etaSeconds: nil),
+            remoteWrite: first?.remoteWrite ?? remoteWrite(d),
             resultsReceived: d.resultsReceived, resultsShipped: d.resultsShipped, resultsLost: d.resultsLost)
+    }
+
+    /// One store's part of the queue stats.
+    static func store(_ d: ShipperStats) -> QueueStatsReply.Store {
+        let rate = d.backfillRatePerSecond
+        let eta: Double? = d.spillPendingRecords > 0 && rate > 0 ? Double(d.spillPendingRecords) / Double(rate) : nil
+        return QueueStatsReply.Store(
+            name: d.endpoint, url: d.url, delivery: summary(d),
+            memory: .init(depth: d.memQueueDepth, capacity: d.memQueueCap, overflows: d.memQueueOverflows),
+            pendingResults: d.spillPendingRecords, oldestAgeSeconds: d.spillOldestPendingAgeSeconds, droppedResults: d.spillDroppedRecords,
+            backfill: .init(ratePerSecond: rate, etaSeconds: eta), remoteWrite: remoteWrite(d),
+            resultsShipped: d.resultsShipped, resultsLost: d.resultsLost)
+    }
+
+    static func remoteWrite(_ d: ShipperStats) -> QueueStatsReply.RemoteWrite {
+        .init(samplesSent: d.samplesSent, requestsSent: d.requestsSent, requestsFailed: d.requestsFailed,
+              retries: d.retries, requestsInFlight: d.requestsInFlight, deadLetterRequests: d.deadLetterRequests,
+              deadLetterResults: d.deadLetterResults, tooOldDropped: d.tooOldResultsDropped,
+              highestSentTimestamp: d.highestSentTimestamp, lagSeconds: d.lagSeconds(), lastError: d.lastError)
     }
 
     static func monitors(_ s: LoopSnapshot, only id: String?) -> MonitorsReply {

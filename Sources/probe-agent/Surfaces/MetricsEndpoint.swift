@@ -14,7 +14,6 @@ enum MetricsEndpoint {
         let router = Router(context: AgentRequestContext.self)
         if let web { router.add(middleware: WebConfigMiddleware(security: web)) }
         router.add(middleware: BodyLimitMiddleware(limit: SurfaceLimits.bodyBytes, listener: "the HTTP listener", json: false))
-        let remoteWrite = config.remoteWrite != nil
         router.get("/metrics") { request, context -> Response in
             guard let place = scrapes.enter() else {
                 var r = text(.serviceUnavailable, "busy: \(SurfaceLimits.concurrentScrapes) scrapes are being answered already; try again\n")
@@ -26,9 +25,8 @@ enum MetricsEndpoint {
             case .success(let s): snap = s
             case .failure(let why): return text(.serviceUnavailable, "\(why)\n")
             }
-            let delivery = shipper?.stats
             var head = ExpositionWriter()
-            SelfMetrics.render(snap.summary, delivery: delivery, remoteWrite: remoteWrite, into: &head)
+            SelfMetrics.render(snap.summary, delivery: shipper?.stats ?? [], into: &head)
             SelfMetrics.discovery(discovery.stats, into: &head)
             scrapes.render(into: &head)
             web?.render(into: &head)
@@ -65,7 +63,7 @@ enum MetricsEndpoint {
         router.get("/health") { _, _ -> Response in
             let alive = loopAlive(loop)
             let stalled = shipper?.stallReason()
-            let reply = HealthReply(loopAlive: alive, deliveryStalled: stalled, delivery: shipper?.stats)
+            let reply = HealthReply(loopAlive: alive, deliveryStalled: stalled, stores: shipper?.stats ?? [])
             return json(alive && stalled == nil ? .ok : .serviceUnavailable, reply)
         }
         router.get("/-/ready") { _, _ -> Response in

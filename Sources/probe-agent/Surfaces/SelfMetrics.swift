@@ -6,8 +6,10 @@ import Shipper
 
 /// The agent's own series for `/metrics` (`probeagent_*` plus the standard `process_*`):
 /// build info, scheduler, engine, queue, spill log, shipper, delivery mode, config reloads.
+/// A store's own series (mode, queue, backlog, remote-write counters) carry `remote_name` and
+/// `url`, one series per `remote_write` endpoint; the spill log's are the agent's.
 enum SelfMetrics {
-    static func render(_ snap: LoopSummary, delivery: ShipperStats?, remoteWrite: Bool, into w: inout ExpositionWriter) {
+    static func render(_ snap: LoopSummary, delivery stores: [ShipperStats], into w: inout ExpositionWriter) {
         w.header("probeagent_build_info", .gauge, "Always 1; the labels name the build.")
         w.sample("probeagent_build_info", [("version", AgentVersion.current)], 1)
         w.header("process_start_time_seconds", .gauge, "Start time of the process since the Unix epoch.")
@@ -20,12 +22,13 @@ enum SelfMetrics {
         scheduler(snap, &w)
         engine(snap, &w)
         config(snap, &w)
-        if let d = delivery {
-            self.delivery(d, &w)
+        if let d = stores.first {
+            shared(d, oldestAge: stores.compactMap(\.spillOldestPendingAgeSeconds).max(), &w)
+            perStore(stores, &w)
             spillCaps(snap.config.spill, &w)
         }
         w.header("probeagent_remote_write_enabled", .gauge, "1 when a remote_write receiver is configured.")
-        w.sample("probeagent_remote_write_enabled", [], remoteWrite ? 1 : 0)
+        w.sample("probeagent_remote_write_enabled", [], stores.isEmpty ? 0 : 1)
     }
 
     /// Discovery sources: failures, targets and the latest good answer, by monitor and source.
@@ -95,45 +98,57 @@ enum SelfMetrics {
         w.sample("probeagent_config_last_reload_timestamp_seconds", [], snap.reloads.lastAt?.timeIntervalSince1970 ?? 0)
     }
 
-    private static func delivery(_ d: ShipperStats, _ w: inout ExpositionWriter) {
-        w.header("probeagent_delivery_mode", .gauge, "1 for the current delivery mode: normal, degraded (store unreachable, spilling) or recovery (draining the backlog).")
-        for m in DeliveryMode.allCases { w.sample("probeagent_delivery_mode", [("mode", m.rawValue)], d.mode == m ? 1 : 0) }
-        w.header("probeagent_delivery_mode_changed_timestamp_seconds", .gauge, "Time of the latest delivery mode change.")
-        w.sample("probeagent_delivery_mode_changed_timestamp_seconds", [], d.modeChangedAt.timeIntervalSince1970)
+    /// What every store shares: the results handed over, the spill log, the dead letters, the
+    /// shipper thread's stall. `oldestAge`: of the oldest result some store still waits for.
+    private static func shared(_ d: ShipperStats, oldestAge: Double?, _ w: inout ExpositionWriter) {
         counter(&w, "probeagent_results_total", "Results handed to delivery.", d.resultsReceived)
-        counter(&w, "probeagent_results_shipped_total", "Results the store accepted.", d.resultsShipped)
-        counter(&w, "probeagent_results_lost_total", "Results that could be neither kept in memory nor written to disk, or refused by a full hand-off while the shipper stalled.", d.resultsLost)
         counter(&w, "probeagent_results_not_durable_total", "Results the spill log refused (disk full, EIO, read-only), shipped from memory only.", d.notDurableResults)
-        w.header("probeagent_delivery_stalled", .gauge, "1 while delivery is stalled: the shipper thread or the store made no progress for remote_write.stall_timeout with work waiting.")
+        w.header("probeagent_delivery_stalled", .gauge, "1 while delivery is stalled: the shipper thread or a store made no progress for remote_write.stall_timeout with work waiting.")
         w.sample("probeagent_delivery_stalled", [], d.stalled == nil ? 0 : 1)
-        gauge(&w, "probeagent_queue_depth", "Results in the memory queue (the read cache of the spill log's tail, requests on their way included).", d.memQueueDepth)
-        gauge(&w, "probeagent_queue_capacity", "Memory queue capacity (queue.mem_items_cap).", d.memQueueCap)
-        counter(&w, "probeagent_queue_overflows_total", "Results that waited on disk only because the memory queue was full (not lost).", d.memQueueOverflows)
         gauge(&w, "probeagent_spill_bytes", "Bytes in the spill log's segments.", d.spillBytes)
         gauge(&w, "probeagent_spill_segments", "Segment files in the spill log.", d.spillSegments)
-        gauge(&w, "probeagent_spill_pending_results", "Results on disk waiting to be shipped.", d.spillPendingRecords)
-        w.header("probeagent_spill_oldest_age_seconds", .gauge, "Age of the oldest result waiting on disk (0 when none).")
-        w.sample("probeagent_spill_oldest_age_seconds", [], d.spillOldestPendingAgeSeconds ?? 0)
-        counter(&w, "probeagent_spill_dropped_results_total", "Results dropped by spill.max_bytes or spill.max_age.", UInt64(d.spillDroppedRecords))
+        w.header("probeagent_spill_oldest_age_seconds", .gauge, "Age of the oldest result waiting on disk for some store (0 when none).")
+        w.sample("probeagent_spill_oldest_age_seconds", [], oldestAge ?? 0)
         counter(&w, "probeagent_spill_corrupt_records_total", "Spill records skipped because their CRC or framing was bad.", UInt64(d.spillCorruptRecords))
         counter(&w, "probeagent_spill_write_errors_total", "Failed writes to the spill log.", d.spillWriteErrors)
         counter(&w, "probeagent_spill_written_bytes_total", "Bytes of compressed result blocks appended to the spill log.", d.spillBytesWritten)
-        counter(&w, "probeagent_remote_write_samples_sent_total", "Samples the store accepted.", d.samplesSent)
-        counter(&w, "probeagent_remote_write_requests_total", "Remote-write requests the store accepted.", d.requestsSent)
-        gauge(&w, "probeagent_remote_write_requests_in_flight", "Remote-write requests sent and not answered yet (remote_write.requests_in_flight at most).", d.requestsInFlight)
-        counter(&w, "probeagent_remote_write_requests_failed_total", "Remote-write requests that failed (retried unless dead-lettered).", d.requestsFailed)
-        counter(&w, "probeagent_remote_write_retries_total", "Retries after 5xx, 429 or network errors.", d.retries)
-        counter(&w, "probeagent_remote_write_dead_letter_results_total", "Results set aside because the store rejected their request as malformed.", d.deadLetterResults)
         gauge(&w, "probeagent_dead_letter_bytes", "Bytes in the dead-letter directory (spill.dead_letter_max_bytes caps them).", Int(d.deadLetterBytes))
         counter(&w, "probeagent_dead_letter_dropped_results_total", "Dead-lettered results deleted by spill.dead_letter_max_bytes, oldest request first.", d.deadLetterDroppedResults)
-        counter(&w, "probeagent_remote_write_too_old_results_total", "Results the store refused as too old (given up, counted).", d.tooOldResultsDropped)
-        w.header("probeagent_remote_write_highest_sent_timestamp_seconds", .gauge, "Newest sample timestamp the store accepted.")
-        w.sample("probeagent_remote_write_highest_sent_timestamp_seconds", [], Double(d.highestSentTimestampMs) / 1000)
-        w.header("probeagent_remote_write_lag_seconds", .gauge, "Now minus the newest sample timestamp the store accepted (0 before the first).")
-        let lag = d.lagSeconds() ?? 0
-        w.sample("probeagent_remote_write_lag_seconds", [], lag)
-        histogram(&w, "probeagent_remote_write_request_duration_seconds", "Time from sending a remote-write request to the store's answer (any answer).", d.requestDurations)
     }
+
+    /// Each store's series, labelled `remote_name` and `url`.
+    private static func perStore(_ stores: [ShipperStats], _ w: inout ExpositionWriter) {
+        func each(_ name: String, _ type: ExpositionWriter.Kind, _ help: String, _ value: (ShipperStats) -> Double) {
+            w.header(name, type, help)
+            for d in stores { w.sample(name, labels(d), value(d)) }
+        }
+        w.header("probeagent_delivery_mode", .gauge, "1 for the store's current delivery mode: normal, degraded (store unreachable, spilling) or recovery (draining the backlog).")
+        for d in stores {
+            for m in DeliveryMode.allCases { w.sample("probeagent_delivery_mode", labels(d) + [("mode", m.rawValue)], d.mode == m ? 1 : 0) }
+        }
+        each("probeagent_delivery_mode_changed_timestamp_seconds", .gauge, "Time of the store's latest delivery mode change.") { $0.modeChangedAt.timeIntervalSince1970 }
+        each("probeagent_results_shipped_total", .counter, "Results the store accepted.") { Double($0.resultsShipped) }
+        each("probeagent_results_lost_total", .counter, "Results that could be neither kept in memory nor written to disk, or refused by a full hand-off while the shipper stalled.") { Double($0.resultsLost) }
+        each("probeagent_queue_depth", .gauge, "Results in the store's memory queue (the read cache of the spill log's tail, requests on their way included).") { Double($0.memQueueDepth) }
+        each("probeagent_queue_capacity", .gauge, "Memory queue capacity per store (queue.mem_items_cap).") { Double($0.memQueueCap) }
+        each("probeagent_queue_overflows_total", .counter, "Results that waited on disk only because the store's memory queue was full (not lost).") { Double($0.memQueueOverflows) }
+        each("probeagent_spill_pending_results", .gauge, "Results on disk waiting to be shipped to the store.") { Double($0.spillPendingRecords) }
+        each("probeagent_spill_dropped_results_total", .counter, "Results dropped by spill.max_bytes or spill.max_age before the store got them.") { Double($0.spillDroppedRecords) }
+        each("probeagent_remote_write_samples_sent_total", .counter, "Samples the store accepted.") { Double($0.samplesSent) }
+        each("probeagent_remote_write_requests_total", .counter, "Remote-write requests the store accepted.") { Double($0.requestsSent) }
+        each("probeagent_remote_write_requests_in_flight", .gauge, "Remote-write requests sent and not answered yet (remote_write.requests_in_flight at most).") { Double($0.requestsInFlight) }
+        each("probeagent_remote_write_requests_failed_total", .counter, "Remote-write requests that failed (retried unless dead-lettered).") { Double($0.requestsFailed) }
+        each("probeagent_remote_write_retries_total", .counter, "Retries after 5xx, 429 or network errors.") { Double($0.retries) }
+        each("probeagent_remote_write_dead_letter_results_total", .counter, "Results set aside because the store rejected their request as malformed.") { Double($0.deadLetterResults) }
+        each("probeagent_remote_write_too_old_results_total", .counter, "Results the store refused as too old (given up, counted).") { Double($0.tooOldResultsDropped) }
+        each("probeagent_remote_write_highest_sent_timestamp_seconds", .gauge, "Newest sample timestamp the store accepted.") { Double($0.highestSentTimestampMs) / 1000 }
+        each("probeagent_remote_write_lag_seconds", .gauge, "Now minus the newest sample timestamp the store accepted (0 before the first).") { $0.lagSeconds() ?? 0 }
+        let name = "probeagent_remote_write_request_duration_seconds"
+        w.header(name, .histogram, "Time from sending a remote-write request to the store's answer (any answer).")
+        for d in stores { histogramSamples(&w, name, d.requestDurations, labels(d)) }
+    }
+
+    private static func labels(_ d: ShipperStats) -> [(String, String)] { [("remote_name", d.endpoint), ("url", d.url)] }
 
     /// The caps, so a rule can say "near its cap" without repeating the config.
     private static func spillCaps(_ spill: SpillConfig, _ w: inout ExpositionWriter) {
@@ -146,14 +161,18 @@ enum SelfMetrics {
 
     private static func histogram(_ w: inout ExpositionWriter, _ name: String, _ help: String, _ h: DurationHistogram) {
         w.header(name, .histogram, help)
+        histogramSamples(&w, name, h, [])
+    }
+
+    private static func histogramSamples(_ w: inout ExpositionWriter, _ name: String, _ h: DurationHistogram, _ labels: [(String, String)]) {
         var cumulative: UInt64 = 0
         for (i, bound) in DurationHistogram.bounds.enumerated() {
             cumulative += h.counts[i]
-            w.sample(name + "_bucket", [("le", ExpositionWriter.bound(Double(bound) / 1e9))], Double(cumulative))
+            w.sample(name + "_bucket", labels + [("le", ExpositionWriter.bound(Double(bound) / 1e9))], Double(cumulative))
         }
-        w.sample(name + "_bucket", [("le", "+Inf")], Double(h.count))
-        w.sample(name + "_sum", [], Double(h.sum) / 1e9)
-        w.sample(name + "_count", [], Double(h.count))
+        w.sample(name + "_bucket", labels + [("le", "+Inf")], Double(h.count))
+        w.sample(name + "_sum", labels, Double(h.sum) / 1e9)
+        w.sample(name + "_count", labels, Double(h.count))
     }
 
     private static func counter(_ w: inout ExpositionWriter, _ name: String, _ help: String, _ v: UInt64) {
