@@ -51,7 +51,7 @@ extension LongRunningTests.CrashDurabilityTests {
 
         let first = try RunningAgent(config: bDown, launcher: [Tools.testnet, "exec", Self.net])
         let piled = first.waitForStatus(timeout: 60) { s in
-            s.stores?[1].mode == "degraded" && (s.stores?[1].spillPendingRecords ?? 0) > 10_000
+            s.stores?[1].mode == .degraded && (s.stores?[1].spillPendingRecords ?? 0) > 10_000
         }
         try #require(piled != nil, "store b should fall behind; log:\n\(first.log.suffix(3000))")
         Thread.sleep(forTimeInterval: 20)
@@ -59,13 +59,13 @@ extension LongRunningTests.CrashDurabilityTests {
         first.signal(SIGKILL)
         _ = first.stop(timeout: 5)
         let a = atKill.stores?[0], b = atKill.stores?[1]
-        print("two stores, at kill -9: a \(a?.mode ?? "?") with \(a?.spillPendingRecords ?? -1) waiting, b \(b?.mode ?? "?") with \(b?.spillPendingRecords ?? -1) waiting in the log")
-        #expect(a?.mode == "normal" && (a?.spillPendingRecords ?? .max) < 5_000, "store a keeps up while b is down")
+        print("two stores, at kill -9: a \(a?.mode.rawValue ?? "?") with \(a?.spillPendingRecords ?? -1) waiting, b \(b?.mode.rawValue ?? "?") with \(b?.spillPendingRecords ?? -1) waiting in the log")
+        #expect(a?.mode == .normal && (a?.spillPendingRecords ?? .max) < 5_000, "store a keeps up while b is down")
         #expect((b?.spillPendingRecords ?? 0) >= 10_000, "everything b waits for is in the log")
 
         let second = try RunningAgent(config: bothUp, launcher: [Tools.testnet, "exec", Self.net])
         let caughtUp = second.waitForStatus(timeout: 150) { s in
-            (s.stores ?? []).count == 2 && (s.stores ?? []).allSatisfy { $0.mode == "normal" && $0.resultsShipped > 0 && $0.spillPendingRecords < 4_000 }
+            (s.stores ?? []).count == 2 && (s.stores ?? []).allSatisfy { $0.mode == .normal && $0.resultsShipped > 0 && $0.spillPendingRecords < 4_000 }
         }
         #expect(caughtUp != nil, "both back to normal; log:\n\(second.log.suffix(3000))")
         #expect(second.stop() == 0)

@@ -1,3 +1,4 @@
+import AdminAPI
 import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking
@@ -40,7 +41,7 @@ struct TwoStoreOutageTests {
     }
 
     static func made(_ s: AgentStatus) -> [String: Int] {
-        Dictionary(uniqueKeysWithValues: s.monitors.flatMap { m in m.targets.map { ("\(m.id)/\($0.target)", $0.record?.sent ?? 0) } })
+        Dictionary(uniqueKeysWithValues: (s.monitors ?? []).flatMap { m in m.targets.map { ("\(m.id)/\($0.target)", Int($0.record?.sent ?? 0)) } })
     }
 
     @Test(.enabled(if: Tools.isRoot && FileManager.default.isExecutableFile(atPath: "/usr/bin/victoria-metrics"),
@@ -58,19 +59,19 @@ struct TwoStoreOutageTests {
         let agent = try RunningAgent(config: Self.config(a, b, spill: spill))
         try #require(agent.waitForStatus(timeout: 20) { s in (s.stores ?? []).allSatisfy { $0.resultsShipped >= 40 } && s.stores?.count == 2 } != nil,
                      "log:\n\(agent.log)")
-        let names = try agent.status().stores?.map { $0.endpoint ?? "" }
+        let names = try agent.status().stores?.map { $0.endpoint }
         #expect(names == ["first", "127.0.0.1_\(b.port)"], "the second is named after its URL's host and port")
 
         let paused = try b.run("pause")
         try #require(paused.status == 0, "\(paused.stderr)")
         let outageStart = Date()
-        #expect(agent.waitForStatus(timeout: 10) { $0.stores?[1].mode == "degraded" } != nil)
+        #expect(agent.waitForStatus(timeout: 10) { $0.stores?[1].mode == .degraded } != nil)
         // During the outage, every 10 s: the first store has every result made up to ~2 s ago.
         var worstLag = 0.0, worstMissing = 0
         while Date().timeIntervalSince(outageStart) < 60 {
             Thread.sleep(forTimeInterval: 10)
             let s = try agent.status()
-            #expect(s.stores?[0].mode == "normal", "the first store never leaves normal")
+            #expect(s.stores?[0].mode == .normal, "the first store never leaves normal")
             let now = Date().timeIntervalSince1970
             let newest = try Self.newest(a)
             let inA = try a.counts()
@@ -98,14 +99,14 @@ struct TwoStoreOutageTests {
         let resumed = try b.run("resume")
         try #require(resumed.status == 0, "\(resumed.stderr)")
         let back = agent.waitForStatus(timeout: 90) { s in
-            s.stores?[1].mode == "normal" && (s.stores?[1].modeHistory.count ?? 0) >= 4
+            s.stores?[1].mode == .normal && (s.stores?[1].modeHistory.count ?? 0) >= 4
         }
         #expect(back != nil, "the second store recovered; log:\n\(agent.log)")
         #expect(agent.stop() == 0)
         let s = try agent.status()
         let stores = try #require(s.stores)
-        #expect(stores[0].modeHistory == ["normal"], "\(stores[0].modeHistory)")
-        #expect(stores[1].modeHistory.starts(with: ["normal", "degraded", "recovery", "normal"]), "\(stores[1].modeHistory)")
+        #expect(stores[0].modeHistory == [.normal], "\(stores[0].modeHistory)")
+        #expect(stores[1].modeHistory.starts(with: [.normal, .degraded, .recovery, .normal]), "\(stores[1].modeHistory)")
         let made = Self.made(s)
         let total = made.values.reduce(0, +)
         #expect(total > 60 * 20)
@@ -119,8 +120,8 @@ struct TwoStoreOutageTests {
                 if inStore.values.reduce(0, +) + pending >= total { break }
                 Thread.sleep(forTimeInterval: 1)
             }
-            print("two stores: \(d.endpoint ?? "?"): \(total) probes made, \(inStore.values.reduce(0, +)) in the store, \(pending) on disk at stop")
-            #expect(inStore.values.reduce(0, +) + pending == total, "\(d.endpoint ?? "?"): zero loss, store + disk = made")
+            print("two stores: \(d.endpoint): \(total) probes made, \(inStore.values.reduce(0, +)) in the store, \(pending) on disk at stop")
+            #expect(inStore.values.reduce(0, +) + pending == total, "\(d.endpoint): zero loss, store + disk = made")
             for (series, n) in made {
                 #expect((inStore[series] ?? 0) <= n && (inStore[series] ?? 0) >= n - pending, "\(series): \(inStore[series] ?? 0) of \(n)")
             }

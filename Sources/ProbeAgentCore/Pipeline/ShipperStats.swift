@@ -95,4 +95,7 @@ public struct ShipperState: Sendable, Codable {
     public var deadLetterBytes: Int64 = 0
     public var deadLetterDroppedRequests: UInt64 = 0
     public var deadLetterDroppedResults: UInt64 = 0
+
+    /// All zero, mode normal.
+    public init() {}
 }
