@@ -189,10 +189,8 @@ def start_agent(agent, n, d, receiver):
     return p, st, port
 
 
-def admin_lateness(d):
-    """The agent's two lateness histograms so far, scheduler (handed to the engine) and send
-    (kernel TX stamp), as (bounds in s, per-bucket counts) from GET /v1/status on its admin
-    socket: two readings make the window's histograms."""
+def admin_status(d):
+    """GET /v1/status on the admin socket of the agent whose directory is `d` (its JSON)."""
     import http.client
 
     class UnixConnection(http.client.HTTPConnection):
@@ -204,9 +202,16 @@ def admin_lateness(d):
     c = UnixConnection("localhost", timeout=30)
     try:
         c.request("GET", "/v1/status")
-        s = json.loads(c.getresponse().read())["scheduler"]
+        return json.loads(c.getresponse().read())
     finally:
         c.close()
+
+
+def admin_lateness(d):
+    """The agent's two lateness histograms so far, scheduler (handed to the engine) and send
+    (kernel TX stamp), as (bounds in s, per-bucket counts) from GET /v1/status on its admin
+    socket: two readings make the window's histograms."""
+    s = admin_status(d)["scheduler"]
     return {k: (s[k]["bucketUpperBoundsSeconds"], s[k]["bucketCounts"]) for k in ("lateness", "sendLateness")}
 
 

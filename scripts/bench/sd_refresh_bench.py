@@ -21,7 +21,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.dont_write_bytecode = True
 import agent_bench  # address(i)
-import scale_bench  # check_loopback, free_port, stop, admin_lateness, window_lateness
+import scale_bench  # check_loopback, free_port, stop, admin_status, admin_lateness, window_lateness
 
 SLOW = re.compile(r"probing loop turn took ([0-9.]+) ms \(([^)]*)\)(?:; on CPU ([0-9.]+) ms)?")
 
@@ -39,21 +39,7 @@ def write_list(path, indices):
     os.rename(tmp, path)
 
 
-def admin_status(d):
-    import http.client, socket
-
-    class UnixConnection(http.client.HTTPConnection):
-        def connect(self):
-            self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            self.sock.settimeout(30)
-            self.sock.connect(os.path.join(d, "admin.sock"))
-
-    c = UnixConnection("localhost", timeout=30)
-    try:
-        c.request("GET", "/v1/status")
-        return json.loads(c.getresponse().read())
-    finally:
-        c.close()
+admin_status = scale_bench.admin_status
 
 
 def turn_histogram(port):
