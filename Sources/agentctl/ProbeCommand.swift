@@ -34,17 +34,7 @@ struct ProbeCommand: ParsableCommand {
     @Option(name: .shortAndLong, help: "Rounds to send (1-100000).")
     var count: Int = 1
 
-    @Option(name: .shortAndLong, help: "Time between rounds, e.g. 1s, 200ms.")
-    var interval: String = "1s"
-
-    @Option(name: .long, help: "Per-probe timeout, e.g. 1s, 500ms.")
-    var timeout: String = "1s"
-
-    @Flag(name: .customShort("4"), help: "Resolve names to IPv4 only.")
-    var ipv4Only = false
-
-    @Flag(name: .customShort("6"), help: "Resolve names to IPv6 only.")
-    var ipv6Only = false
+    @OptionGroup var timing: ProbeTimingFlags
 
     @Flag(name: .long, help: "Print JSON (one document) instead of text.")
     var json = false
@@ -67,9 +57,6 @@ struct ProbeCommand: ParsableCommand {
         if tcpPort != nil && connectPort != nil { throw ValidationError("choose one of --tcp and --connect") }
         if tcpPort == 0 || connectPort == 0 { throw ValidationError("port must be 1-65535") }
         if !(1...100_000).contains(count) { throw ValidationError("--count must be 1-100000") }
-        if ipv4Only && ipv6Only { throw ValidationError("choose one of -4 and -6") }
-        _ = try parsedDuration(interval, name: "--interval", range: 0...3_600_000)
-        _ = try parsedDuration(timeout, name: "--timeout", range: 1...600_000)
         if targets.isEmpty && file == nil { throw ValidationError("give at least one target, or --file") }
         try packet.check(kind: tcpPort != nil ? .tcpSyn : connectPort != nil ? .tcpConnect : .icmp)
     }
@@ -77,11 +64,10 @@ struct ProbeCommand: ParsableCommand {
     func run() throws {
         let kind: ProbeKind = tcpPort != nil ? .tcpSyn : connectPort != nil ? .tcpConnect : .icmp
         let port = tcpPort ?? connectPort ?? 0
-        let pref: Resolver.FamilyPreference = ipv4Only ? .v4 : ipv6Only ? .v6 : .any
         var resolved: [(name: String, address: IPAddress)] = []
         var unresolved = false
         for t in try targets + targetsFromFile() {
-            do { resolved.append((t, try Resolver.resolve(t, family: pref)[0])) } catch {
+            do { resolved.append((t, try Resolver.resolve(t, family: timing.family)[0])) } catch {
                 printError("agentctl: \(error)")
                 unresolved = true
             }
@@ -96,8 +82,8 @@ struct ProbeCommand: ParsableCommand {
         }
         let session = ProbeSession(
             targets: resolved, kind: kind, port: port, options: packet.options, count: count,
-            intervalMs: try parsedDuration(interval, name: "--interval", range: 0...3_600_000),
-            timeoutMs: UInt32(try parsedDuration(timeout, name: "--timeout", range: 1...600_000)),
+            intervalMs: try timing.intervalMilliseconds(),
+            timeoutMs: UInt32(try timing.timeoutMilliseconds()),
             json: json, quiet: quiet)
         let allAnswered = session.run(engine)
         if unresolved { throw ExitCode(2) }

@@ -37,17 +37,7 @@ struct TraceCommand: ParsableCommand {
     @Option(name: .shortAndLong, help: "Rounds: probes per hop (1-1000).")
     var count: Int = 3
 
-    @Option(name: .shortAndLong, help: "From one round to the next, e.g. 1s, 200ms.")
-    var interval: String = "1s"
-
-    @Option(name: .long, help: "Per-probe timeout, e.g. 1s, 500ms.")
-    var timeout: String = "1s"
-
-    @Flag(name: .customShort("4"), help: "Resolve the name to IPv4 only.")
-    var ipv4Only = false
-
-    @Flag(name: .customShort("6"), help: "Resolve the name to IPv6 only.")
-    var ipv6Only = false
+    @OptionGroup var timing: ProbeTimingFlags
 
     @Flag(name: .long, help: "Print JSON instead of the table.")
     var json = false
@@ -61,16 +51,13 @@ struct TraceCommand: ParsableCommand {
         if tcpPort == 0 { throw ValidationError("port must be 1-65535") }
         if !TracePlan.maxHopsRange.contains(maxHops) { throw ValidationError("--max-hops must be 1-64") }
         if !(1...1000).contains(count) { throw ValidationError("--count must be 1-1000") }
-        if ipv4Only && ipv6Only { throw ValidationError("choose one of -4 and -6") }
         if packet.ttl != nil { throw ValidationError("-H does not apply: a trace sets the TTL of every probe") }
         try packet.check(kind: tcpPort == nil ? .icmp : .tcpSyn)
-        _ = try parsedDuration(interval, name: "--interval", range: 0...3_600_000)
-        _ = try parsedDuration(timeout, name: "--timeout", range: 1...600_000)
     }
 
     func run() throws {
         let address: IPAddress
-        do { address = try Resolver.resolve(target, family: ipv4Only ? .v4 : ipv6Only ? .v6 : .any)[0] } catch {
+        do { address = try Resolver.resolve(target, family: timing.family)[0] } catch {
             printError("agentctl: \(error)")
             throw ExitCode(2)
         }
@@ -81,8 +68,8 @@ struct TraceCommand: ParsableCommand {
             throw ExitCode(3)
         }
         let plan = TracePlan(maxHops: maxHops, rounds: count,
-                             roundInterval: UInt64(try parsedDuration(interval, name: "--interval", range: 0...3_600_000)) * 1_000_000,
-                             timeout: UInt64(try parsedDuration(timeout, name: "--timeout", range: 1...600_000)) * 1_000_000)
+                             roundInterval: UInt64(try timing.intervalMilliseconds()) * 1_000_000,
+                             timeout: UInt64(try timing.timeoutMilliseconds()) * 1_000_000)
         let kind: ProbeKind = tcpPort == nil ? .icmp : .tcpSyn
         let run = TraceDriver(engine: engine, kind: kind, port: tcpPort ?? 0)
             .trace(address, plan: plan, options: packet.options)
