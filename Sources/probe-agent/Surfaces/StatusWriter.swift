@@ -1,9 +1,6 @@
 import AdminAPI
 import Foundation
 import Logging
-import ProbeAgentCore
-import ProbeEngine
-import Shipper
 
 /// Writes the status file (`--status-file`: the whole ``AgentStatus``, every target's
 /// counters included) atomically (temp file + rename), off the loop thread.
