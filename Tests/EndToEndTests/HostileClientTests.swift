@@ -185,7 +185,17 @@ struct HostileClientTests {
         #expect(agent.stop() == 0)
     }
 
-    @Test("10 reloads at once through the admin socket: two applied, every requester told the outcome")
+    /// "config reloaded (admin API ×9, SIGHUP): …" → 10; "(admin API)" → 1.
+    static func requestsServed(_ line: Substring) -> Int {
+        guard let open = line.range(of: "config reloaded ("),
+              let close = line[open.upperBound...].firstIndex(of: ")") else { return 0 }
+        return line[open.upperBound..<close].split(separator: ",").reduce(0) { sum, reason in
+            let count = reason.split(separator: "×").dropFirst().first.flatMap { Int($0) }
+            return sum + (count ?? 1)
+        }
+    }
+
+    @Test("10 reloads at once through the admin socket: coalesced, every requester told the outcome")
     func reloadBurst() throws {
         let agent = try RunningAgent(config: Self.manyTargets(4000))
         _ = try #require(agent.waitForListeners(), "log:\n\(agent.log)")
@@ -202,7 +212,13 @@ struct HostileClientTests {
 
         let s = try AgentctlAdminTests.decode(AgentStatus.self, try agent.agentctl(["status", "--json"]))
         let applied = agent.log.split(separator: "\n").filter { $0.contains("config reloaded (") }
-        #expect(s.reloads.succeeded == 2 && applied.count == 2 && applied[1].contains("config reloaded (admin API ×9)"),
+        // Every request is served by exactly one reload, and requests that arrive while one
+        // runs share the next. How many arrive before the first reload ends depends on the
+        // scheduler (usually 1 + 9; a loaded machine may read a late one after the second
+        // started), so the test checks the accounting and that coalescing happened, not 2.
+        let served = applied.map(Self.requestsServed)
+        #expect(s.reloads.succeeded == applied.count && served.reduce(0, +) == 10
+                    && applied.count < 10 && served.contains { $0 >= 5 },
                 "\(s.reloads.succeeded) reloads applied for 10 requests:\n\(applied.joined(separator: "\n"))")
         let one = try agent.agentctl(["reload"])
         #expect(one.status == 0 && one.stdout.contains("4 unchanged"), "\(one.stdout)\(one.stderr)")
