@@ -161,7 +161,8 @@ public struct LatenessReport: Codable, Sendable {
 }
 
 /// `GET /health` on the TCP listener, and ``AgentStatus/health``: `stalled` (HTTP 503) when
-/// the probing loop has not turned for 5 s or delivery is stalled, else `ok`, with the
+/// the probing loop has not turned for 5 s or delivery as a whole is stalled (``DeliveryStall``:
+/// the shipper, the log, or every store; one store of several stalled is named but `ok`), else `ok`, with the
 /// delivery mode, why, and the backlog.
 public struct HealthReply: Codable, Sendable {
     /// `ok` or `stalled`.
@@ -187,7 +188,9 @@ public struct HealthReply: Codable, Sendable {
     public init(loopAlive: Bool, deliveryStalled: String?, stores: [ShipperStats]) {
         let d = ShipperStats.worst(of: stores) ?? ShipperStats()
         status = loopAlive && deliveryStalled == nil ? "ok" : "stalled"
-        let why = stores.count > 1 ? "remote_write '\(d.endpoint)': \(d.modeReason)" : d.modeReason
+        // A store stalled on its own is named here while /health stays 200: the others deliver.
+        let own = d.stalled ?? d.modeReason
+        let why = stores.count > 1 ? "remote_write '\(d.endpoint)': \(own)" : own
         reason = !loopAlive ? "the probing loop has not turned for more than 5 s"
             : deliveryStalled ?? (stores.isEmpty ? "no remote_write configured: results are not shipped" : why)
         (mode, modeChangedAt) = (d.mode.rawValue, d.modeChangedAt)

@@ -37,8 +37,8 @@ public final class Shipper: @unchecked Sendable {
     private let stopping = Atomic<Bool>(false)
     /// CLOCK_MONOTONIC ns when the shipper thread last went round its loop (0 before start).
     private let heartbeat = Atomic<UInt64>(0)
-    /// The stores whose requests went unanswered for their stall_timeout, named; nil: none.
-    private let machineStalled = Mutex<String?>(nil)
+    /// Per store: its requests went unanswered for its stall_timeout (set by the shipper thread).
+    private let unanswered: Mutex<[Bool]>
     /// Why the spill log could not be opened (then nothing is delivered), nil while it could.
     private let openFailure = Mutex<String?>(nil)
     private let finished = DispatchSemaphore(value: 0)
@@ -77,26 +77,33 @@ public final class Shipper: @unchecked Sendable {
         extra.memQueueCap = options.memItemsCap
         extra.modeReason = "opening the spill log"
         published = Mutex(options.stores.map { _ in ShipperStats() })
+        unanswered = Mutex(options.stores.map { _ in false })
         publish()
     }
 
     /// Each store's delivery figures, in `remote_write` order.
     public var stats: [ShipperStats] { published.withLock { $0 } }
 
-    /// Why delivery is stalled, or nil: the shipper thread has not gone round its loop for
-    /// `stall_timeout` (a hung disk, a blocking call), or requests are on their way and none
-    /// was answered for that long.
-    public func stallReason(now: UInt64 = MonotonicClock.nanoseconds()) -> String? {
-        if let failure = openFailure.withLock({ $0 }) { return "delivery stopped: \(failure)" }
+    /// Why delivery as a whole is stalled, or nil (``DeliveryStall`` has the rule): what
+    /// /health and the systemd watchdog go by.
+    public func stallReason(now: UInt64 = MonotonicClock.nanoseconds()) -> String? { stall(now: now).whole }
+
+    /// Which stores are stalled and whether delivery as a whole is: the shipper thread has not
+    /// gone round its loop for `stall_timeout` (a hung disk, a blocking call) or the log could
+    /// not be opened (every store), or a store's requests are on their way and none was
+    /// answered for its `stall_timeout` (that store).
+    public func stall(now: UInt64 = MonotonicClock.nanoseconds()) -> DeliveryStall {
+        var shared: String?
         let beat = heartbeat.load(ordering: .relaxed)
         let limit = UInt64(options.stores.map(\.stallTimeout).min()!.nanosecondsValue)
-        if beat > 0, now > beat, now - beat > limit {
-            return "delivery stalled: the shipper thread has made no progress for \((now - beat) / 1_000_000_000) s (disk or store call blocked)"
+        if let failure = openFailure.withLock({ $0 }) {
+            shared = "delivery stopped: \(failure)"
+        } else if beat > 0, now > beat, now - beat > limit {
+            shared = "delivery stalled: the shipper thread has made no progress for \((now - beat) / 1_000_000_000) s (disk or store call blocked)"
         }
-        if let stores = machineStalled.withLock({ $0 }) {
-            return "delivery stalled: no answer from \(stores) with requests on their way"
-        }
-        return nil
+        return DeliveryStall(shared: shared, unanswered: unanswered.withLock { $0 },
+                             names: stores.map { stores.count == 1 ? "the store" : "remote_write '\($0.name)'" },
+                             timeouts: stores.map { DurationParser.format($0.options.stallTimeout) })
     }
 
     /// Starts the shipper thread.
@@ -159,10 +166,6 @@ public final class Shipper: @unchecked Sendable {
 
     /// Store `i` in a stall message: "the store for over 30s" with one store (as it always
     /// read), "remote_write 'name' for over 30s" with several.
-    private func stalledStore(_ i: Int) -> String {
-        "\(stores.count == 1 ? "the store" : "remote_write '\(stores[i].name)'") for over \(stores[i].options.stallTimeout)"
-    }
-
     /// " to 'name'" (with `preposition`) when there are several stores, "" with one (whose
     /// messages read as before).
     private func named(_ i: Int, _ preposition: String = "") -> String {
@@ -195,8 +198,8 @@ public final class Shipper: @unchecked Sendable {
         perform(fanout.poll(now: MonotonicClock.nanoseconds(), wallMs: Self.wallMs()))
         do { try spill.maintain(nowNanos: Int64(Self.wallMs()) * 1_000_000) } catch { noteForAll(error, "spill maintenance") }
         reportCapDrops()
-        let stalled = fanout.stalledEndpoints(now: MonotonicClock.nanoseconds())
-        machineStalled.withLock { $0 = stalled.isEmpty ? nil : stalled.map(stalledStore).joined(separator: ", ") }
+        let stalled = Set(fanout.stalledEndpoints(now: MonotonicClock.nanoseconds()))
+        unanswered.withLock { $0 = stores.indices.map(stalled.contains) }
         publish()
     }
 
@@ -319,7 +322,7 @@ public final class Shipper: @unchecked Sendable {
     private func publish() {
         let l = spill?.stats
         let nowNanos = Int64(Self.wallMs()) * 1_000_000
-        let stalled = stallReason()
+        let stalled = stall().stores
         var all: [ShipperStats] = []
         for (i, store) in stores.enumerated() {
             var s = ShipperStats()
@@ -356,7 +359,7 @@ public final class Shipper: @unchecked Sendable {
                 s.spillCorruptRecords = l.corruptRecords
                 s.spillTornTailBytes = l.tornTailBytes
             }
-            s.stalled = stalled
+            s.stalled = stalled[i]
             all.append(s)
         }
         published.withLock { $0 = all }

@@ -3,7 +3,7 @@ import Testing
 
 /// Delivery that cannot make progress is never silent: a store that takes requests and never
 /// answers, and a spill log that cannot be opened, both make /health answer 503 with the reason,
-/// while probing goes on.
+/// while probing goes on; with two stores, one that never answers is that store's stall only.
 @Suite("delivery stalls are seen", .serialized)
 struct DeliveryStallTests {
     static func health(_ agent: RunningAgent) throws -> (status: Int, reason: String) {
@@ -53,6 +53,61 @@ struct DeliveryStallTests {
         #expect(agent.waitForLog("delivery resumed", timeout: 5))
         let events = try agent.agentctl(["events", "--json"])
         #expect(events.stdout.contains("\"delivery_stalled\"") && events.stdout.contains("\"delivery_resumed\""), "\(events.stdout)")
+        #expect(agent.stop() == 0)
+    }
+
+    /// Two stores: one that never answers is that store's stall only — named in /health, its
+    /// status and metric, an event — while /health stays 200 (the watchdog is fed) and the
+    /// other store goes on delivering; both hung is delivery stalled as a whole (503).
+    @Test(.enabled(if: Tools.isRoot, "needs CAP_NET_RAW for raw ICMP"), .timeLimit(.minutes(4)))
+    func oneOfTwoStoresThatNeverAnswersStallsThatStoreOnly() throws {
+        let (a, b) = (try FakeStore(), try FakeStore())
+        let spill = try DeliveryTests.tempDir("spill")
+        defer { try? FileManager.default.removeItem(at: spill) }
+        let one = DeliveryTests.config(store: a.url, spill: spill)
+            .replacingOccurrences(of: "  timeout: 1s", with: "  timeout: 60s\n  stall_timeout: 2s")
+        let store = one[one.range(of: "remote_write:\n")!.upperBound..<one.range(of: "\nmonitors:")!.lowerBound]
+            .split(separator: "\n").filter { !$0.trimmingCharacters(in: .whitespaces).isEmpty }.map { "  " + $0 }
+        let list = ["  - name: a"] + store + ["  - name: b"] + store.map { $0.replacingOccurrences(of: a.url, with: b.url) }
+        let cfg = one.replacingOccurrences(of: String(store.map { $0.dropFirst(2) }.joined(separator: "\n")),
+                                           with: list.joined(separator: "\n"))
+        let agent = try RunningAgent(config: cfg)
+        #expect(agent.waitForStatus(timeout: 20) { s in (s.stores ?? []).count == 2 && s.stores!.allSatisfy { $0.resultsShipped >= 20 } } != nil,
+                "config:\n\(cfg)\nlog:\n\(agent.log)")
+
+        try b.setMode("hang:10")
+        let seen = agent.waitForStatus(timeout: 15) { $0.stores?[1].stalled != nil }
+        #expect(seen?.stores?[0].stalled == nil, "store a is not stalled; log:\n\(agent.log)")
+        let h = try Self.health(agent)
+        #expect(h.status == 200 && h.reason.contains("remote_write 'b': delivery stalled: no answer from remote_write 'b' for over 2s"),
+                "\(h)")
+        // Over 5 s of b's stall, /health stays 200 and store a keeps shipping.
+        let shippedBefore = try agent.status().stores?[0].resultsShipped ?? 0
+        let until = Date().addingTimeInterval(5)
+        var worst = 200
+        while Date() < until {
+            worst = max(worst, (try? Self.health(agent).status) ?? 0)
+            usleep(250_000)
+        }
+        #expect(worst == 200, "never 503 while store a delivers")
+        let shippedAfter = try agent.status().stores?[0].resultsShipped ?? 0
+        #expect(shippedAfter >= shippedBefore + 40, "store a went on: \(shippedBefore) → \(shippedAfter)")
+        let metrics = try ServiceSurfaceTests.get("http://\(try #require(agent.waitForListeners()))/metrics").body
+        #expect(metrics.contains("probeagent_delivery_stalled 0"))
+        #expect(metrics.contains("probeagent_remote_write_stalled{remote_name=\"b\",url=\"\(b.url)\"} 1"), "\(metrics.split(separator: "\n").filter { $0.contains("stalled") })")
+        #expect(metrics.contains("probeagent_remote_write_stalled{remote_name=\"a\",url=\"\(a.url)\"} 0"))
+        #expect(agent.waitForLog("(the other stores are delivering)", timeout: 5), "an event and a log line name the store")
+
+        // Both hung: nothing delivers, so delivery as a whole is stalled.
+        try a.setMode("hang:10")
+        let both = Self.waitForHealth(agent, timeout: 15) { $0.status == 503 }
+        #expect(both?.reason.contains("remote_write 'a'") == true && both?.reason.contains("remote_write 'b'") == true,
+                "\(String(describing: both)); log:\n\(agent.log)")
+        try a.setMode("ok")
+        try b.setMode("ok")
+        #expect(Self.waitForHealth(agent, timeout: 40) { $0.status == 200 && !$0.reason.contains("stalled") } != nil,
+                "healthy again once both answer; log:\n\(agent.log)")
+        #expect(agent.waitForLog("delivery resumed", timeout: 10))
         #expect(agent.stop() == 0)
     }
 

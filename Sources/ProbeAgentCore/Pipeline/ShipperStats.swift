@@ -37,13 +37,19 @@ public struct ShipperStats: Sendable, Codable {
         counters.highestSentTimestampMs > 0 ? Date(timeIntervalSince1970: Double(counters.highestSentTimestampMs) / 1000) : nil
     }
 
-    /// The store worst off: degraded before recovery before normal, the first on a tie; nil
-    /// for none.
+    /// The store worst off: stalled before degraded before recovery before normal, the first
+    /// on a tie; nil for none.
     public static func worst(of stores: [ShipperStats]) -> ShipperStats? {
-        func rank(_ m: DeliveryMode) -> Int { m == .degraded ? 2 : m == .recovery ? 1 : 0 }
+        func rank(_ s: ShipperStats) -> Int { s.stalled != nil ? 3 : s.mode == .degraded ? 2 : s.mode == .recovery ? 1 : 0 }
         return stores.enumerated().max { a, b in
-            (rank(a.element.mode), b.offset) < (rank(b.element.mode), a.offset)
+            (rank(a.element), b.offset) < (rank(b.element), a.offset)
         }?.element
+    }
+
+    /// Whether delivery as a whole is stalled, read from the stores' published figures: every
+    /// store is, which is ``DeliveryStall``'s rule (a shared stall marks every store).
+    public static func deliveryStalled(_ stores: [ShipperStats]) -> Bool {
+        !stores.isEmpty && stores.allSatisfy { $0.stalled != nil }
     }
 
     /// How far the store is behind `now`: now minus ``highestSentTimestamp`` (never negative).
@@ -70,7 +76,8 @@ public struct ShipperState: Sendable, Codable {
     public var spillBytesWritten: UInt64 = 0
     /// Results per request now (smaller after 413 answers).
     public var resultsPerRequest = 0
-    /// Why delivery is stalled (``Shipper/stallReason(now:)``), nil when it is not.
+    /// Why this store's delivery is stalled (``DeliveryStall``: its own requests unanswered,
+    /// or a stall every store shares), nil when it is not.
     public var stalled: String?
     /// Remote-write requests sent and not answered yet.
     public var requestsInFlight = 0

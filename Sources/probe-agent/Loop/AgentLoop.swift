@@ -52,7 +52,7 @@ final class AgentLoop: Sendable {
         let priority = thread.priority
         thread.run {
             let delivery = shipper.map { s in ShipperHandle(handoff: handoff, stats: { @Sendable in s.stats }, stop: { @Sendable in s.stop() },
-                                                              stallReason: { @Sendable in s.stallReason() }) }
+                                                              stall: { @Sendable in s.stall() }) }
             let state = LoopState(engine: engine.take()!, configPath: configPath, config: config, statusFile: statusFile,
                                   statusInterval: statusInterval, shipper: delivery, events: events, loopPriority: priority,
                                   log: log, control: loop)

@@ -49,6 +49,17 @@ extension LoopState {
         }
     }
 
+    /// A delivery stall (Shipper.stall: a store's, or the whole) starting, changing stores or
+    /// ending: an event on the admin stream and a log line, once per change; /health and the
+    /// watchdog read the stall themselves.
+    func reportDeliveryStall() {
+        guard let stall = shipper?.stall() else { return }
+        let stalled = stall.stores.map { $0 != nil }
+        guard stalled != reportedStall, stalled.contains(true) || reportedStall.contains(true) else { return }
+        publishStall(stall.summary)
+        reportedStall = stalled
+    }
+
     func publishStall(_ reason: String?) {
         if let reason {
             events.publish(AgentEvent(kind: .deliveryStalled, message: reason))

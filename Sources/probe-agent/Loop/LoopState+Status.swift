@@ -40,7 +40,7 @@ extension LoopState {
     func writeStatus(synchronously: Bool = false) {
         guard let status else { return }
         let snap = snapshot()
-        let (stores, stalled) = (shipper?.stats() ?? [], shipper?.stallReason())
+        let (stores, stalled) = (shipper?.stats() ?? [], shipper?.stall().whole)
         status.write(synchronously: synchronously, log: log) {
             AdminViews.status(snap.summary, tables: snap, stores: stores, deliveryStalled: stalled,
                               httpListen: nil, adminSocket: nil)
@@ -54,5 +54,6 @@ struct ShipperHandle {
     /// Each store's figures, in `remote_write` order.
     var stats: @Sendable () -> [ShipperStats]
     var stop: @Sendable () -> Void
-    var stallReason: @Sendable () -> String?
+    /// Which stores are stalled, and whether delivery as a whole is.
+    var stall: @Sendable () -> DeliveryStall
 }

@@ -20,7 +20,8 @@ final class LoopState {
     let shipper: ShipperHandle?
     let status: StatusWriter?
     /// Delivery's stall as last reported (an event and a log line on each change).
-    private var reportedStall: String?
+    /// Per store, stalled as last reported (reportDeliveryStall).
+    var reportedStall: [Bool] = []
     var service: ServiceHeartbeat // systemd: READY=1, WATCHDOG=1 (ServiceHeartbeat.swift)
     let events: EventHub
     /// Work per loop turn, by phase (LoopTurnClock.swift).
@@ -37,7 +38,7 @@ final class LoopState {
         let now = MonotonicClock.nanoseconds()
         loop = ProbeLoop(config: config, now: now, shipping: shipper != nil, statusInterval: UInt64(statusInterval.nanosecondsValue))
         var stalled: @Sendable () -> Bool = { false }
-        if let reason = shipper?.stallReason { stalled = { reason() != nil } }
+        if let stall = shipper?.stall { stalled = { stall().whole != nil } }
         service = ServiceHeartbeat(config: loop.probed, now: now, deliveryStalled: stalled)
         resolver = BackgroundResolver(interval: config.scheduler.resolveInterval, timeout: config.scheduler.resolveTimeout)
         resolver.setNames(loop.addresses.hostnames)
@@ -84,15 +85,6 @@ final class LoopState {
             if let slow = turnClock.end(end, cpu: CallingThread.cpuNanoseconds()) { report(slow) }
         }
         shutDown()
-    }
-
-    /// A delivery stall (Shipper.stallReason) starting or ending: an event on the admin stream
-    /// and a log line, once per change; /health and the watchdog read the stall themselves.
-    private func reportDeliveryStall() {
-        let reason = shipper?.stallReason()
-        guard (reason == nil) != (reportedStall == nil) else { return }
-        publishStall(reason)
-        reportedStall = reason
     }
 
     /// This turn's results to the shipper, in one handoff (the array itself, not a copy).

@@ -23,7 +23,7 @@ enum SelfMetrics {
         engine(snap, &w)
         config(snap, &w)
         if let d = stores.first {
-            shared(d, oldestAge: stores.compactMap(\.spillOldestPendingAgeSeconds).max(), &w)
+            shared(d, oldestAge: stores.compactMap(\.spillOldestPendingAgeSeconds).max(), wholeStall: ShipperStats.deliveryStalled(stores), &w)
             perStore(stores, &w)
             spillCaps(snap.config.spill, &w)
         }
@@ -100,11 +100,11 @@ enum SelfMetrics {
 
     /// What every store shares: the results handed over, the spill log, the dead letters, the
     /// shipper thread's stall. `oldestAge`: of the oldest result some store still waits for.
-    private static func shared(_ d: ShipperStats, oldestAge: Double?, _ w: inout ExpositionWriter) {
+    private static func shared(_ d: ShipperStats, oldestAge: Double?, wholeStall: Bool, _ w: inout ExpositionWriter) {
         counter(&w, "probeagent_results_total", "Results handed to delivery.", d.resultsReceived)
         counter(&w, "probeagent_results_not_durable_total", "Results the spill log refused (disk full, EIO, read-only), shipped from memory only.", d.notDurableResults)
-        w.header("probeagent_delivery_stalled", .gauge, "1 while delivery is stalled: the shipper thread or a store made no progress for remote_write.stall_timeout with work waiting.")
-        w.sample("probeagent_delivery_stalled", [], d.stalled == nil ? 0 : 1)
+        w.header("probeagent_delivery_stalled", .gauge, "1 while delivery as a whole is stalled (/health 503): the shipper thread, or every store, made no progress for remote_write.stall_timeout with work waiting.")
+        w.sample("probeagent_delivery_stalled", [], wholeStall ? 1 : 0)
         gauge(&w, "probeagent_spill_bytes", "Bytes in the spill log's segments.", d.spillBytes)
         gauge(&w, "probeagent_spill_segments", "Segment files in the spill log.", d.spillSegments)
         w.header("probeagent_spill_oldest_age_seconds", .gauge, "Age of the oldest result waiting on disk for some store (0 when none).")
@@ -127,6 +127,7 @@ enum SelfMetrics {
             for m in DeliveryMode.allCases { w.sample("probeagent_delivery_mode", labels(d) + [("mode", m.rawValue)], d.mode == m ? 1 : 0) }
         }
         each("probeagent_delivery_mode_changed_timestamp_seconds", .gauge, "Time of the store's latest delivery mode change.") { $0.modeChangedAt.timeIntervalSince1970 }
+        each("probeagent_remote_write_stalled", .gauge, "1 while the store's requests have gone unanswered for its stall_timeout (or delivery as a whole is stalled); the other stores go on.") { $0.stalled == nil ? 0 : 1 }
         each("probeagent_results_shipped_total", .counter, "Results the store accepted.") { Double($0.resultsShipped) }
         each("probeagent_results_lost_total", .counter, "Results that could be neither kept in memory nor written to disk, or refused by a full hand-off while the shipper stalled.") { Double($0.resultsLost) }
         each("probeagent_queue_depth", .gauge, "Results in the store's memory queue (the read cache of the spill log's tail, requests on their way included).") { Double($0.memQueueDepth) }
