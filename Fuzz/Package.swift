@@ -11,6 +11,7 @@ import PackageDescription
 //   fuzz-store-answer   status, headers, body → StoreAnswer → StoreVerdict → Backoff
 //   fuzz-web            Accept-Encoding, Authorization, web config YAML → ContentCoding,
 //                       BasicCredentials, WebConfig
+//   fuzz-sd             a discovery answer (file_sd file, http_sd body) → TargetGroup.parse
 //
 // Each target's main.swift hands its test to FuzzSupport, which owns libFuzzer's entry point
 // and the `--write-seeds DIR` mode that writes the target's committed seed corpus.
@@ -40,5 +41,6 @@ let package = Package(
         fuzzTarget("fuzz-result-record", ["ProbeAgentCore", "ResultBlocks", "RemoteWrite"], local: ["FuzzSamples"]),
         fuzzTarget("fuzz-store-answer", ["ProbeAgentCore"]),
         fuzzTarget("fuzz-web", ["ProbeAgentCore"]),
+        fuzzTarget("fuzz-sd", ["ProbeAgentCore"]),
     ]
 )

@@ -8,6 +8,7 @@
 ##   result-record  bytes → ResultRecord / ResultBlock decoders (Fuzz/Sources/fuzz-result-record)
 ##   store-answer   status + headers + body → StoreVerdict      (Fuzz/Sources/fuzz-store-answer)
 ##   web            Accept-Encoding, Authorization, web config  (Fuzz/Sources/fuzz-web)
+##   sd             a discovery answer → TargetGroup.parse       (Fuzz/Sources/fuzz-sd)
 ## The Swift targets are the package in Fuzz/, built with -sanitize=fuzzer,address (Fuzz/README.md).
 ##
 ## Usage: scripts/fuzz.sh --smoke                       every target for 15 s (CI; scripts/test.sh runs it)
@@ -32,7 +33,7 @@
 ##
 set -euo pipefail
 source "$(dirname "$0")/lib/common.sh" "$@"
-all_targets=(packet config spill-log result-record store-answer web)
+all_targets=(packet config spill-log result-record store-answer web sd)
 smoke_seconds=15
 
 mode=long
@@ -46,7 +47,7 @@ while [[ $# -gt 0 ]]; do
         --regen-corpus) mode=regen ;;
         --list) printf '%s\n' "${all_targets[@]}"; exit 0 ;;
         --) shift; extra=("$@"); break ;;
-        packet|config|spill-log|result-record|store-answer|web) targets+=("$1") ;;
+        packet|config|spill-log|result-record|store-answer|web|sd) targets+=("$1") ;;
         ''|*[!0-9]*) usage; fatal "unknown argument: $1 (targets: ${all_targets[*]})" ;;
         *) [[ "$1" -gt 0 ]] || fatal "SECONDS must be positive"; seconds=$1 ;;
     esac

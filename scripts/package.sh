@@ -9,7 +9,7 @@
 ##   2. stage the tree: /usr/bin (stripped), the unit from config/ with ExecStart=/usr/bin/probe-agent,
 ##      packaging/agent.yaml as the conffile /etc/probe-agent/agent.yaml, man pages made
 ##      from --help (help2man), /usr/share/doc/probe-agent (README, copyright with the linked
-##      packages' licences, changelog, examples: config/agent.yaml and the Grafana/Prometheus kit)
+##      packages' licences, changelog, examples: config/agent.yaml, config/web-config.yml and the Grafana/Prometheus kit)
 ##   3. Depends: from what the binaries really link (dpkg-shlibdeps), plus passwd (postinst)
 ##   4. dpkg-deb --build; the .deb's path is the last line on stdout
 ##
@@ -101,7 +101,7 @@ man_help() { # man_help BINARY NAME DESCRIPTION [INCLUDE]
 roff_text() { sed -e 's/\\/\\e/g' -e "s/^\\([.']\\)/\\\\\\&\\1/"; }
 {
     echo "[COMMANDS]"
-    for sub in status queue-stats monitors reload events probe "config check" doctor; do
+    for sub in status queue-stats monitors reload events probe trace "config check" doctor; do
         printf '.SS "agentctl %s"\n.nf\n' "$sub"
         # shellcheck disable=SC2086 # "config check" is two words on purpose
         "$root/usr/bin/agentctl" $sub --help | roff_text
@@ -114,6 +114,7 @@ man_help "$root/usr/bin/agentctl" agentctl "inspect and drive a running probe-ag
 # Documentation and the operations kit.
 gzip -9n <README.md >"$doc/README.md.gz"
 install -m 0644 config/agent.yaml "$doc/examples/agent.yaml"
+install -m 0644 config/web-config.yml "$doc/examples/web-config.yml"
 install -m 0644 config/prometheus-scrape.yml "$doc/examples/prometheus/prometheus-scrape.yml"
 install -m 0644 config/grafana/*.json "$doc/examples/grafana/"
 install -m 0644 config/prometheus/*.yml "$doc/examples/prometheus/"

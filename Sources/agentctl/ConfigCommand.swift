@@ -28,11 +28,12 @@ struct ConfigCheckCommand: ParsableCommand {
             Loads each FILE exactly as probe-agent does and reports every problem, not only the first, \
             as `FILE:LINE:COLUMN: error: MESSAGE` on stderr, then a summary line for the file \
             (`FILE: N errors`, also on stderr). A valid file prints `FILE: ok (N monitors, M targets)` \
-            on stdout.
+            on stdout, or `(N monitors, M static targets + K discovery sources)` when monitors \
+            discover targets (file_sd_configs, http_sd_configs: not asked here).
 
-            --json prints one document on stdout instead (monitors and targets are null for a file \
-            that is not valid):
-              {"files": [{"file", "ok", "monitors", "targets",
+            --json prints one document on stdout instead (monitors, targets and discoverySources \
+            are null for a file that is not valid):
+              {"files": [{"file", "ok", "monitors", "targets", "discoverySources",
                           "errors": [{"file", "line", "column", "message"}]}]}
 
             Files are held to the agent's limits before they are parsed: 16 MiB, lists and mappings \
@@ -69,9 +70,11 @@ struct ConfigCheckCommand: ParsableCommand {
             case .invalid(let errors) where !json:
                 for error in errors { printError(error.description) }
                 printError("\(result.file): \(errors.count) error\(errors.count == 1 ? "" : "s")")
-            case .valid(let monitors, let targets) where !json:
-                print("\(result.file): ok (\(monitors) monitor\(monitors == 1 ? "" : "s"), "
-                    + "\(targets) target\(targets == 1 ? "" : "s"))")
+            case .valid(let monitors, let targets, let sources) where !json:
+                // With discovery, the targets are known only once the agent asks the sources.
+                let listed = sources == 0 ? "\(targets) target\(targets == 1 ? "" : "s")"
+                    : "\(targets) static target\(targets == 1 ? "" : "s") + \(sources) discovery source\(sources == 1 ? "" : "s")"
+                print("\(result.file): ok (\(monitors) monitor\(monitors == 1 ? "" : "s"), \(listed))")
                 fflush(nil)  // keep stdout in step with the diagnostics on stderr
             default:
                 break
@@ -101,7 +104,8 @@ struct ConfigCheckCommand: ParsableCommand {
             }
             return ConfigCheckResult(file: path, outcome: .valid(
                 monitors: config.monitors.count,
-                targets: config.targetCount))
+                targets: config.targetCount,
+                discoverySources: config.monitors.reduce(0) { $0 + $1.discovery.files.count + $1.discovery.http.count }))
         } catch {
             // The loader reports a file it cannot read (or decode) as one error at 0:0.
             if error.errors.count == 1, let only = error.errors.first, only.line == 0,
@@ -129,7 +133,8 @@ struct ConfigCheckCommand: ParsableCommand {
 /// What checking one file found.
 struct ConfigCheckResult: Encodable {
     enum Outcome {
-        case valid(monitors: Int, targets: Int)
+        /// `targets`: the static ones; `discoverySources`: file_sd and http_sd entries.
+        case valid(monitors: Int, targets: Int, discoverySources: Int)
         case invalid([ConfigError])
         case unreadable(String)
     }
@@ -139,19 +144,18 @@ struct ConfigCheckResult: Encodable {
 
     var ok: Bool { if case .valid = outcome { true } else { false } }
 
-    private enum CodingKeys: String, CodingKey { case file, ok, monitors, targets, errors }
+    private enum CodingKeys: String, CodingKey { case file, ok, monitors, targets, discoverySources, errors }
     private struct Diagnostic: Encodable { var file: String; var line: Int; var column: Int; var message: String }
 
     func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode(file, forKey: .file)
         try c.encode(ok, forKey: .ok)
-        var monitors: Int?, targets: Int?
+        var monitors: Int?, targets: Int?, sources: Int?
         var errors: [Diagnostic] = []
         switch outcome {
-        case .valid(let m, let t):
-            monitors = m
-            targets = t
+        case .valid(let m, let t, let s):
+            (monitors, targets, sources) = (m, t, s)
         case .invalid(let list):
             errors = list.map { Diagnostic(file: $0.file, line: $0.line, column: $0.column, message: $0.message) }
         case .unreadable(let reason):
@@ -159,6 +163,7 @@ struct ConfigCheckResult: Encodable {
         }
         try c.encode(monitors, forKey: .monitors)
         try c.encode(targets, forKey: .targets)
+        try c.encode(sources, forKey: .discoverySources)
         try c.encode(errors, forKey: .errors)
     }
 }

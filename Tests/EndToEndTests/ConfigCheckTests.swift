@@ -4,7 +4,9 @@ import Testing
 /// The `agentctl config check --json` document.
 private struct CheckReport: Decodable {
     struct Diagnostic: Decodable, Equatable { var file: String; var line: Int; var column: Int; var message: String }
-    struct File: Decodable { var file: String; var ok: Bool; var monitors: Int?; var targets: Int?; var errors: [Diagnostic] }
+    struct File: Decodable {
+        var file: String; var ok: Bool; var monitors: Int?; var targets: Int?; var discoverySources: Int?; var errors: [Diagnostic]
+    }
     var files: [File]
 
     static func parse(_ text: String) throws -> CheckReport {
@@ -121,6 +123,28 @@ struct ConfigCheckTests {
             CheckReport.Diagnostic(file: bad, line: $0.0, column: $0.1, message: $0.2)
         })
         #expect(out.stderr.isEmpty, "JSON mode prints no text diagnostics: \(out.stderr)")
+    }
+
+    /// Targets that come from discovery are not known to a check (it asks no source): the
+    /// summary says how many sources there are besides the static targets.
+    @Test func discoverySourcesAreCountedBesideStaticTargets() throws {
+        let dir = try TempDir()
+        defer { dir.remove() }
+        let file = try dir.write("sd.yaml", """
+            monitors:
+              - id: inventory
+                protocol: icmp
+                targets: [127.0.0.1]
+                file_sd_configs:
+                  - files: [\(dir.url.path)/*.json]
+                http_sd_configs:
+                  - url: http://127.0.0.1:1/sd
+            """)
+        let out = try Tools.run([Tools.agentctl, "config", "check", file])
+        #expect(out.status == 0 && out.stdout == "\(file): ok (1 monitor, 1 static target + 2 discovery sources)\n",
+                "\(out.stdout)\(out.stderr)")
+        let json = try CheckReport.parse(try Tools.run([Tools.agentctl, "config", "check", "--json", file]).stdout)
+        #expect(json.files.first?.targets == 1 && json.files.first?.discoverySources == 2)
     }
 
     @Test func missingFileExitsTwoNamingTheFile() throws {

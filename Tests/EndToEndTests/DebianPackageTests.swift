@@ -75,6 +75,7 @@ struct DebianPackageTests {
                              ("-rw-r--r--", "./usr/share/doc/probe-agent/copyright"),
                              ("-rw-r--r--", "./usr/share/doc/probe-agent/changelog.gz"),
                              ("-rw-r--r--", "./usr/share/doc/probe-agent/examples/agent.yaml"),
+                             ("-rw-r--r--", "./usr/share/doc/probe-agent/examples/web-config.yml"),
                              ("-rw-r--r--", "./usr/share/doc/probe-agent/examples/grafana/probe-agent-fleet.json"),
                              ("-rw-r--r--", "./usr/share/doc/probe-agent/examples/grafana/probe-agent-agent.json"),
                              ("-rw-r--r--", "./usr/share/doc/probe-agent/examples/prometheus/probe-agent-rules.yml")] {
@@ -101,7 +102,7 @@ struct DebianPackageTests {
         let agentPage = try Tools.run(["zcat", dir.appendingPathComponent("usr/share/man/man1/probe-agent.1.gz").path]).stdout
         #expect(agentPage.contains(".TH PROBE-AGENT \"1\"") && agentPage.contains("\\-\\-config"), "\(agentPage.prefix(400))")
         let ctlPage = try Tools.run(["zcat", dir.appendingPathComponent("usr/share/man/man1/agentctl.1.gz").path]).stdout
-        for sub in ["status", "queue-stats", "monitors", "reload", "events", "probe", "config check", "doctor"] {
+        for sub in ["status", "queue-stats", "monitors", "reload", "events", "probe", "trace", "config check", "doctor"] {
             #expect(ctlPage.contains(".SS \"agentctl \(sub)\""), "agentctl.1 lacks \(sub)")
         }
         // Each linked package's licence, as the copyright file lists them.
