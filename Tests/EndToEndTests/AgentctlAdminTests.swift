@@ -11,14 +11,7 @@ struct AgentctlAdminTests {
     static func config(store: String, spill: URL, extraMonitor: String = "") -> String {
         """
         log_level: info
-        spill:
-          dir: \(spill.path)
-          fsync_interval: 200ms
-        remote_write:
-          url: \(store)
-          samples_per_request: 60
-          flush_interval: 200ms
-          timeout: 1s
+        \(TestConfig.delivery(store: store, spill: spill))
         monitors:
           - id: core
             protocol: icmp

@@ -16,17 +16,7 @@ struct DeliveryTests {
           tick: 10ms
         queue:
           mem_items_cap: 200
-        spill:
-          dir: \(spill.path)
-          fsync_interval: 200ms
-        remote_write:
-          url: \(store)
-          samples_per_request: 60
-          flush_interval: 200ms
-          timeout: 1s
-          backfill_rate: 2000
-          external_labels:
-            agent: test
+        \(TestConfig.delivery(store: store, spill: spill, more: "  backfill_rate: 2000\n  external_labels:\n    agent: test"))
         \(extra)
         monitors:
           - id: lo
