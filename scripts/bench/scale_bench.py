@@ -211,7 +211,12 @@ def admin_lateness(d):
     """The agent's two lateness histograms so far, scheduler (handed to the engine) and send
     (kernel TX stamp), as (bounds in s, per-bucket counts) from GET /v1/status on its admin
     socket: two readings make the window's histograms."""
-    s = admin_status(d)["scheduler"]
+    return lateness_histograms(admin_status(d))
+
+
+def lateness_histograms(status):
+    """admin_lateness()'s two histograms, out of a GET /v1/status reply already read."""
+    s = status["scheduler"]
     return {k: (s[k]["bucketUpperBoundsSeconds"], s[k]["bucketCounts"]) for k in ("lateness", "sendLateness")}
 
 
