@@ -42,7 +42,7 @@ clean_up() {
             [[ -r /proc/$pid/cmdline ]] && tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qF -- "$work" || continue
             log "stopping PID $pid left by the driver"
             kill -TERM "$pid" 2>/dev/null || true
-            for ((i = 0; i < 100 && $(kill -0 "$pid" 2>/dev/null && echo 1 || echo 0); i++)); do sleep 0.1; done
+            for ((i = 0; i < 100; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
             kill -KILL "$pid" 2>/dev/null || true
         done <"$work/pids"
     fi

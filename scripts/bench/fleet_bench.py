@@ -179,7 +179,7 @@ class Agent:
         d = s.get("delivery") or {}
         newest = d.get("highestSentTimestampMs") or 0
         return dict(t=time.monotonic(), cpu=agent_bench.cpu_seconds(self.proc.pid), rss_kb=rss,
-                    hwm_kb=scale_bench.proc_status_kb(self.proc.pid, "VmHWM"),
+                    hwm_kb=max(rss, scale_bench.proc_status_kb(self.proc.pid, "VmHWM")),  # VmHWM is updated lazily
                     lateness=scale_bench.lateness_histograms(s), tx_bytes=self.fleet.tx_bytes(self.i),
                     samples_sent=d.get("samplesSent") or 0, mode=d.get("mode"), backlog=d.get("spillPendingRecords"),
                     lag_s=time.time() - newest / 1000 if newest else None)
