@@ -76,7 +76,9 @@ class Store:
         os.makedirs(self.dir)
         self.proc = fleet.start(fleet.store_ns, [
             VICTORIA, f"-httpListenAddr={STORE_ADDRESS}:{STORE_PORT}", f"-storageDataPath={self.dir}/data",
-            "-retentionPeriod=100y", "-search.latencyOffset=0s", "-loggerLevel=ERROR"], os.path.join(work, "vm.log"))
+            "-retentionPeriod=100y", "-search.latencyOffset=0s", "-loggerLevel=ERROR",
+            # the counts at the end touch every series (default limit: 300,000 a query)
+            "-search.maxUniqueTimeseries=50000000"], os.path.join(work, "vm.log"))
 
     def get(self, path, timeout=60):
         return self.fleet.exec_in(self.fleet.store_ns, ["curl", "-fsS", "--max-time", str(timeout),
