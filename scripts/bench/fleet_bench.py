@@ -183,7 +183,7 @@ class Agent:
         return dict(t=time.monotonic(), cpu=agent_bench.cpu_seconds(self.proc.pid), rss_kb=rss,
                     hwm_kb=max(rss, scale_bench.proc_status_kb(self.proc.pid, "VmHWM")),  # VmHWM is updated lazily
                     lateness=scale_bench.lateness_histograms(s), tx_bytes=self.fleet.tx_bytes(self.i),
-                    samples_sent=d.get("samplesSent") or 0, mode=d.get("mode"), backlog=d.get("spillPendingRecords"),
+                    samples_sent=d.get("samplesSent") or 0, mode=d.get("mode"), mode_reason=d.get("modeReason"), backlog=d.get("spillPendingRecords"),
                     lag_s=time.time() - newest / 1000 if newest else None)
 
 
@@ -196,7 +196,7 @@ def window(agent, r0, r1, targets):
     if late_ok is None or late_ok < LATE_MIN_PCT:
         behind.append(f"handed ≤10 ms {scale_bench.fmt(late_ok, '.2f')}% < {LATE_MIN_PCT:g}%")
     if r1["mode"] != "normal":
-        behind.append(f"mode {r1['mode']}")
+        behind.append(f"mode {r1['mode']} ({r1['mode_reason']})")
     if r1["lag_s"] is None or r1["lag_s"] > LAG_MAX_S:
         behind.append(f"lag {scale_bench.fmt(r1['lag_s'])} s > {LAG_MAX_S:g} s")
     if (r1["backlog"] or 0) > BACKLOG_MAX_CADENCES * targets:
@@ -206,7 +206,7 @@ def window(agent, r0, r1, targets):
     return dict(agent=agent.name, pid=agent.proc.pid, probes=probes, probes_per_s=probes / secs,
                 cpu_us_per_probe=(r1["cpu"] - r0["cpu"]) * 1e6 / probes if probes else None,
                 cpu_share_of_one_core=(r1["cpu"] - r0["cpu"]) / secs, rss_kb=r1["rss_kb"], hwm_kb=r1["hwm_kb"],
-                lateness=lat["lateness"], send_lateness=lat["sendLateness"], mode=r1["mode"], backlog=r1["backlog"],
+                lateness=lat["lateness"], send_lateness=lat["sendLateness"], mode=r1["mode"], mode_reason=r1["mode_reason"], backlog=r1["backlog"],
                 lag_s=r1["lag_s"], samples_sent=sent, tx_bytes_per_s=tx / secs,
                 tx_bytes_per_sample=tx / sent if sent else None, behind=behind)
 
