@@ -28,7 +28,7 @@ status file), what is still on its disk, and the probe_success samples in the st
 
 An agent FELL BEHIND when, in the window, under LATE_MIN_PCT % of its probes were handed to
 the engine within 10 ms of due (the ProbeAgentSchedulerLate alert's threshold), or at the
-window's end its delivery mode was not normal, its lag was over LAG_MAX_S, or its backlog held
+window's end its delivery was stalled or its mode not normal, its lag was over LAG_MAX_S, or its backlog held
 more than BACKLOG_MAX_CADENCES cadences of results. Samples MISSING from the store (made - stored
 - left on disk - counted as lost) also fail the run. Exit 0: none behind, none missing; 1
 otherwise. Every process is ours, stopped by PID; every namespace is deleted on the way out.
@@ -183,7 +183,8 @@ class Agent:
         return dict(t=time.monotonic(), cpu=agent_bench.cpu_seconds(self.proc.pid), rss_kb=rss,
                     hwm_kb=max(rss, scale_bench.proc_status_kb(self.proc.pid, "VmHWM")),  # VmHWM is updated lazily
                     lateness=scale_bench.lateness_histograms(s), tx_bytes=self.fleet.tx_bytes(self.i),
-                    samples_sent=d.get("samplesSent") or 0, mode=d.get("mode"), mode_reason=d.get("modeReason"), backlog=d.get("spillPendingRecords"),
+                    samples_sent=d.get("samplesSent") or 0, mode=d.get("mode"), mode_reason=d.get("modeReason"),
+                    stalled=d.get("stalled"), backlog=d.get("spillPendingRecords"),
                     lag_s=time.time() - newest / 1000 if newest else None)
 
 
@@ -195,6 +196,8 @@ def window(agent, r0, r1, targets):
     late_ok = (lat["lateness"] or {}).get("within_10ms_pct")
     if late_ok is None or late_ok < LATE_MIN_PCT:
         behind.append(f"handed ≤10 ms {scale_bench.fmt(late_ok, '.2f')}% < {LATE_MIN_PCT:g}%")
+    if r1["stalled"]:
+        behind.append(f"stalled ({r1['stalled']})")
     if r1["mode"] != "normal":
         behind.append(f"mode {r1['mode']} ({r1['mode_reason']})")
     if r1["lag_s"] is None or r1["lag_s"] > LAG_MAX_S:
@@ -206,8 +209,9 @@ def window(agent, r0, r1, targets):
     return dict(agent=agent.name, pid=agent.proc.pid, probes=probes, probes_per_s=probes / secs,
                 cpu_us_per_probe=(r1["cpu"] - r0["cpu"]) * 1e6 / probes if probes else None,
                 cpu_share_of_one_core=(r1["cpu"] - r0["cpu"]) / secs, rss_kb=r1["rss_kb"], hwm_kb=r1["hwm_kb"],
-                lateness=lat["lateness"], send_lateness=lat["sendLateness"], mode=r1["mode"], mode_reason=r1["mode_reason"], backlog=r1["backlog"],
-                lag_s=r1["lag_s"], samples_sent=sent, tx_bytes_per_s=tx / secs,
+                lateness=lat["lateness"], send_lateness=lat["sendLateness"], mode=r1["mode"],
+                mode_reason=r1["mode_reason"], backlog=r1["backlog"], lag_s=r1["lag_s"], samples_sent=sent, tx_bytes=tx,
+                tx_bytes_per_s=tx / secs,
                 tx_bytes_per_sample=tx / sent if sent else None, behind=behind)
 
 
@@ -250,10 +254,9 @@ def run(a, work, fleet):
     r1, s1 = [ag.reading() for ag in agents], store.reading()
     load1 = os.getloadavg()
     rows = [window(ag, x, y, a.targets_per_agent) for ag, x, y in zip(agents, r0, r1)]
-    secs = s1["t"] - s0["t"]
-    ingest = (s1["rows"] - s0["rows"]) / secs
-    store_w = dict(samples_per_s=ingest, cpu_share_of_one_core=(s1["cpu"] - s0["cpu"]) / secs,
-                   cpu_us_per_sample=(s1["cpu"] - s0["cpu"]) * 1e6 / (s1["rows"] - s0["rows"]) if s1["rows"] > s0["rows"] else None,
+    secs, rows_in = s1["t"] - s0["t"], s1["rows"] - s0["rows"]
+    store_w = dict(samples_per_s=rows_in / secs, cpu_share_of_one_core=(s1["cpu"] - s0["cpu"]) / secs,
+                   cpu_us_per_sample=(s1["cpu"] - s0["cpu"]) * 1e6 / rows_in if rows_in > 0 else None,
                    rss_kb=s1["rss_kb"], hwm_kb=scale_bench.proc_status_kb(store.proc.pid, "VmHWM"))
     log("stopping the agents")
     codes = fleet.stop([ag.proc for ag in agents], timeout=180)
@@ -277,8 +280,7 @@ def summarize(report):
         agent_rss_mib_mean=sum(r["rss_kb"] for r in rows) / len(rows) / 1024,
         agent_rss_mib_max=max(r["hwm_kb"] for r in rows) / 1024,
         tx_bytes_per_s=sum(r["tx_bytes_per_s"] for r in rows),
-        tx_bytes_per_sample=(sum(r["tx_bytes_per_s"] for r in rows) / (sum(r["samples_sent"] for r in rows) / report["duration_s"])
-                             if sum(r["samples_sent"] for r in rows) else None),
+        tx_bytes_per_sample=per(sum(r["tx_bytes"] for r in rows), sum(r["samples_sent"] for r in rows)),
         store_bytes_per_row=per(disk["flushed"]["storage_bytes"], disk["flushed"]["storage_rows"]),
         store_bytes_per_row_merged=per(disk["merged"]["storage_bytes"], disk["merged"]["storage_rows"]),
         store_index_bytes_per_series=per(disk["merged"]["indexdb_bytes"], disk["series"]),
@@ -319,7 +321,7 @@ def print_report(rep):
           f"for {d['flushed']['storage_rows']:.0f} rows ({fmt(s['store_bytes_per_row'], '.2f')} B/sample; merged "
           f"{fmt(s['store_bytes_per_row_merged'], '.2f')}) + index {d['merged']['indexdb_bytes'] / 1e6:.1f} MB "
           f"({fmt(s['store_index_bytes_per_series'], '.0f')} B/series)")
-    print(f"Fell behind when: scheduler ≤10 ms < {LATE_MIN_PCT:g}% of the window's probes, or at its end mode ≠ normal, "
+    print(f"Fell behind when: scheduler ≤10 ms < {LATE_MIN_PCT:g}% of the window's probes, or at its end stalled, mode ≠ normal, "
           f"lag > {LAG_MAX_S:g} s or backlog > {BACKLOG_MAX_CADENCES:g} cadences of results. "
           f"Behind: {', '.join(s['behind']) or 'none'}; samples missing from the store: {s['missing']}")
     print(f"JSON: {rep['json']}")
