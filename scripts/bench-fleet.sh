@@ -15,8 +15,8 @@
 ## lateness, delivery mode, lag and backlog, remote-write bytes on its veth, results made vs
 ## samples in the store (by its `agent` label); and for the store: samples/s ingested, CPU per
 ## sample, RSS, bytes on disk per sample. Exits 1 when an agent fell behind (the thresholds are
-## printed) or samples are missing from the store. Needs root. Runs at normal priority: the
-## load average is printed with the figures.
+## printed) or samples are missing from the store, 2 when the run could not be made. Needs
+## root. Runs at normal priority: the load average is printed with the figures.
 ## Everything the run made (namespaces pf-*-TAG, processes, files) is removed on exit, error or
 ## ^C: by the driver, and again by this script's trap for whatever a killed driver left.
 set -euo pipefail

@@ -21,17 +21,18 @@ store at first), then a DURATION s window, read at both ends:
           with HTTP/TCP/IP overhead) in the window.
   store   samples ingested per second (vm_rows_inserted_total, from its own /metrics), CPU per
           sample and RSS (/proc); after the agents stop and it flushed: bytes on disk per row
-          (vm_data_size_bytes / vm_rows, storage and index apart).
+          (vm_data_size_bytes / vm_rows, storage and index apart), then again after force_merge.
 Then every agent is stopped (SIGTERM, in parallel) and, per agent, the results it made (its final
 status file), what is still on its disk, and the probe_success samples in the store carrying its
 `agent` label are compared.
 
 An agent FELL BEHIND when, in the window, under LATE_MIN_PCT % of its probes were handed to
 the engine within 10 ms of due (the ProbeAgentSchedulerLate alert's threshold), or at the
-window's end its delivery was stalled or its mode not normal, its lag was over LAG_MAX_S, or its backlog held
-more than BACKLOG_MAX_CADENCES cadences of results. Samples MISSING from the store (made - stored
-- left on disk - counted as lost) also fail the run. Exit 0: none behind, none missing; 1
-otherwise. Every process is ours, stopped by PID; every namespace is deleted on the way out.
+window's end its delivery was stalled or its mode not normal, its lag was over LAG_MAX_S, or
+its backlog held more than BACKLOG_MAX_CADENCES cadences of results. Samples MISSING from the
+store (made - stored - left on disk - counted as lost) also fail the run. Exit 0: none behind,
+none missing; 1 otherwise; 2 when the run could not be made (named on stderr); 130 when
+interrupted. Every process is ours, stopped by PID; every namespace is deleted on the way out.
 """
 import argparse, json, os, re, signal, subprocess, sys, time
 
