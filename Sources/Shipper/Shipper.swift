@@ -331,6 +331,7 @@ public final class Shipper: @unchecked Sendable {
             s.url = store.options.url
             s.backfillRatePerSecond = store.options.backfillRate
             s.requestDurations = store.requestDurations
+            s.bodyBytesSent = store.bodyBytesSent
             if let machine = fanout?.machines[i] {
                 s.counters = machine.counters
                 s.memQueueDepth = machine.windowCount

@@ -17,6 +17,9 @@ final class StoreLink {
     var sentAt: [UInt64: UInt64] = [:]
     /// Send-to-answer time of every request to this store.
     var requestDurations = DurationHistogram()
+    /// Request bodies sent (snappy-compressed protobuf), retries included: what the store
+    /// link carries besides HTTP and TLS framing (fleet sizing, README "Running a fleet").
+    var bodyBytesSent: UInt64 = 0
 
     /// Opens the HTTP client (a TLS or credential file that cannot be used is a clear error
     /// naming it).
@@ -39,6 +42,7 @@ final class StoreLink {
             return "cannot encode: \(error)"
         }
         sentAt[id] = MonotonicClock.nanoseconds()
+        bodyBytesSent += UInt64(body.count)
         client.send(body) { [answers] answer in
             answers.put(id, answer)
             wake()

@@ -117,6 +117,29 @@ struct DeliveryTests {
         #expect(!last.keys.contains { $0.contains("probe_rtt_seconds") && $0.contains("monitor=closed") }, "no RTT for refused probes")
     }
 
+    /// `probeagent_remote_write_sent_bytes_total` counts the request bodies as the store got
+    /// them: between the bytes the store had saved before the scrape and those it has after.
+    @Test(.enabled(if: Tools.isRoot, "needs CAP_NET_RAW for raw ICMP"), .timeLimit(.minutes(2)))
+    func sentBytesAreTheBodiesTheStoreGot() throws {
+        let store = try FakeStore()
+        let spill = try Self.tempDir("spill")
+        defer { try? FileManager.default.removeItem(at: spill) }
+        let agent = try RunningAgent(config: Self.config(store: store.url, spill: spill))
+        #expect(agent.waitForStatus(timeout: 20) { ($0.delivery?.requestsSent ?? 0) >= 5 } != nil, "log:\n\(agent.log)")
+        func saved() throws -> Int {
+            try FileManager.default.contentsOfDirectory(atPath: store.dir.path).filter { $0.hasSuffix(".bin") }
+                .reduce(0) { $0 + ((try FileManager.default.attributesOfItem(atPath: store.dir.appendingPathComponent($1).path)[.size] as? Int) ?? 0) }
+        }
+        let before = try saved()
+        let metrics = try ServiceSurfaceTests.get("http://\(try #require(agent.waitForListeners()))/metrics").body
+        let line = metrics.split(separator: "\n").first { $0.hasPrefix("probeagent_remote_write_sent_bytes_total{") }
+        let counted = try #require(line.flatMap { $0.split(separator: " ").last }.flatMap { Double($0) }, "\(String(describing: line))")
+        usleep(1_500_000) // requests on their way reach the store
+        let after = try saved()
+        #expect(before > 0 && Double(before) <= counted && counted <= Double(after), "saved \(before) ≤ counted \(counted) ≤ saved \(after)")
+        #expect(agent.stop() == 0)
+    }
+
     @Test(.enabled(if: Tools.isRoot, "needs CAP_NET_RAW for raw ICMP"), .timeLimit(.minutes(3)))
     func rejectedRequestsGoToDeadLetterAndAreNotRetried() throws {
         let store = try FakeStore()

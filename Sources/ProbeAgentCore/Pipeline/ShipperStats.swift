@@ -83,6 +83,8 @@ public struct ShipperState: Sendable, Codable {
     public var requestsInFlight = 0
     /// Send-to-answer time of every remote-write request.
     public var requestDurations = DurationHistogram()
+    /// Bytes of request bodies sent to the store (compressed), retries included.
+    public var bodyBytesSent: UInt64 = 0
     public var memQueueDepth = 0
     public var memQueueCap = 0
     public var spillBytes = 0

@@ -139,6 +139,7 @@ enum SelfMetrics {
         each("probeagent_remote_write_requests_total", .counter, "Remote-write requests the store accepted.") { Double($0.requestsSent) }
         each("probeagent_remote_write_requests_in_flight", .gauge, "Remote-write requests sent and not answered yet (remote_write.requests_in_flight at most).") { Double($0.requestsInFlight) }
         each("probeagent_remote_write_requests_failed_total", .counter, "Remote-write requests that failed (retried unless dead-lettered).") { Double($0.requestsFailed) }
+        each("probeagent_remote_write_sent_bytes_total", .counter, "Bytes of remote-write request bodies sent (snappy-compressed protobuf), retries included; HTTP, TLS and TCP framing not counted.") { Double($0.bodyBytesSent) }
         each("probeagent_remote_write_retries_total", .counter, "Retries after 5xx, 429 or network errors.") { Double($0.retries) }
         each("probeagent_remote_write_dead_letter_results_total", .counter, "Results set aside because the store rejected their request as malformed.") { Double($0.deadLetterResults) }
         each("probeagent_remote_write_too_old_results_total", .counter, "Results the store refused as too old (given up, counted).") { Double($0.tooOldResultsDropped) }
