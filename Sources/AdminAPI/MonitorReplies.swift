@@ -107,13 +107,21 @@ public struct AgentEvent: Codable, Sendable, Equatable {
         case reloaded, reloadFailed = "reload_failed"
         /// A discovery source failed (its last good targets are kept).
         case discoveryFailed = "discovery_failed"
+        /// A path monitor saw a target's path change (``target``, ``oldPath``, ``newPath``).
+        case pathChanged = "path_changed"
     }
     public var time: Date
     public var kind: Kind
     public var monitor: String?
     public var message: String
-    public init(time: Date = Date(), kind: Kind, monitor: String? = nil, message: String) {
+    /// path_changed: the target, and its routers hop by hop before and now (`*`: no answer).
+    public var target: String?
+    public var oldPath: [String]?
+    public var newPath: [String]?
+    public init(time: Date = Date(), kind: Kind, monitor: String? = nil, message: String, target: String? = nil,
+                oldPath: [String]? = nil, newPath: [String]? = nil) {
         (self.time, self.kind, self.monitor, self.message) = (time, kind, monitor, message)
+        (self.target, self.oldPath, self.newPath) = (target, oldPath, newPath)
     }
 }
 

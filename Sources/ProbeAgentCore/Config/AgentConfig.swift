@@ -131,6 +131,11 @@ public struct MonitorConfig: Sendable, Hashable {
     public var packets: Int = 1
     public var spacing: Duration = MonitorConfig.defaultSpacing
 
+    /// Trace every target's path (`path:`); nil: no path monitoring. Not part of
+    /// ``configHash``: turning it on, off or changing it on reload leaves the echo probes'
+    /// schedule, phases and counters as they are.
+    public var path: PathConfig?
+
     public static let defaultSpacing = Duration.milliseconds(10)
     public static let packetsRange = 1...100
     /// `file_sd_configs`, `http_sd_configs` and `shard`.

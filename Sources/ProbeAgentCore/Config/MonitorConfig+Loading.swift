@@ -2,7 +2,7 @@ import Yams
 
 extension MonitorConfig {
     static let keys = ["id", "protocol", "targets", "port", "cadence", "timeout", "labels", "depends_on",
-                       "address_family", "all_addresses", "file_sd_configs", "http_sd_configs", "shard"] + packetKeys
+                       "address_family", "all_addresses", "file_sd_configs", "http_sd_configs", "shard", "path"] + packetKeys
 
     /// A monitor as read, with the nodes later cross-checks point at.
     struct Parsed {
@@ -119,12 +119,14 @@ extension MonitorConfig {
             reader.error(at: n, "source does not apply to protocol tcp-connect in \(what) (the kernel makes its packets); use icmp or tcp-syn")
         }
         let burst = readBurst(fields, cadence: cadence, timeout: timeout, what, &reader)
+        let path = readPath(fields, proto, cadence: cadence, what, &reader)
         guard let id, let idNode, let proto else { return nil }
         var config = MonitorConfig(id: id, probeProtocol: proto, targets: targets, port: port, cadence: cadence,
                                    timeout: timeout, labels: labels, dependsOn: dependsOn.map(\.0),
                                    addressFamily: family, allAddresses: allAddresses, packet: packet,
                                    targetLabels: targetLabels, discovery: discovery)
         (config.packets, config.spacing) = burst
+        config.path = path
         return Parsed(config: config, idNode: idNode, dependsOn: dependsOn)
     }
 

@@ -3,7 +3,8 @@ import Yams
 
 extension SchedulerConfig {
     mutating func read(_ node: Node, _ reader: inout NodeReader) {
-        let keys = ["tick", "max_probes_per_second", "resolve_interval", "resolve_timeout", "loop_priority"]
+        let keys = ["tick", "max_probes_per_second", "resolve_interval", "resolve_timeout", "loop_priority",
+                    "path_probes_per_second"]
         guard let f = reader.fields(node, in: "scheduler", known: keys) else { return }
         if let n = f["tick"], let value = reader.duration(n, "scheduler.tick") {
             if value < .milliseconds(1) || value > .seconds(1) {
@@ -14,6 +15,9 @@ extension SchedulerConfig {
         }
         if let n = f["max_probes_per_second"] {
             maxProbesPerSecond = reader.int(n, "scheduler.max_probes_per_second", in: 1...10_000_000)
+        }
+        if let n = f["path_probes_per_second"], let v = reader.int(n, "scheduler.path_probes_per_second", in: 1...1_000_000) {
+            pathProbesPerSecond = v
         }
         if let n = f["resolve_interval"], let value = reader.duration(n, "scheduler.resolve_interval") {
             resolveInterval = value

@@ -4,6 +4,9 @@ public struct SchedulerConfig: Sendable, Hashable {
     public var tick: Duration = .milliseconds(10)
     /// Global probe send-rate cap; excess probes are deferred to later ticks, never dropped.
     public var maxProbesPerSecond: Int?
+    /// Trace probes of path monitors per second, all monitors together (`path_probes_per_second`):
+    /// traces wait for this budget, and for the echo probes due, so they never delay those.
+    public var pathProbesPerSecond = 1000
     /// How often hostnames are re-resolved. Default 60 s.
     public var resolveInterval: Duration = .seconds(60)
     /// How long a lookup may go unanswered before it counts as failed (it goes on in the

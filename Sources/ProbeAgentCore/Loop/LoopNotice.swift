@@ -20,6 +20,8 @@ public enum LoopNotice: Sendable, Equatable {
     case reloaded(reason: String, ReloadReport)
     /// A reload was refused; the running config stays.
     case reloadFailed(reason: String, error: String)
+    /// A target's path changed (path monitors).
+    case pathChanged(PathChange)
     /// A reload changed sections that are read only at start (YAML names).
     case restartRequired([String])
 }

@@ -67,6 +67,7 @@ extension ProbeLoop {
         for (id, span) in report.removedSpan { retargeted[id] = report.removedCookies[span] }
         ledger.apply(expanded, removedSlots: report.removedCookies.map(\.slot), recount: recount, retargeted: retargeted)
         for c in burstLeft.keys where !schedule.isLive(ProbeCookie(rawValue: c)) { burstLeft[c] = nil }
+        paths.apply(expanded, now: now)
         probed = expanded
         return report
     }

@@ -22,6 +22,8 @@ public struct ProbeLoop: Sendable {
     /// Monitors whose failures are suppressed now (kept current on every transition and reload).
     public internal(set) var suppressed: Set<String> = []
     public internal(set) var reloads = ReloadStatus()
+    /// Path monitors: every target of a monitor with `path:` (ProbeLoop+Paths).
+    public internal(set) var paths: PathWatch
     /// Results for entries a reload removed or replaced: they belong to nobody.
     public private(set) var staleResults: UInt64 = 0
     /// When each probe left (kernel TX stamp) minus when it was due: the scheduler's lateness
@@ -52,6 +54,7 @@ public struct ProbeLoop: Sendable {
     private var nextStatusAt: UInt64
     private var nextStallCheckAt: UInt64
     private var notices: [LoopNotice] = []
+    private var lastPollAt: UInt64 = 0
 
     mutating func appendNotice(_ n: LoopNotice) { notices.append(n) }
 
@@ -69,6 +72,8 @@ public struct ProbeLoop: Sendable {
         probed = config.expandingAddresses { _ in nil }
         schedule = Schedule(config: probed, now: now)
         ledger = ResultLedger(config: probed)
+        paths = PathWatch(probesPerSecond: config.scheduler.pathProbesPerSecond, now: now)
+        paths.apply(probed, now: now)
         packetOptions = Self.packetOptions(config)
         burstMonitors = Self.bursts(config)
         seriesLabels = SeriesLabelTable(config)
@@ -93,6 +98,9 @@ public struct ProbeLoop: Sendable {
     /// (a name not resolved yet) ends at once as `unresolved`.
     public mutating func poll(now: UInt64, wallMilliseconds: Int64) {
         guard !stopping else { return }
+        lastPollAt = now
+        let backlog = pendingCount
+        defer { if !paths.isEmpty { pollPaths(now: now, backlog: backlog) } }
         if !spaced.isEmpty { releaseSpaced(now: now) }
         for batch in schedule.poll(now: now) {
             let kind = ProbeKind(batch.probeProtocol)
@@ -151,14 +159,23 @@ public struct ProbeLoop: Sendable {
         var until = min(nextStatusAt, other)
         if let d = schedule.nextDeadline() { until = min(until, d) }
         if let d = spaced.first?.dueNanoseconds { until = min(until, d) }
+        if !paths.isEmpty, let d = paths.nextWake(now: now) { until = min(until, d) }
         if pendingHead < pending.count { until = min(until, now + 5_000_000) }
         guard until > now else { return 0 }
         return Int32(min(1000, (until - now + 999_999) / 1_000_000))
     }
 
-    /// Results from the engine: counted, and queued for hand-over when shipping.
-    public mutating func completed(_ results: [ProbeResult], wallMilliseconds: Int64) {
+    /// Results from the engine: counted, and queued for hand-over when shipping; those of
+    /// trace probes go to their trace.
+    ///
+    /// - Parameter now: CLOCK_MONOTONIC ns (when a trace's next round may start); nil: the
+    ///   last poll's.
+    public mutating func completed(_ results: [ProbeResult], wallMilliseconds: Int64, now: UInt64? = nil) {
         for r in results {
+            if PathWatch.isTraceCookie(r.cookie) {
+                completedTrace(r, now: now ?? lastPollAt, wallMilliseconds: wallMilliseconds)
+                continue
+            }
             let cookie = ProbeCookie(rawValue: r.cookie)
             // A result for an entry a reload removed or replaced belongs to nobody now.
             guard let owner = schedule.owner(of: cookie), !burstDone(r.cookie) || schedule.complete(cookie) else {

@@ -44,6 +44,11 @@ extension LoopState {
                 + (r.retargeted.isEmpty ? "" : ", \(r.retargeted.count) retargeted (\(r.retargeted.joined(separator: ", ")): the targets they kept keep their phase and counters)")))
         case .reloadFailed(let reason, let error):
             events.publish(AgentEvent(kind: .reloadFailed, message: "config reload (\(reason)) failed, keeping the running config: \(error)"))
+        case .pathChanged(let c):
+            let (from, to) = (c.from.map(\.routerText), c.to.map(\.routerText))
+            events.publish(AgentEvent(kind: .pathChanged, monitor: c.key.monitorID,
+                                      message: "path to \(c.key.target) (monitor \(c.key.monitorID)) changed: \(PathTracker.text(c.from)) ⇒ \(PathTracker.text(c.to))",
+                                      target: c.key.target, oldPath: from, newPath: to))
         case .restartRequired(let sections):
             log.warning("\(sections.joined(separator: ", ")) changes take effect at the next restart")
         }

@@ -76,7 +76,7 @@ final class LoopState {
             let cpuBeforeWait = CallingThread.cpuNanoseconds()
             let results = engine.poll(timeoutMilliseconds: loop.waitMilliseconds(now: now, until: service.nextPingAt))
             turnClock.skip(MonotonicClock.nanoseconds(), cpuWhileWaiting: CallingThread.cpuNanoseconds() &- cpuBeforeWait)
-            loop.completed(results, wallMilliseconds: Self.wallMilliseconds())
+            loop.completed(results, wallMilliseconds: Self.wallMilliseconds(), now: MonotonicClock.nanoseconds())
             turnClock.lap(.results, MonotonicClock.nanoseconds())
             handOver()
             publishNotices()

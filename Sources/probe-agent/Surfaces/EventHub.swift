@@ -27,7 +27,7 @@ final class EventHub: Sendable {
 
     func publish(_ event: AgentEvent) {
         let level: Logger.Level = switch event.kind {
-        case .monitorDown, .reloadFailed, .deliveryStalled, .discoveryFailed: .warning
+        case .monitorDown, .reloadFailed, .deliveryStalled, .discoveryFailed, .pathChanged: .warning
         case .started, .stopping, .monitorUp, .monitorSuppressed, .monitorUnsuppressed, .modeChanged, .reloaded, .deliveryResumed: .notice
         }
         var meta: Logger.Metadata = ["event": "\(event.kind.rawValue)"]
