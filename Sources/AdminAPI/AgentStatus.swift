@@ -121,8 +121,10 @@ public struct AgentStatus: Codable, Sendable {
         public var address: String?
         /// Counters since start; nil before the first result.
         public var record: TargetRecord?
-        public init(target: String, address: String?, record: TargetRecord?) {
-            (self.target, self.address, self.record) = (target, address, record)
+        /// The target's path, when its monitor has `path:`.
+        public var path: PathDetail?
+        public init(target: String, address: String?, record: TargetRecord?, path: PathDetail? = nil) {
+            (self.target, self.address, self.record, self.path) = (target, address, record, path)
         }
     }
 

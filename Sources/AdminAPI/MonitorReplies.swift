@@ -58,6 +58,8 @@ public struct MonitorsReply: Codable, Sendable {
         public var lastSentAt: Date?
         public var sent: UInt64, ok: UInt64, timeouts: UInt64, errors: UInt64, suppressed: UInt64
         public var successRate: Double?
+        /// The target's path, when its monitor has `path:`.
+        public var path: PathDetail?
 
         public init(target: String, address: String?, lastOutcome: String?, lastSuppressed: Bool,
                     lastRTTSeconds: Double?, lastSentAt: Date?, sent: UInt64, ok: UInt64, timeouts: UInt64,

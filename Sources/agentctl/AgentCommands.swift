@@ -103,6 +103,12 @@ struct MonitorsCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Print the agent's JSON.") var json = false
     @Flag(name: .long, help: "Print the depends_on tree.") var graph = false
     @Option(name: .long, help: "Only this monitor, with every target.") var monitor: String?
+    @Flag(name: .long, help: "With --monitor: each target's last traced path (a path monitor's hops: router, loss, RTT) and its last change.")
+    var path = false
+
+    func validate() throws {
+        if path && monitor == nil { throw ValidationError("--path needs --monitor ID") }
+    }
 
     func run() async throws {
         let client = try AdminClient(connection)
@@ -132,6 +138,33 @@ struct MonitorsCommand: AsyncParsableCommand {
         }
         print("")
         print(targets.rendered)
+        if path { printPaths(m) }
+    }
+
+    /// Per target: its hops as mtr shows them, then when the path last changed and from what.
+    private func printPaths(_ m: MonitorsReply) {
+        for x in m.monitors {
+            for tg in x.targets {
+                print("")
+                guard let p = tg.path else {
+                    print("\(tg.target): no path monitor (the monitor has no path: section)")
+                    continue
+                }
+                let changed = p.lastChangeAt.map { "last change \(ISO8601DateFormatter().string(from: $0))" + (p.previousPath.map { ", was \($0.joined(separator: " → "))" } ?? "") }
+                print("path to \(tg.target): \(p.traces) traces, \(p.changes) changes" + (changed.map { "; \($0)" } ?? ""))
+                guard let hops = p.hops else {
+                    print("  (no trace completed yet)")
+                    continue
+                }
+                var t = TextTable(header: ["HOP", "ROUTER", "LOSS", "SENT", "MIN", "AVG", "MAX"], numericColumns: [0, 2, 3, 4, 5, 6])
+                for h in hops {
+                    t.add(["\(h.ttl)", h.routers.first ?? "*", Human.percent(h.lossRatio), "\(h.sent)", Human.seconds(h.minRTTSeconds),
+                           Human.seconds(h.avgRTTSeconds), Human.seconds(h.maxRTTSeconds)])
+                    for other in h.routers.dropFirst() { t.add(["", other, "", "", "", "", ""]) }
+                }
+                print(t.rendered)
+            }
+        }
     }
 }
 

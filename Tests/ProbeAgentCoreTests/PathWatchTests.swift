@@ -1,6 +1,10 @@
 import Testing
 @testable import ProbeAgentCore
 
+extension Array {
+    subscript(safe i: Int) -> Element? { indices.contains(i) ? self[i] : nil }
+}
+
 /// Path monitors on a manual clock against a simulated chain of routers: traces start spread
 /// over `every`, paths are compared by ``KnownPath``'s rule, trace probes stay within their
 /// budget and out of the echo probes' counters, a reload drops the trackers of targets gone.
@@ -82,6 +86,24 @@ struct PathWatchTests {
         // the first path is no change; the same again neither; a new router is; changing back
         // is one too; the target at another TTL (a shorter path) is.
         #expect(Self.changes([path, path, other, path, shorter], into: &known) == [false, false, true, true, true])
+    }
+
+    @Test func aTraceThatStraddlesTheChangeShowsTheNewRouterAndAChangeBackIsSeen() {
+        var known = KnownPath()
+        let old = [Self.hop(1, [Self.r1]), Self.hop(2, [Self.r2]), Self.hop(3, [Self.target])]
+        let straddling = [Self.hop(1, [Self.r1]), Self.hop(2, [Self.r2b, Self.r2]), Self.hop(3, [Self.target])]
+        let new = [Self.hop(1, [Self.r1]), Self.hop(2, [Self.r2b]), Self.hop(3, [Self.target])]
+        #expect(Self.changes([old, straddling, new, old], into: &known) == [false, true, false, true])
+        // The hop lists the router that first answered last first.
+        var run = TraceRun(target: Self.target, plan: TracePlan(maxHops: 3, rounds: 2, window: 3), flow: 9, now: 0)
+        for (round, second) in [Self.r2, Self.r2b].enumerated() {
+            for p in run.probesDue(now: UInt64(round) * Self.s) {
+                let router = [Self.r1, second][safe: Int(p.ttl) - 1]
+                run.record(p.id, outcome: router == nil ? .ok : .ttlExceeded, reporter: router, rttNanoseconds: Self.ms,
+                           now: UInt64(round) * Self.s)
+            }
+        }
+        #expect(PathHop(run.hops[1]).routers == [Self.r2b, Self.r2])
     }
 
     @Test func aSilentHopIsNoise() {

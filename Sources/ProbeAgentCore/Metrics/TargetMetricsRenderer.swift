@@ -45,17 +45,7 @@ public struct TargetMetricsRenderer: Sendable {
         var w = ExpositionWriter(capacity: ledger.counters.count * 80)
         schedule.forEachEntry { cookie, e in
             guard ledger.counters(for: cookie) != nil, let p = proto[e.monitorID] else { return }
-            w.append("monitor=\""); w.appendEscaped(e.monitorID)
-            var name = Substring(e.target)
-            if let (host, address) = ExpandedTarget.split(e.target) {
-                name = host
-                w.append("\",target=\""); w.appendEscaped(String(host))
-                w.append("\",address=\""); w.appendEscaped(String(address))
-            } else {
-                w.append("\",target=\""); w.appendEscaped(e.target)
-            }
-            w.append("\",protocol=\""); w.append(p); w.append("\"")
-            for (k, v) in labels.labels(monitorID: e.monitorID, target: name) { w.append(","); w.append(k); w.append("=\""); w.appendEscaped(v); w.append("\"") }
+            Self.appendLabels(&w, monitorID: e.monitorID, target: e.target, protocol: p, labels: labels)
             offsets.append(w.bytes.count)
             slots.append(Int32(cookie.slot))
         }
@@ -65,6 +55,23 @@ public struct TargetMetricsRenderer: Sendable {
         self.slots = slots
         rtt = ledger.rtt
         bounds = (ledger.rtt?.bounds ?? []).map { ExpositionWriter.bound(Double($0) / 1e9) }
+    }
+
+    /// A target's escaped label block: `monitor`, `target` (and `address` for an
+    /// `all_addresses` target), `protocol`, then its monitor's and its own labels.
+    static func appendLabels(_ w: inout ExpositionWriter, monitorID: String, target: String, protocol p: String,
+                             labels: SeriesLabelTable) {
+        w.append("monitor=\""); w.appendEscaped(monitorID)
+        var name = Substring(target)
+        if let (host, address) = ExpandedTarget.split(target) {
+            name = host
+            w.append("\",target=\""); w.appendEscaped(String(host))
+            w.append("\",address=\""); w.appendEscaped(String(address))
+        } else {
+            w.append("\",target=\""); w.appendEscaped(target)
+        }
+        w.append("\",protocol=\""); w.append(p); w.append("\"")
+        for (k, v) in labels.labels(monitorID: monitorID, target: name) { w.append(","); w.append(k); w.append("=\""); w.appendEscaped(v); w.append("\"") }
     }
 
     /// Number of (monitor, target) pairs rendered.

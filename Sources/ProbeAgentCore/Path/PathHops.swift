@@ -1,7 +1,8 @@
 /// One hop of a target's last completed trace, as path monitors keep and export it.
 public struct PathHop: Sendable, Hashable, Codable {
     public var ttl: Int
-    /// Who answered at this TTL, most answers first; empty: nobody (`*`).
+    /// Who answered at this TTL, the one that first answered last first (in a trace that
+    /// straddles a change of path, the new router); empty: nobody (`*`).
     public var routers: [IPAddress]
     public var sent: Int
     public var lost: Int
@@ -18,7 +19,7 @@ public struct PathHop: Sendable, Hashable, Codable {
 
     init(_ tally: HopTally) {
         ttl = tally.ttl
-        routers = tally.hosts.sorted { $0.answers > $1.answers }.map(\.address)
+        routers = tally.hosts.reversed().map(\.address) // hosts are in the order first seen
         sent = tally.lost + tally.received
         lost = tally.lost
         minRTT = tally.rtts.min()
@@ -44,8 +45,9 @@ public struct PathHop: Sendable, Hashable, Codable {
 ///   so it should not) does not flip the path back and forth;
 /// - a router not seen at its TTL before is a change: a new router on the way, or the path
 ///   now longer or shorter (the target answering at another TTL than before).
-/// After a change, what is known restarts from the new trace, so a path that changes back is
-/// a change again.
+/// After a change, what is known restarts from the new trace — at each TTL from the routers
+/// it saw that were not known there before, if any (a trace that straddles the change saw the
+/// old router and the new one) — so a path that changes back is a change again.
 public struct KnownPath: Sendable, Hashable {
     /// Per TTL (index ttl - 1).
     public private(set) var routers: [Set<IPAddress>] = []
@@ -59,7 +61,14 @@ public struct KnownPath: Sendable, Hashable {
         let changed = !isFirst && zip(routers, hops).contains { known, hop in
             !known.isEmpty && hop.routers.contains { !known.contains($0) }
         }
-        if changed { routers = [] }
+        if changed {
+            let old = routers
+            routers = hops.map { hop in
+                let fresh = hop.routers.filter { hop.ttl > old.count || !old[hop.ttl - 1].contains($0) }
+                return Set(fresh.isEmpty ? hop.routers : fresh)
+            }
+            return true
+        }
         if routers.count < hops.count { routers += Array(repeating: [], count: hops.count - routers.count) }
         for hop in hops { routers[hop.ttl - 1].formUnion(hop.routers) }
         return changed

@@ -59,6 +59,8 @@ struct LoopSnapshot: Sendable {
     var addresses: AddressBook
     /// Each target's series labels, as the loop keeps them (shared, not rebuilt per scrape).
     var labels: SeriesLabelTable
+    /// The path monitors' trackers.
+    var paths: PathWatch
 
     subscript<T>(dynamicMember field: KeyPath<LoopSummary, T>) -> T { summary[keyPath: field] }
 }

@@ -33,7 +33,7 @@ extension LoopState {
     /// ``LoopSnapshot`` for what holding it costs the loop).
     func snapshot(_ summary: LoopSummary? = nil) -> LoopSnapshot {
         LoopSnapshot(summary: summary ?? summarize(), schedule: loop.schedule, ledger: loop.ledger, addresses: loop.addresses,
-                     labels: loop.seriesLabels)
+                     labels: loop.seriesLabels, paths: loop.paths)
     }
 
     /// Builds and writes the JSON on the writer's queue, so a 100k-target snapshot never stalls probing.

@@ -42,7 +42,8 @@ enum AdminViews {
         snap.schedule.forEachEntry { cookie, e in
             let record = snap.ledger.record(for: cookie, monitorID: e.monitorID, target: e.target)
             let address = snap.addresses.address(monitorID: e.monitorID, targetIndex: e.targetIndex, target: e.target)
-            byMonitor[e.monitorID, default: []].append(.init(target: e.target, address: address?.description, record: record))
+            let path = snap.paths.isEmpty ? nil : snap.paths.tracker(PathKey(monitorID: e.monitorID, target: e.target)).map(PathDetail.init)
+            byMonitor[e.monitorID, default: []].append(.init(target: e.target, address: address?.description, record: record, path: path))
         }
         return snap.config.monitors.map { m in
             AgentStatus.Monitor(id: m.id, protocol: m.probeProtocol.rawValue, configHash: String(m.configHash, radix: 16),
@@ -106,6 +107,7 @@ enum AdminViews {
                     errors: (r?.refused ?? 0) + (r?.unreachable ?? 0) + (r?.ttlExceeded ?? 0) + (r?.fragmentationNeeded ?? 0)
                         + (r?.errors ?? 0) + (r?.unresolved ?? 0),
                     suppressed: r?.suppressed ?? 0)
+                if !s.paths.isEmpty { target.path = s.paths.tracker(PathKey(monitorID: e.monitorID, target: e.target)).map(PathDetail.init) }
                 target.lastICMP = r?.lastICMP.map {
                     MonitorsReply.ICMPDetail(reporter: $0.reporter?.description, type: $0.type, code: $0.code, mtu: $0.mtu)
                 }

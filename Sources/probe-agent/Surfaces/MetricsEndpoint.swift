@@ -33,6 +33,9 @@ enum MetricsEndpoint {
             let first = head.take()
             let coding = ContentCoding.negotiate(request.headers[values: .acceptEncoding].joined(separator: ","))
             let perTarget = TakeOnce((ledger: snap.ledger, schedule: snap.schedule, config: snap.config, labels: snap.labels))
+            var pathSeries = ExpositionWriter(capacity: 0)
+            PathMetricsRenderer.render(snap.paths, config: snap.config, labels: snap.labels, into: &pathSeries)
+            let paths = pathSeries.take()
             let channel = context.channel
             let body = ResponseBody { plain in
                 // Past the deadline the connection is closed: the write waiting on a slow
@@ -54,6 +57,7 @@ enum MetricsEndpoint {
                 var targets = perTarget.take().map { TargetMetricsRenderer(ledger: $0.ledger, schedule: $0.schedule, config: $0.config, labels: $0.labels) }
                 while let chunk = targets?.nextChunk() { try await writer.write(chunk) }
                 targets = nil
+                if !paths.isEmpty { try await writer.write(paths) }
                 // The renderer's label blocks of every target (FreedMemory.swift).
                 FreedMemory.release()
                 try await writer.finish()
