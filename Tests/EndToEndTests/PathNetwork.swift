@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-/// One test's chain of forwarding namespaces, agent → r1 → r2 → target
+/// One test's chain of forwarding namespaces, agent → r1 → r2 (or r2b) → target
 /// (Tests/support/pathnet.sh), and what the path tests do in it.
 struct PathNetwork {
     let name: String
@@ -9,6 +9,9 @@ struct PathNetwork {
     static let targetV4 = "198.18.22.2", targetV6 = "2001:db8:22::2"
     static let hopsV4 = ["198.18.20.2", "198.18.21.2", "198.18.22.2"]
     static let hopsV6 = ["2001:db8:20::2", "2001:db8:21::2", "2001:db8:22::2"]
+    /// Over the second router r2b (`route("via-r2b")`).
+    static let hopsBV4 = ["198.18.20.2", "198.18.23.2", "198.18.22.2"]
+    static let hopsBV6 = ["2001:db8:20::2", "2001:db8:23::2", "2001:db8:22::2"]
 
     static var script: String { Tools.root.appendingPathComponent("Tests/support/pathnet.sh").path }
 
@@ -28,7 +31,13 @@ struct PathNetwork {
 
     /// The network namespace of `node` (as `ip netns exec` names it).
     func namespace(_ node: String) -> String {
-        "pp-\(["agent": "a", "r1": "1", "r2": "2", "target": "t"][node]!)-\(name)"
+        "pp-\(["agent": "a", "r1": "1", "r2": "2", "target": "t", "r2b": "b"][node]!)-\(name)"
+    }
+
+    /// How r1 forwards to the target: `via-r2`, `via-r2b` or `ecmp` (pathnet.sh route).
+    func route(_ way: String) throws {
+        let out = try Tools.run([Self.script, "route", name, way])
+        guard out.status == 0 else { throw TestNetwork.Failure("pathnet route \(way) failed: \(out.stderr)") }
     }
 
     /// Lowers the MTU of the link r1 → r2 (both ends).
