@@ -26,11 +26,46 @@ struct RequestBuilder {
     private var values = [""]
     private var addressValues = ["", ""]
 
+    /// Path samples' layouts, by monitor, metric and whether an `address` label is there.
+    private var pathTemplates: [String: (source: [(String, String)], proto: ProbeProtocol, layout: LabelLayout)] = [:]
+
     init(external: [(String, String)]) { self.external = external }
+
+    /// A path monitor's sample: its metric's series, with `hop` and `router` (per-hop samples)
+    /// and `address` per series like `target`.
+    private mutating func appendPath(_ r: ResultRecord, _ p: PathSample, to writer: inout RequestWriter) throws {
+        var own = r.labels
+        var values = [r.target]
+        var perSeries: [(String, LabelLayout.Value)] = [("target", .perSeries(0))]
+        if p.metric.isPerHop, own.count >= 2 {
+            let router = own.removeLast(), hop = own.removeLast()
+            values += [hop.1, router.1]
+            perSeries += [("hop", .perSeries(1)), ("router", .perSeries(2))]
+        }
+        if own.last?.0 == "address" {
+            values.append(own.removeLast().1)
+            perSeries.append(("address", .perSeries(values.count - 1)))
+        }
+        let metric = SeriesMapping.Metric.path(p.metric)
+        let key = "\(r.monitorID)\u{0}\(metric.rawValue)\u{0}\(values.count)"
+        if let t = pathTemplates[key], t.proto == r.probeProtocol, t.source.elementsEqual(own, by: { $0 == $1 }) {
+            return try writer.append(t.layout, values: values, timestampMs: r.timestampMilliseconds, value: p.value)
+        }
+        let common: [(String, LabelLayout.Value)] = SeriesMapping.commonLabels(
+            monitorID: r.monitorID, labels: own, probeProtocol: r.probeProtocol, externalLabels: external
+        ).map { ($0.key, .fixed($0.value)) }
+        let layout = try LabelLayout(common + [("__name__", .fixed(metric.name))] + perSeries)
+        pathTemplates[key] = (own, r.probeProtocol, layout)
+        try writer.append(layout, values: values, timestampMs: r.timestampMilliseconds, value: p.value)
+    }
 
     mutating func protobuf(_ batch: [ResultRecord]) throws -> [UInt8] {
         var writer = RequestWriter(expectedSeries: batch.count * 3)
         for r in batch {
+            if let p = r.path {
+                try appendPath(r, p, to: &writer)
+                continue
+            }
             let hasAddress = r.labels.last?.0 == "address"
             let layouts = try template(r, withAddress: hasAddress).layouts
             if hasAddress {
@@ -58,7 +93,7 @@ struct RequestBuilder {
         ).map { ($0.key, .fixed($0.value)) }
         let perSeries: [(String, LabelLayout.Value)] = withAddress
             ? [("target", .perSeries(0)), ("address", .perSeries(1))] : [("target", .perSeries(0))]
-        let layouts = try SeriesMapping.Metric.allCases.map { metric in
+        let layouts = try SeriesMapping.Metric.results.map { metric in
             try LabelLayout(common + [("__name__", .fixed(metric.name))] + perSeries)
         }
         let t = Template(source: own, proto: r.probeProtocol, layouts: layouts)

@@ -32,4 +32,25 @@ struct RequestBuilderTests {
             #expect(names == names.sorted(), "labels sorted by name, as remote write requires")
         }
     }
+
+    @Test func pathSamplesAreTheirMetricsSeriesWithHopAndRouter() throws {
+        var builder = RequestBuilder(external: [("agent", "h1")])
+        let batch = [1, 2].map { ttl in
+            ResultRecord(path: PathSample(.hopLossRatio, ttl == 2 ? 1 : 0), monitorID: "m", target: "198.18.22.2", probeProtocol: .icmp,
+                         timestampMilliseconds: 1_700_000_000_000, labels: [("site", "lab")], hop: (ttl, ttl == 2 ? "*" : "198.18.20.2"))
+        } + [ResultRecord(path: PathSample(.changes, 4), monitorID: "m", target: "198.18.22.2", probeProtocol: .icmp,
+                          timestampMilliseconds: 1_700_000_000_000, labels: [("site", "lab")]),
+             Self.record("198.18.1.1", address: nil)]
+        let request = try RWWriteRequest(serializedBytes: try builder.protobuf(batch))
+        let series = request.timeseries.map { ts in Dictionary(uniqueKeysWithValues: ts.labels.map { ($0.name, $0.value) }) }
+        #expect(series.count == 6, "two hops, changes, and the result's three")
+        #expect(series[0] == ["__name__": "probe_path_hop_loss_ratio", "agent": "h1", "site": "lab", "monitor": "m", "protocol": "icmp",
+                              "target": "198.18.22.2", "hop": "1", "router": "198.18.20.2"])
+        #expect(series[1]["hop"] == "2" && series[1]["router"] == "*" && request.timeseries[1].samples.first?.value == 1)
+        #expect(series[2]["__name__"] == "probe_path_changes_total" && series[2]["hop"] == nil && request.timeseries[2].samples.first?.value == 4)
+        #expect(series[3]["__name__"] == "probe_success")
+        for ts in request.timeseries {
+            #expect(ts.labels.map(\.name) == ts.labels.map(\.name).sorted())
+        }
+    }
 }

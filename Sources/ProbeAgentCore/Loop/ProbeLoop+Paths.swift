@@ -13,9 +13,28 @@ extension ProbeLoop {
         }
     }
 
-    /// A trace probe's result.
+    /// A trace probe's result; at the end of a trace, its samples for delivery and its change.
     mutating func completedTrace(_ r: ProbeResult, now: UInt64, wallMilliseconds: Int64) {
-        guard let change = paths.record(r, now: now, wallMilliseconds: wallMilliseconds) else { return }
-        appendNotice(.pathChanged(change))
+        guard let end = paths.record(r, now: now, wallMilliseconds: wallMilliseconds) else { return }
+        if shipping, let t = paths.tracker(end.key) { shipPathSamples(t, wallMilliseconds: wallMilliseconds) }
+        if let change = end.change { appendNotice(.pathChanged(change)) }
+    }
+
+    /// A completed trace's samples, the series of /metrics (``PathSample``).
+    private mutating func shipPathSamples(_ t: PathTracker, wallMilliseconds: Int64) {
+        let (name, labels) = series(monitorID: t.key.monitorID, target: t.key.target)
+        func record(_ metric: PathSample.Metric, _ value: Double, hop: PathHop? = nil) {
+            appendResult(ResultRecord(path: PathSample(metric, value), monitorID: t.key.monitorID, target: name,
+                                      probeProtocol: t.probing.probeProtocol, timestampMilliseconds: wallMilliseconds,
+                                      labels: labels, hop: hop.map { ($0.ttl, $0.routerText) }))
+        }
+        record(.changes, Double(t.changes))
+        guard let hops = t.hops else { return }
+        record(.hops, Double(hops.count))
+        guard t.probing.perHopSeries else { return }
+        for h in hops {
+            record(.hopLossRatio, h.lossRatio, hop: h)
+            if let rtt = h.avgRTT { record(.hopRTT, Double(rtt) / 1e9, hop: h) }
+        }
     }
 }

@@ -37,7 +37,7 @@ public struct ProbeLoop: Sendable {
     private var pending: [ProbeRequest] = []
     private var pendingHead = 0
     private var outbox: [ResultRecord] = []
-    private let shipping: Bool
+    let shipping: Bool
     /// The packet options of the monitors that set any; empty (and never looked up) otherwise.
     var packetOptions: [String: PacketOptions]
     /// Burst monitors (``bursts(_:)``), their probes waiting for their spacing (by due time),
@@ -232,15 +232,7 @@ public struct ProbeLoop: Sendable {
                                                        rttNanoseconds: rtt, sentAtNanoseconds: sentAt, icmp: icmp)
         if shipping {
             let ms = sentAt.map { Int64($0 / 1_000_000) } ?? wallMilliseconds
-            var name = target
-            var labels: [(String, String)]
-            if expandsAddresses, let (host, address) = ExpandedTarget.split(target) { // all_addresses: its own series
-                name = String(host)
-                labels = seriesLabels.labels(monitorID: monitorID, target: host)
-                labels.append(("address", String(address)))
-            } else {
-                labels = seriesLabels.labels(monitorID: monitorID, target: target)
-            }
+            let (name, labels) = series(monitorID: monitorID, target: target)
             outbox.append(ResultRecord(monitorID: monitorID, target: name, probeProtocol: probeProtocol, outcome: outcome,
                                        suppressed: isSuppressed, rttNanoseconds: outcome == .ok ? rtt : nil,
                                        timestampMilliseconds: ms, labels: labels))
@@ -251,6 +243,17 @@ public struct ProbeLoop: Sendable {
             noteSuppressionChanges()
         }
     }
+
+    /// A target's series: its name and labels (an `all_addresses` target is `name/address`:
+    /// its own series, under the name with an `address` label).
+    func series(monitorID: String, target: String) -> (name: String, labels: [(String, String)]) {
+        if expandsAddresses, let (host, address) = ExpandedTarget.split(target) {
+            return (String(host), seriesLabels.labels(monitorID: monitorID, target: host) + [("address", String(address))])
+        }
+        return (target, seriesLabels.labels(monitorID: monitorID, target: target))
+    }
+
+    mutating func appendResult(_ r: ResultRecord) { outbox.append(r) }
 
     /// After a monitor went up or down (or a reload): which monitors' failures are suppressed
     /// now, compared with before. O(monitors), and only on transitions.

@@ -16,6 +16,7 @@ public struct PathKey: Sendable, Hashable, Comparable {
 public struct PathProbing: Sendable, Hashable {
     public var plan: TracePlan
     public var every: UInt64
+    public var probeProtocol: ProbeProtocol
     public var kind: ProbeKind
     public var port: UInt16
     /// The monitor's packet options (the trace sets TTL and flow).
@@ -25,6 +26,7 @@ public struct PathProbing: Sendable, Hashable {
     public init(_ m: MonitorConfig, path: PathConfig) {
         plan = path.plan(timeout: m.timeout)
         every = UInt64(path.every.nanosecondsValue)
+        probeProtocol = m.probeProtocol
         kind = ProbeKind(m.probeProtocol)
         port = m.port ?? 0
         options = m.packet

@@ -128,8 +128,8 @@ public struct PathWatch: Sendable {
     }
 
     /// The result of a trace probe (a cookie with ``cookieFlag``): counted in its trace; when
-    /// that ends the trace, returns the change of path it shows, if any.
-    public mutating func record(_ r: ProbeResult, now: UInt64, wallMilliseconds: Int64) -> PathChange? {
+    /// that ends the trace, returns which target's, and the change of path it shows, if any.
+    public mutating func record(_ r: ProbeResult, now: UInt64, wallMilliseconds: Int64) -> TraceEnd? {
         let slot = Self.slot(of: r.cookie)
         let generation = UInt16(truncatingIfNeeded: r.cookie >> 16)
         guard slot < trackers.count, let t = trackers[slot], t.generation == generation, t.run != nil else {
@@ -140,7 +140,7 @@ public struct PathWatch: Sendable {
                                     rttNanoseconds: r.rttNanoseconds, mtu: r.mtu == 0 ? nil : r.mtu, now: now)
         touched.insert(slot)
         guard trackers[slot]!.run!.isFinished else { return nil }
-        return finish(slot, now: now, wallMilliseconds: wallMilliseconds)
+        return TraceEnd(key: t.key, change: finish(slot, now: now, wallMilliseconds: wallMilliseconds))
     }
 
     // MARK: - Inside
@@ -209,6 +209,12 @@ public struct PathWatch: Sendable {
         trackers[slot]!.nextTraceAt = next
         due.push(next, slot)
     }
+}
+
+/// A trace has ended: whose, and the change of path it showed.
+public struct TraceEnd: Sendable, Equatable {
+    public var key: PathKey
+    public var change: PathChange?
 }
 
 /// A target's path changed: the path before and the new one.

@@ -4,12 +4,15 @@
 ///   u8 version | u8 protocol | u8 outcome | u8 flags (bit0 suppressed, bit1 has RTT)
 ///   i64 timestamp ms | [u64 rtt ns if has RTT]
 ///   str monitor | str target | u16 label count | (str name, str value)*
-/// where str = u16 length + UTF-8 bytes. Decoding checks every length against the buffer and
-/// rejects unknown versions and enum values: a record from disk is input, not trusted.
+/// where str = u16 length + UTF-8 bytes. Version 2, a path monitor's sample (``PathSample``):
+/// version 1's layout, then u8 metric | u64 value (the Double's bits). Probe results stay
+/// version 1. Decoding checks every length against the buffer and rejects unknown versions
+/// and enum values: a record from disk is input, not trusted.
 extension ResultRecord {
     public enum DecodeError: Error, Equatable { case truncated, badVersion(UInt8), badValue(String) }
 
     static let version: UInt8 = 1
+    static let pathVersion: UInt8 = 2
     /// The shortest encoding: the four u8, the timestamp, two empty strings, no labels.
     public static let minimumEncodedBytes = 4 + 8 + 2 + 2 + 2
 
@@ -23,7 +26,7 @@ extension ResultRecord {
     /// Appends the encoding to `out` (the write-ahead log's blocks encode every result this
     /// way, with no array of its own per result).
     public func encode(into out: inout [UInt8]) {
-        out.append(Self.version)
+        out.append(path == nil ? Self.version : Self.pathVersion)
         out.append(UInt8(ProbeProtocol.allCases.firstIndex(of: probeProtocol)!))
         out.append(UInt8(ProbeOutcome.allCases.firstIndex(of: outcome)!))
         out.append((suppressed ? 1 : 0) | (rttNanoseconds != nil ? 2 : 0))
@@ -36,12 +39,16 @@ extension ResultRecord {
             Self.put(&out, k)
             Self.put(&out, v)
         }
+        if let path {
+            out.append(path.metric.rawValue)
+            Self.put(&out, path.value.bitPattern)
+        }
     }
 
     public init(decoding bytes: some Collection<UInt8>) throws(DecodeError) {
         var r = Reader(bytes: Array(bytes))
         let version = try r.u8()
-        guard version == Self.version else { throw .badVersion(version) }
+        guard version == Self.version || version == Self.pathVersion else { throw .badVersion(version) }
         let p = Int(try r.u8()), o = Int(try r.u8()), flags = try r.u8()
         guard p < ProbeProtocol.allCases.count else { throw .badValue("protocol \(p)") }
         guard o < ProbeOutcome.allCases.count else { throw .badValue("outcome \(o)") }
@@ -52,9 +59,24 @@ extension ResultRecord {
         var labels: [(String, String)] = []
         labels.reserveCapacity(min(count, r.remaining / 4)) // a label takes 4 bytes at least
         for _ in 0..<count { labels.append((try r.string(), try r.string())) }
-        self.init(monitorID: monitor, target: target, probeProtocol: ProbeProtocol.allCases[p],
-                  outcome: ProbeOutcome.allCases[o], suppressed: flags & 1 != 0, rttNanoseconds: rtt,
-                  timestampMilliseconds: ts, labels: labels)
+        guard version == Self.pathVersion else {
+            self.init(monitorID: monitor, target: target, probeProtocol: ProbeProtocol.allCases[p],
+                      outcome: ProbeOutcome.allCases[o], suppressed: flags & 1 != 0, rttNanoseconds: rtt,
+                      timestampMilliseconds: ts, labels: labels)
+            return
+        }
+        let m = try r.u8()
+        guard let metric = PathSample.Metric(rawValue: m) else { throw .badValue("path metric \(m)") }
+        let sample = PathSample(metric, Double(bitPattern: try r.u64()))
+        var hop: (Int, String)?
+        if metric.isPerHop {
+            guard labels.count >= 2, labels[labels.count - 2].0 == "hop", labels[labels.count - 1].0 == "router",
+                  let ttl = Int(labels[labels.count - 2].1) else { throw .badValue("per-hop path sample without hop and router") }
+            hop = (ttl, labels[labels.count - 1].1)
+            labels.removeLast(2)
+        }
+        self.init(path: sample, monitorID: monitor, target: target, probeProtocol: ProbeProtocol.allCases[p],
+                  timestampMilliseconds: ts, labels: labels, hop: hop)
     }
 
     private static func put(_ out: inout [UInt8], _ v: UInt64) {

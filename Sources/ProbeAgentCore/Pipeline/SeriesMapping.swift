@@ -56,9 +56,23 @@ public enum SeriesMapping {
         return base
     }
 
-    /// The series a result becomes, in the order they are sent.
+    /// The series a result becomes, in the order they are sent; a path sample (``PathSample``)
+    /// becomes one of the path metrics instead.
     public enum Metric: Int, Sendable, CaseIterable {
         case success, status, rtt
+        case pathHops, pathChanges, pathHopLossRatio, pathHopRTT
+
+        /// A probe result's metrics.
+        public static let results: [Metric] = [.success, .status, .rtt]
+
+        public static func path(_ m: PathSample.Metric) -> Metric {
+            switch m {
+            case .hops: .pathHops
+            case .changes: .pathChanges
+            case .hopLossRatio: .pathHopLossRatio
+            case .hopRTT: .pathHopRTT
+            }
+        }
 
         /// The metric name (`__name__`).
         public var name: String {
@@ -66,6 +80,10 @@ public enum SeriesMapping {
             case .success: SeriesMapping.successMetric
             case .status: SeriesMapping.statusMetric
             case .rtt: SeriesMapping.rttMetric
+            case .pathHops: PathSample.Metric.hops.name
+            case .pathChanges: PathSample.Metric.changes.name
+            case .pathHopLossRatio: PathSample.Metric.hopLossRatio.name
+            case .pathHopRTT: PathSample.Metric.hopRTT.name
             }
         }
     }
@@ -73,6 +91,7 @@ public enum SeriesMapping {
     /// Calls `body` with the metric and value of each sample a result becomes, in the order
     /// success, status code, RTT (on success only).
     public static func forEachSample(of r: ResultRecord, _ body: (Metric, Double) throws -> Void) rethrows {
+        if let p = r.path { return try body(Metric.path(p.metric), p.value) }
         try body(.success, r.outcome == .ok ? 1 : 0)
         try body(.status, statusCode(r))
         if r.outcome == .ok, let rtt = r.rttNanoseconds { try body(.rtt, Double(rtt) / 1e9) }
