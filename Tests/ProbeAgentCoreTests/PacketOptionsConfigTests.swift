@@ -1,3 +1,4 @@
+import Glibc
 import Testing
 @testable import ProbeAgentCore
 
@@ -47,6 +48,18 @@ struct PacketOptionsConfigTests {
         #expect(names.map(\.description) == ["agent.yaml:5:13: error: source 198.18.20.5 of monitor 'a' is IPv4: its hostname targets need address_family: ipv4"])
         let named = try AgentConfig.load(yaml: "monitors:\n  - id: a\n    protocol: icmp\n    targets: [host.test]\n    address_family: ipv4\n    source: 198.18.20.5\n", file: "agent.yaml")
         #expect(named.monitors[0].packet.source != nil)
+    }
+
+    @Test func interfaceIsLookedUpAtLoad() throws {
+        let lo = try AgentConfig.load(yaml: Self.monitor("    interface: lo\n"), file: "agent.yaml")
+        #expect(lo.monitors[0].packet.interfaceIndex == if_nametoindex("lo") && lo.monitors[0].packet.interfaceIndex != 0)
+        #expect(lo.monitors[0].configHash != (try AgentConfig.load(yaml: Self.monitor(""), file: "agent.yaml")).monitors[0].configHash)
+        let syn = try AgentConfig.load(yaml: Self.monitor("    interface: lo\n", protocol: "tcp-syn", port: "    port: 80\n"), file: "agent.yaml")
+        #expect(syn.monitors[0].packet.interfaceIndex != 0)
+        #expect(configErrors(Self.monitor("    interface: nosuchif0\n")).map(\.description)
+            == ["agent.yaml:5:16: error: interface 'nosuchif0' of monitor 'a' does not exist on this host (see `ip link`)"])
+        #expect(configErrors(Self.monitor("    interface: lo\n", protocol: "tcp-connect", port: "    port: 80\n")).map(\.description)
+            == ["agent.yaml:6:16: error: interface does not apply to protocol tcp-connect in monitor 'a' (the kernel makes its packets); use icmp or tcp-syn"])
     }
 
     @Test func optionsChangeTheHashAndReachTheProbes() throws {

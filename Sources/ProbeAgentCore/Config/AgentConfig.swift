@@ -124,7 +124,7 @@ public struct MonitorConfig: Sendable, Hashable {
     /// Probe every address a hostname resolves to (of ``addressFamily``), each its own series
     /// with an `address` label (`all_addresses`); otherwise only the first.
     public var allAddresses: Bool
-    /// How its probes are shaped: `ttl`, `tos`/`dscp`, `size`, `dont_fragment`.
+    /// How its probes are shaped: `ttl`, `tos`/`dscp`, `size`, `dont_fragment`, `source`, `interface`.
     public var packet: PacketOptions
     /// Probes per target per cycle (`packets`), `spacing` apart: a burst, so loss has a
     /// resolution finer than one probe per cadence. 1: one probe, no burst.

@@ -43,6 +43,7 @@ extension MonitorConfig {
             h.combine("packet")
             h.combine(UInt64(packet.ttl) | UInt64(packet.tos) << 8 | UInt64(packet.size) << 16 | (packet.dontFragment ? 1 << 32 : 0))
             if let source = packet.source { h.combine("source=" + source.description) }
+            if packet.interfaceIndex != 0 { h.combine("interface=\(packet.interfaceIndex)") }
         }
         if discovery != DiscoveryConfig() { h.combine("discovery=\(discovery)") }
         if !targetLabels.isEmpty {

@@ -1,7 +1,10 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import Yams
 
 extension MonitorConfig {
-    static let packetKeys = ["ttl", "tos", "dscp", "size", "dont_fragment", "source", "packets", "spacing"]
+    static let packetKeys = ["ttl", "tos", "dscp", "size", "dont_fragment", "source", "interface", "packets", "spacing"]
 
     /// `source`: one of the host's addresses to send from. Every target must be of its family:
     /// literals as written, names through `address_family`.
@@ -43,7 +46,8 @@ extension MonitorConfig {
     }
 
     /// The packet options of a monitor: `ttl` (1-255), `tos` (0-255) or `dscp` (0-63, the TOS
-    /// byte's upper six bits), and for ICMP `size` (payload bytes) and `dont_fragment`.
+    /// byte's upper six bits), `interface` (a name this host has, looked up at load: its index
+    /// rides on each packet), and for ICMP `size` (payload bytes) and `dont_fragment`.
     /// A tcp-connect monitor's packets are the kernel's own: it takes none of them.
     static func readPacketOptions(_ fields: Fields, _ proto: ProbeProtocol?, _ what: String,
                                   _ reader: inout NodeReader) -> PacketOptions {
@@ -70,6 +74,14 @@ extension MonitorConfig {
         let range = Int(PacketOptions.minimumSize)...Int(PacketOptions.maximumSize)
         if let n = fields["size"], let v = reader.int(n, "size of \(what) (ICMP payload bytes)", in: range) { o.size = UInt16(v) }
         if let n = fields["dont_fragment"], let v = reader.bool(n, "dont_fragment of \(what)") { o.dontFragment = v }
+        if let n = fields["interface"], let name = reader.string(n, "interface of \(what)") {
+            let index = name.isEmpty || name.utf8.count > 15 || name.contains("/") ? 0 : if_nametoindex(name)
+            if index == 0 {
+                reader.error(at: n, "interface '\(name)' of \(what) does not exist on this host (see `ip link`)")
+            } else {
+                o.interfaceIndex = index
+            }
+        }
         return o
     }
 }

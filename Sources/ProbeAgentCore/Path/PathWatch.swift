@@ -119,11 +119,13 @@ public struct PathWatch: Sendable {
     }
 
     /// When ``poll(now:address:)`` has something to do without a result arriving first: the
-    /// next trace start, the next round of a trace, or the budget's next token for a waiting probe.
+    /// next trace start, the next round of a trace, or more of the budget for waiting probes
+    /// (a token's worth, but not sooner than 10 ms: probes over the budget go out in batches,
+    /// not one loop turn each).
     public func nextWake(now: UInt64) -> UInt64? {
         var at = runWake
         if let d = due.first?.at, probesWaiting < probesPerSecond { at = min(at, d) }
-        if probesWaiting > 0 { at = min(at, now + max(1, 1_000_000_000 / UInt64(probesPerSecond))) }
+        if probesWaiting > 0 { at = min(at, now + max(10_000_000, 1_000_000_000 / UInt64(probesPerSecond))) }
         return at == .max ? nil : at
     }
 
