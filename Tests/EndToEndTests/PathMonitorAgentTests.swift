@@ -80,6 +80,13 @@ struct PathMonitorAgentTests {
         #expect(metrics.contains(#"probe_path_hop_loss_ratio{monitor="path",target="198.18.22.2",protocol="icmp",hop="2",router="198.18.23.2"} 0"#))
         #expect(metrics.contains(#"probe_path_hop_rtt_seconds{monitor="path",target="198.18.22.2",protocol="icmp",hop="2",router="198.18.23.2"}"#))
         #expect(!metrics.contains(#"probe_path_hop_loss_ratio{monitor="syn""#), "per-hop series are opt-in")
+        if FileManager.default.isExecutableFile(atPath: "/usr/bin/promtool") {
+            let page = FileManager.default.temporaryDirectory.appendingPathComponent("path-metrics-\(getpid()).txt")
+            defer { try? FileManager.default.removeItem(at: page) }
+            try metrics.write(to: page, atomically: true, encoding: .utf8)
+            let lint = try Tools.run(["/bin/sh", "-c", "promtool check metrics < '\(page.path)'"])
+            #expect(lint.status == 0, "promtool: \(lint.stdout) \(lint.stderr)")
+        }
 
         let text = try agent.agentctl(["monitors", "--monitor", "path", "--path"]).stdout
         #expect(text.contains("path to 198.18.22.2:") && text.contains("1 changes; last change"), "\(text)")
