@@ -204,7 +204,7 @@ struct ReloadCommand: AsyncParsableCommand {
 /// `agentctl events [--follow]`
 struct EventsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "events", abstract: "Show recent events: monitors going up, down or suppressed, delivery mode changes, reloads.",
+        commandName: "events", abstract: "Show recent events: monitors going up, down or suppressed, delivery mode changes, reloads, path changes.",
         discussion: """
             Without --follow: the agent's last 512 events. With --follow: the last 20, then each new \
             event as it happens, until interrupted or the agent stops. --json prints one JSON object \
