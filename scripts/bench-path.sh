@@ -7,6 +7,9 @@
 ##   --window S      measured window per phase, s (default 60: every target traces once)
 ##   --rounds R      A B pairs (default 2)
 ##   --json FILE     JSON report (default bench-out/path.json)
+##   --baseline-agent BIN
+##                   another tree's release probe-agent (e.g. main's), run echo only first in
+##                   each round: the echo probe's cost without the path monitors' code
 ##   -h, --help      this text
 ## Per phase: agent CPU µs per echo probe and per probe sent (traces included), trace probes/s,
 ## scheduler lateness p50/p99 and share within 10 ms; then the medians and the ratio. On

@@ -5,6 +5,8 @@ One agent (release build) per phase, N loopback targets (monitors of 1,000 in 12
 never 127.0.0.1) at a 3 s echo cadence, no remote write; phases alternate A B A B (--rounds):
   A  echo only
   B  the same monitors with `path: {max_hops: 30, every: 60s}`
+and with --baseline-agent BIN, first in each round, that binary (another tree's release build,
+e.g. main) echo only: what the echo probe costs without the path monitors' code at all.
 Per phase, after WARMUP s, a WINDOW s window (at least `every`, so every target traces once):
 agent CPU µs per echo probe (scheduler.fired) and per probe sent (engine.submitted, traces
 included), trace probes per second (B), scheduler lateness p50/p99 and share within 10 ms
@@ -37,7 +39,7 @@ def config(n, d, port, path):
     return text
 
 
-def phase(agent, n, path, warmup, window):
+def phase(agent, n, path, warmup, window, variant):
     d = tempfile.mkdtemp(prefix="bench-path-")
     try:
         cfg = os.path.join(d, "agent.yaml")
@@ -66,7 +68,7 @@ def phase(agent, n, path, warmup, window):
         sent = s1["engine"]["submitted"] - s0["engine"]["submitted"]
         lat = scale_bench.window_lateness(lat0["lateness"], lat1["lateness"]) or {}
         cpu = c1 - c0
-        return dict(variant="path" if path else "echo", agent_exit=code, cpu_s=round(cpu, 3), echo_probes=echo,
+        return dict(variant=variant, agent_exit=code, cpu_s=round(cpu, 3), echo_probes=echo,
                     probes_sent=sent, trace_probes_per_s=round((sent - echo) / window, 1),
                     cpu_us_per_echo_probe=round(cpu * 1e6 / echo, 3), cpu_us_per_probe_sent=round(cpu * 1e6 / sent, 3),
                     lateness_p50_ms=lat.get("p50_ms"), lateness_p99_ms=lat.get("p99_ms"),
@@ -83,17 +85,19 @@ def main():
     ap.add_argument("--window", type=float, default=60)
     ap.add_argument("--rounds", type=int, default=2, help="A B pairs")
     ap.add_argument("--json", default="bench-out/path.json")
+    ap.add_argument("--baseline-agent", help="another probe-agent (release) to run echo only first in each round")
     a = ap.parse_args()
     scale_bench.check_loopback([agent_bench.address(i) for i in (0, a.targets // 2, a.targets - 1)])
     runs = []
+    variants = ([("baseline", a.baseline_agent, False)] if a.baseline_agent else []) + [("echo", a.agent, False), ("path", a.agent, True)]
     for r in range(a.rounds):
-        for path in (False, True):
-            log(f"round {r + 1}: {'path every 60s' if path else 'echo only'}, {a.targets} targets, window {a.window:.0f} s")
-            runs.append(phase(a.agent, a.targets, path, a.warmup, a.window))
+        for name, agent, path in variants:
+            log(f"round {r + 1}: {name}, {a.targets} targets, window {a.window:.0f} s")
+            runs.append(phase(agent, a.targets, path, a.warmup, a.window, name))
             log(json.dumps(runs[-1]))
     med = {v: {k: statistics.median(x[k] for x in runs if x["variant"] == v)
                for k in ("cpu_us_per_echo_probe", "cpu_us_per_probe_sent", "trace_probes_per_s", "lateness_p99_ms",
-                         "lateness_within_10ms_pct")} for v in ("echo", "path")}
+                         "lateness_within_10ms_pct")} for v, _, _ in variants}
     report = dict(command=" ".join(sys.argv), machine=scale_bench.machine(), targets=a.targets, window_s=a.window,
                   runs=runs, medians=med, worst_case_trace_probes_per_s_30_hops=a.targets * 30 * 3 / 60)
     os.makedirs(os.path.dirname(os.path.abspath(a.json)), exist_ok=True)
@@ -108,6 +112,10 @@ def main():
     e, p = med["echo"], med["path"]
     print(f"median µs per echo probe: echo {e['cpu_us_per_echo_probe']:.2f}, path {p['cpu_us_per_echo_probe']:.2f} "
           f"(ratio {p['cpu_us_per_echo_probe'] / e['cpu_us_per_echo_probe']:.3f}); per probe sent: path {p['cpu_us_per_probe_sent']:.2f}")
+    if "baseline" in med:
+        b = med["baseline"]["cpu_us_per_echo_probe"]
+        print(f"median µs per echo probe without path monitors: baseline {b:.2f}, this tree {e['cpu_us_per_echo_probe']:.2f} "
+              f"(ratio {e['cpu_us_per_echo_probe'] / b:.3f})")
     print(f"worst case at 30 hops: {report['worst_case_trace_probes_per_s_30_hops']:.0f} trace probes/s (on loopback: 1 hop, 3 per trace)")
     log(f"report in {a.json}")
 
