@@ -13,7 +13,7 @@
 ##   -h, --help      this text
 ## Per phase: agent CPU µs per echo probe and per probe sent (traces included), trace probes/s,
 ## scheduler lateness p50/p99 and share within 10 ms; then the medians and the ratio. On
-## loopback a trace ends at hop 1 (3 probes); the worst case of 30-hop traces is printed too.
+## loopback a trace ends at hop 1 (7 probes); the worst case of 30-hop traces is printed too.
 ## Builds this tree's probe-agent in release mode. Targets are in 127.0.0.0/8 (never
 ## 127.0.0.1), checked to route via lo. Needs root or CAP_NET_RAW. Run it on a quiet machine.
 set -euo pipefail

@@ -13,8 +13,8 @@ included), trace probes per second (B), scheduler lateness p50/p99 and share wit
 (echo probes only: trace probes are not scheduled entries). Then the medians per variant and
 the ratio B/A.
 
-On loopback a trace ends at hop 1 (the target answers TTL 1): 3 probes per trace (3 rounds),
-N x 3 / 60 probes/s. A real 30-hop path sends up to 30 x 3 per trace: N x 90 / 60 probes/s
+On loopback a trace ends at hop 1 (the target answers TTL 1) but sends 7 probes: its first
+round goes 5 TTLs deep before any answer, the next two only to the target; N x 7 / 60 probes/s. A real 30-hop path sends up to 30 x 3 per trace: N x 90 / 60 probes/s
 (15,000/s at 10k targets), which `scheduler.path_probes_per_second` (default 1,000) paces.
 Every process is ours, stopped by PID.
 """
@@ -116,7 +116,7 @@ def main():
         b = med["baseline"]["cpu_us_per_echo_probe"]
         print(f"median µs per echo probe without path monitors: baseline {b:.2f}, this tree {e['cpu_us_per_echo_probe']:.2f} "
               f"(ratio {e['cpu_us_per_echo_probe'] / b:.3f})")
-    print(f"worst case at 30 hops: {report['worst_case_trace_probes_per_s_30_hops']:.0f} trace probes/s (on loopback: 1 hop, 3 per trace)")
+    print(f"worst case at 30 hops: {report['worst_case_trace_probes_per_s_30_hops']:.0f} trace probes/s (on loopback: 1 hop, 7 probes per trace)")
     log(f"report in {a.json}")
 
 
