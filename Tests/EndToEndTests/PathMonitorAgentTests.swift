@@ -129,6 +129,19 @@ extension LongRunningTests {
             }
             #expect(try PathMonitorAgentTests.pathEvents(agent).isEmpty)
             #expect(agent.stop() == 0)
+
+            // The multipath route is real: Debian's traceroute, whose UDP probes each take a new
+            // port (a new flow), meets both r2 and r2b at hop 2 — the "hops" a per-probe flow
+            // invents, which the agent's constant flow never saw. 10 probes at hop 2 all hashed
+            // one way has odds 1 in 512; three tries make a false failure 1 in 10^8.
+            var hop2: Set<String> = []
+            for _ in 0..<3 where hop2.count < 2 {
+                let tr = try net.exec("agent", ["traceroute", "-n", "-q", "10", "-w", "1", "-f", "2", "-m", "2", "198.18.22.2"])
+                try #require(tr.status == 0, "traceroute: \(tr.stderr)")
+                hop2.formUnion(tr.stdout.split(whereSeparator: { $0 == " " || $0 == "\n" }).map(String.init)
+                    .filter { $0 == PathNetwork.hopsV4[1] || $0 == PathNetwork.hopsBV4[1] })
+            }
+            #expect(hop2 == [PathNetwork.hopsV4[1], PathNetwork.hopsBV4[1]], "traceroute saw only \(hop2) at hop 2")
         }
     }
 }
