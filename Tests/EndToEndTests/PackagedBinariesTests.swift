@@ -78,7 +78,9 @@ struct PackagedBinariesTests {
 
         let run = try PackagedAgentRun(agent: agent, launcher: Self.hidden(toolchain, []))
         defer { run.finish() }
-        let address = try #require(try await run.waitForHTTP(seconds: 30), "no HTTP listener; log:\n\(run.log)")
+        // From here on the test blocks its thread (no await): a suspended test on a busy 2-core
+        // machine was once resumed only after its deadline had passed (CI, 13:16 on 2026-12-06).
+        let address = try #require(run.waitForHTTP(seconds: 30), "no HTTP listener; log:\n\(run.log)")
         let started = ContinuousClock.now
 
         // While it probes: doctor, status and /metrics, each with the toolchain hidden.
@@ -94,8 +96,10 @@ struct PackagedBinariesTests {
         let metrics = try Tools.run(Self.hidden(toolchain, ["curl", "-fsS", "http://\(address)/metrics"]))
         #expect(metrics.stdout.contains("probeagent_build_info{version=\"\(built.version)\"} 1"), "\(metrics.stderr)")
 
-        try await Task.sleep(until: started.advanced(by: .seconds(10)))
-        let snapshot = try #require(try await run.waitForStatus(seconds: 5) { $0.engine.completed >= 3 * 9 }, "log:\n\(run.log)")
+        let tenSeconds = started.advanced(by: .seconds(10))
+        let left = tenSeconds - ContinuousClock.now
+        if left > .zero { usleep(UInt32(left.components.seconds) * 1_000_000 + UInt32(left.components.attoseconds / 1_000_000_000_000)) }
+        let snapshot = try #require(run.waitForStatus(seconds: 5) { $0.engine.completed >= 3 * 9 }, "log:\n\(run.log)")
         for monitor in snapshot.monitors ?? [] {
             for target in monitor.targets {
                 let r = try #require(target.record, "\(monitor.id) \(target.target): no results")
@@ -152,24 +156,24 @@ final class PackagedAgentRun {
     var log: String { (try? String(contentsOfFile: logFile, encoding: .utf8)) ?? "" }
 
     /// host:port of the HTTP listener once it listens and the admin socket exists.
-    func waitForHTTP(seconds: Int) async throws -> String? {
+    func waitForHTTP(seconds: Int) -> String? {
         let deadline = ContinuousClock.now.advanced(by: .seconds(seconds))
-        while ContinuousClock.now < deadline && process.isRunning {
+        repeat {
             if let r = log.range(of: "on http://"), FileManager.default.fileExists(atPath: socket) {
                 return String(log[r.upperBound...].prefix { !$0.isWhitespace })
             }
-            try await Task.sleep(for: .milliseconds(100))
-        }
+            usleep(100_000)
+        } while ContinuousClock.now < deadline && process.isRunning
         return nil
     }
 
-    func waitForStatus(seconds: Int, _ ready: (AgentStatus) -> Bool) async throws -> AgentStatus? {
+    func waitForStatus(seconds: Int, _ ready: (AgentStatus) -> Bool) -> AgentStatus? {
         let deadline = ContinuousClock.now.advanced(by: .seconds(seconds))
-        while ContinuousClock.now < deadline {
+        repeat {
             if let data = FileManager.default.contents(atPath: statusFile),
                let s = try? JSONDecoder.admin.decode(AgentStatus.self, from: data), ready(s) { return s }
-            try await Task.sleep(for: .milliseconds(200))
-        }
+            usleep(200_000)
+        } while ContinuousClock.now < deadline
         return nil
     }
 
