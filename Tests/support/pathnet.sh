@@ -48,11 +48,10 @@
 ##
 set -euo pipefail
 
-log() { printf -- "** pathnet: %s\n" "$*" >&2; }
-error() { printf -- "** pathnet ERROR: %s\n" "$*" >&2; }
-fatal() { error "$@"; exit 1; }
-cannot_run() { printf -- "** pathnet SKIP: %s\n" "$*" >&2; exit 77; }
-usage() { sed -n 's/^## \{0,1\}//p' "$0" >&2; }
+NETNS_TAG=pathnet
+NETNS_NAME_MAX=20
+# shellcheck source=netns-lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/netns-lib.sh"
 
 STATE_ROOT=${PROBEAGENT_PATHNET_STATE:-/run/probeagent-pathnet}
 NODES=(agent r1 r2 target r2b)
@@ -66,18 +65,7 @@ HOPS_V6=(2001:db8:20::2 2001:db8:21::2 2001:db8:22::2)
 HOPS_B_V4=(198.18.20.2 198.18.23.2 198.18.22.2)
 HOPS_B_V6=(2001:db8:20::2 2001:db8:23::2 2001:db8:22::2)
 
-require_env() {
-    [[ "$(id -u)" -eq 0 ]] || cannot_run "needs root to create network namespaces (running as uid $(id -u))"
-    local tool
-    for tool in ip nft; do
-        command -v "$tool" >/dev/null 2>&1 || cannot_run "'$tool' not found (scripts/install-deps.sh installs iproute2 and nftables)"
-    done
-}
-
-check_name() {
-    [[ $# -ge 1 && -n "$1" ]] || { usage; fatal "missing NAME"; }
-    [[ "$1" =~ ^[A-Za-z0-9_-]{1,20}$ ]] || fatal "bad NAME '$1': use 1-20 characters [A-Za-z0-9_-]"
-}
+require_env() { require_root_and ip nft; }
 
 set_names() {
     NAME=$1
@@ -96,8 +84,6 @@ node_index() {
     fatal "unknown node '$1' (one of: ${NODES[*]})"
 }
 
-ns_exists() { ip netns list 2>/dev/null | awk '{print $1}' | grep -qx -- "$1"; }
-in_ns() { local ns=$1; shift; ip -n "$ns" "$@"; }
 
 do_down() {
     local i ns ok=1
@@ -282,19 +268,7 @@ HOPS_B_V6=${HOPS_B_V6[*]}
 INFO
 }
 
-do_gc() {
-    local dir name owner
-    [[ -d "$STATE_ROOT" ]] || return 0
-    for dir in "$STATE_ROOT"/*/; do
-        [[ -d "$dir" ]] || continue
-        name=$(basename "$dir")
-        [[ "$name" =~ ^[A-Za-z0-9_-]{1,20}$ ]] || continue
-        owner=$(cat "$dir/owner" 2>/dev/null || true)
-        if [[ "$owner" =~ ^[0-9]+$ ]] && kill -0 "$owner" 2>/dev/null; then continue; fi
-        log "removing chain '$name' (owner ${owner:-unknown} is gone)"
-        set_names "$name"; do_down || true
-    done
-}
+do_gc() { netns_gc_orphans chain; }
 
 [[ $# -ge 1 ]] || { usage; exit 1; }
 cmd=$1; shift

@@ -41,11 +41,10 @@
 ##
 set -euo pipefail
 
-log() { printf -- "** testnet: %s\n" "$*" >&2; }
-error() { printf -- "** testnet ERROR: %s\n" "$*" >&2; }
-fatal() { error "$@"; exit 1; }
-cannot_run() { printf -- "** testnet SKIP: %s\n" "$*" >&2; exit 77; }
-usage() { sed -n 's/^## \{0,1\}//p' "$0" >&2; }
+NETNS_TAG=testnet
+NETNS_NAME_MAX=24
+# shellcheck source=netns-lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/netns-lib.sh"
 
 STATE_ROOT=${PROBEAGENT_TESTNET_STATE:-/run/probeagent-testnet}
 LISTENER_SECONDS=${PROBEAGENT_TESTNET_LISTENER_SECONDS:-1800}
@@ -57,18 +56,7 @@ C_V6=2001:db8::1; S_V6=2001:db8::2
 CHECK_DSTS=(198.18.1.1 198.18.2.1 198.18.3.1 198.18.4.1
             2001:db8:1::1 2001:db8:2::1 2001:db8:3::1 2001:db8:4::1)
 
-require_env() {
-    [[ "$(id -u)" -eq 0 ]] || cannot_run "needs root to create network namespaces (running as uid $(id -u))"
-    local tool
-    for tool in ip nft python3; do
-        command -v "$tool" >/dev/null 2>&1 || cannot_run "'$tool' not found (scripts/install-deps.sh installs iproute2 and nftables)"
-    done
-}
-
-check_name() {
-    [[ $# -ge 1 && -n "$1" ]] || { usage; fatal "missing NAME"; }
-    [[ "$1" =~ ^[A-Za-z0-9_-]{1,24}$ ]] || fatal "bad NAME '$1': use 1-24 characters [A-Za-z0-9_-]"
-}
+require_env() { require_root_and ip nft python3; }
 
 set_names() {
     NAME=$1
@@ -77,7 +65,6 @@ set_names() {
     STATE=$STATE_ROOT/$NAME
 }
 
-ns_exists() { ip netns list 2>/dev/null | awk '{print $1}' | grep -qx -- "$1"; }
 cns() { ip -n "$CNS" "$@"; }
 sns() { ip -n "$SNS" "$@"; }
 
@@ -309,26 +296,14 @@ INFO
 }
 
 do_gc() {
-    local dir name owner ns
-    declare -A seen=()
-    if [[ -d "$STATE_ROOT" ]]; then
-        for dir in "$STATE_ROOT"/*/; do
-            [[ -d "$dir" ]] || continue
-            name=$(basename "$dir")
-            [[ "$name" =~ ^[A-Za-z0-9_-]{1,24}$ ]] || continue
-            seen[$name]=1
-            owner=$(cat "$dir/owner" 2>/dev/null || true)
-            if [[ "$owner" =~ ^[0-9]+$ ]] && kill -0 "$owner" 2>/dev/null; then continue; fi
-            log "removing network '$name' (owner ${owner:-unknown} is gone)"
-            set_names "$name"; do_down || true
-        done
-    fi
+    local ns name
+    netns_gc_orphans network
     # Namespaces of ours with no state at all (e.g. the state dir was wiped by a reboot of /run).
     for ns in $(ip netns list 2>/dev/null | awk '{print $1}'); do
         [[ "$ns" =~ ^pa-[cs]-([A-Za-z0-9_-]{1,24})$ ]] || continue
         name=${BASH_REMATCH[1]}
-        [[ -n "${seen[$name]:-}" ]] && continue
-        seen[$name]=1
+        [[ -n "${NETNS_GC_SEEN[$name]:-}" ]] && continue
+        NETNS_GC_SEEN[$name]=1
         log "removing orphan network '$name'"
         set_names "$name"; do_down || true
     done
