@@ -29,6 +29,9 @@ struct RequestBuilder {
     /// Path samples' layouts, by monitor, metric and whether an `address` label is there.
     private var pathTemplates: [String: (source: [(String, String)], proto: ProbeProtocol, layout: LabelLayout)] = [:]
 
+    /// Templates made so far (a new monitor, protocol or label set makes one; the same ones reuse it).
+    private(set) var templatesBuilt = 0
+
     init(external: [(String, String)]) { self.external = external }
 
     /// A path monitor's sample: its metric's series, with `hop` and `router` (per-hop samples)
@@ -42,8 +45,10 @@ struct RequestBuilder {
             values += [hop.1, router.1]
             perSeries += [("hop", .perSeries(1)), ("router", .perSeries(2))]
         }
-        if own.last?.0 == "address" {
-            values.append(own.removeLast().1)
+        let (rest, address) = Self.splitAddress(own)
+        if let address {
+            own = rest
+            values.append(address)
             perSeries.append(("address", .perSeries(values.count - 1)))
         }
         let metric = SeriesMapping.Metric.path(p.metric)
@@ -56,6 +61,7 @@ struct RequestBuilder {
         ).map { ($0.key, .fixed($0.value)) }
         let layout = try LabelLayout(common + [("__name__", .fixed(metric.name))] + perSeries)
         pathTemplates[key] = (own, r.probeProtocol, layout)
+        templatesBuilt += 1
         try writer.append(layout, values: values, timestampMs: r.timestampMilliseconds, value: p.value)
     }
 
@@ -66,15 +72,15 @@ struct RequestBuilder {
                 try appendPath(r, p, to: &writer)
                 continue
             }
-            let hasAddress = r.labels.last?.0 == "address"
-            let layouts = try template(r, withAddress: hasAddress).layouts
-            if hasAddress {
+            let (own, address) = Self.splitAddress(r.labels)
+            let layouts = try template(r, own: own, withAddress: address != nil).layouts
+            if let address {
                 addressValues[0] = r.target
-                addressValues[1] = r.labels[r.labels.count - 1].1
+                addressValues[1] = address
             } else {
                 values[0] = r.target
             }
-            let perSeries = hasAddress ? addressValues : values
+            let perSeries = address != nil ? addressValues : values
             try SeriesMapping.forEachSample(of: r) { metric, value in
                 try writer.append(layouts[metric.rawValue], values: perSeries, timestampMs: r.timestampMilliseconds, value: value)
             }
@@ -82,8 +88,18 @@ struct RequestBuilder {
         return writer.protobuf
     }
 
-    private mutating func template(_ r: ResultRecord, withAddress: Bool) throws -> Template {
-        let own = withAddress ? Array(r.labels.dropLast()) : r.labels
+    /// The `address` label of an `all_addresses` target and the record's other labels. Found by
+    /// name, not place: the record keeps its labels sorted, so `address` comes before a monitor
+    /// label such as `site` (it is reserved: only the loop sets it). Without one, `labels` as
+    /// they are (no copy).
+    static func splitAddress(_ labels: [(String, String)]) -> (own: [(String, String)], address: String?) {
+        guard let i = labels.firstIndex(where: { $0.0 == "address" }) else { return (labels, nil) }
+        var own = labels
+        let address = own.remove(at: i).1
+        return (own, address)
+    }
+
+    private mutating func template(_ r: ResultRecord, own: [(String, String)], withAddress: Bool) throws -> Template {
         let cached = withAddress ? addressTemplates[r.monitorID] : templates[r.monitorID]
         if let t = cached, t.proto == r.probeProtocol, t.source.elementsEqual(own, by: { $0 == $1 }) {
             return t
@@ -98,6 +114,7 @@ struct RequestBuilder {
         }
         let t = Template(source: own, proto: r.probeProtocol, layouts: layouts)
         if withAddress { addressTemplates[r.monitorID] = t } else { templates[r.monitorID] = t }
+        templatesBuilt += 1
         return t
     }
 }

@@ -31,6 +31,12 @@ struct RequestBuilderTests {
             let names = ts.labels.map(\.name)
             #expect(names == names.sorted(), "labels sorted by name, as remote write requires")
         }
+        // `site` sorts after `address`, so the record's labels hold `address` first: still one
+        // template for the monitor's addresses, not one per address.
+        #expect(batch[0].labels.map(\.0) == ["address", "site"])
+        #expect(builder.templatesBuilt == 2, "one for the addresses, one for the plain target: \(builder.templatesBuilt)")
+        _ = try builder.protobuf([Self.record("dual.test", address: "198.18.1.6"), Self.record("other.test", address: "198.18.1.7")])
+        #expect(builder.templatesBuilt == 2, "later addresses reuse it: \(builder.templatesBuilt)")
     }
 
     @Test func pathSamplesAreTheirMetricsSeriesWithHopAndRouter() throws {
