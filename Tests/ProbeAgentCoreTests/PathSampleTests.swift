@@ -57,5 +57,12 @@ struct PathSampleTests {
                                  timestampMilliseconds: 1, labels: [])
         #expect(throws: ResultRecord.DecodeError.self) { try ResultRecord(decoding: noHop.encoded()) }
         #expect(SeriesMapping.samples(of: perHop, externalLabels: []).map { $0.labels[0].value } == ["probe_path_hop_rtt_seconds"])
+        // A value the agent never writes (found by fuzz-result-record: a NaN, which would not
+        // even equal itself decoded) is refused like any other bad field.
+        for value in [Double.nan, .infinity, -.infinity] {
+            let odd = ResultRecord(path: PathSample(.hops, value), monitorID: "p", target: "t", probeProtocol: .icmp,
+                                   timestampMilliseconds: 1, labels: [])
+            #expect(throws: ResultRecord.DecodeError.self, "\(value)") { try ResultRecord(decoding: odd.encoded()) }
+        }
     }
 }

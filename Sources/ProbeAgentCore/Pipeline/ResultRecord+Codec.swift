@@ -67,7 +67,10 @@ extension ResultRecord {
         }
         let m = try r.u8()
         guard let metric = PathSample.Metric(rawValue: m) else { throw .badValue("path metric \(m)") }
-        let sample = PathSample(metric, Double(bitPattern: try r.u64()))
+        // The agent writes finite values only; NaN would also not equal itself once decoded.
+        let value = Double(bitPattern: try r.u64())
+        guard value.isFinite else { throw .badValue("path sample value \(value)") }
+        let sample = PathSample(metric, value)
         var hop: (Int, String)?
         if metric.isPerHop {
             guard labels.count >= 2, labels[labels.count - 2].0 == "hop", labels[labels.count - 1].0 == "router",
