@@ -39,6 +39,10 @@ public final class Shipper: @unchecked Sendable {
     private let heartbeat = Atomic<UInt64>(0)
     /// Per store: its requests went unanswered for its stall_timeout (set by the shipper thread).
     private let unanswered: Mutex<[Bool]>
+    /// How stall messages name each store and its stall_timeout, and the shipper thread's own
+    /// limit (the smallest stall_timeout): fixed at start, so a stall check (every watchdog
+    /// ping, status write and /health) formats nothing unless something is stalled.
+    private let stallNames: [String], stallTimeouts: [String], threadStallLimit: UInt64
     /// Why the spill log could not be opened (then nothing is delivered), nil while it could.
     private let openFailure = Mutex<String?>(nil)
     private let finished = DispatchSemaphore(value: 0)
@@ -78,6 +82,9 @@ public final class Shipper: @unchecked Sendable {
         extra.modeReason = "opening the spill log"
         published = Mutex(options.stores.map { _ in ShipperStats() })
         unanswered = Mutex(options.stores.map { _ in false })
+        stallNames = links.map { links.count == 1 ? "the store" : "remote_write '\($0.name)'" }
+        stallTimeouts = options.stores.map { DurationParser.format($0.stallTimeout) }
+        threadStallLimit = UInt64(options.stores.map(\.stallTimeout).min()!.nanosecondsValue)
         publish()
     }
 
@@ -95,15 +102,14 @@ public final class Shipper: @unchecked Sendable {
     public func stall(now: UInt64 = MonotonicClock.nanoseconds()) -> DeliveryStall {
         var shared: String?
         let beat = heartbeat.load(ordering: .relaxed)
-        let limit = UInt64(options.stores.map(\.stallTimeout).min()!.nanosecondsValue)
+        let limit = threadStallLimit
         if let failure = openFailure.withLock({ $0 }) {
             shared = "delivery stopped: \(failure)"
         } else if beat > 0, now > beat, now - beat > limit {
             shared = "delivery stalled: the shipper thread has made no progress for \((now - beat) / 1_000_000_000) s (disk or store call blocked)"
         }
         return DeliveryStall(shared: shared, unanswered: unanswered.withLock { $0 },
-                             names: stores.map { stores.count == 1 ? "the store" : "remote_write '\($0.name)'" },
-                             timeouts: stores.map { DurationParser.format($0.options.stallTimeout) })
+                             names: stallNames, timeouts: stallTimeouts)
     }
 
     /// Starts the shipper thread.
