@@ -244,11 +244,14 @@ public struct ProbeLoop: Sendable {
         }
     }
 
-    /// A target's series: its name and labels (an `all_addresses` target is `name/address`:
-    /// its own series, under the name with an `address` label).
+    /// A target's series: its name and labels, sorted by name as ``ResultRecord`` keeps them (an
+    /// `all_addresses` target is `name/address`: its own series, under the name with an
+    /// `address` label, put in its place so the record need not sort a copy per result).
     func series(monitorID: String, target: String) -> (name: String, labels: [(String, String)]) {
         if expandsAddresses, let (host, address) = ExpandedTarget.split(target) {
-            return (String(host), seriesLabels.labels(monitorID: monitorID, target: host) + [("address", String(address))])
+            var labels = seriesLabels.labels(monitorID: monitorID, target: host)
+            labels.insert(("address", String(address)), at: labels.firstIndex { $0.0 > "address" } ?? labels.count)
+            return (String(host), labels)
         }
         return (target, seriesLabels.labels(monitorID: monitorID, target: target))
     }
