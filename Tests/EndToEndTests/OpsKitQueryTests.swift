@@ -62,8 +62,15 @@ struct OpsKitQueryTests {
     func everyQueryAnswers() async throws {
         let port = try FakeStore.freePort()
         let agentLabel = "kit-\(getpid())"
+        // The packaged run's monitors and a path monitor with per-hop series, for the Paths panels.
         let agent = try RunningAgent(config: """
             \(PackagedAgentRun.monitors)
+              - id: lo-path
+                protocol: icmp
+                cadence: 1s
+                timeout: 500ms
+                targets: [127.0.0.3]
+                path: {max_hops: 4, every: 5s, per_hop_series: true}
             spill:
               dir: $DIR/spill
             remote_write:

@@ -1,4 +1,5 @@
 import Foundation
+import ProbeAgentCore
 import Testing
 
 /// One test's chain of forwarding namespaces, agent → r1 → r2 (or r2b) → target
@@ -59,22 +60,12 @@ struct PathNetwork {
     }
 
     /// `agentctl trace --json ARGS` from the agent namespace, decoded.
-    func trace(_ args: [String]) throws -> (status: Int32, report: TraceJSON) {
+    func trace(_ args: [String]) throws -> (status: Int32, report: TraceReport) {
         let out = try exec("agent", [Tools.agentctl, "trace", "--json", "--interval", "100ms", "--timeout", "500ms"] + args, timeout: 60)
-        guard let report = try? JSONDecoder().decode(TraceJSON.self, from: Data(out.stdout.utf8)) else {
+        guard let report = try? JSONDecoder().decode(TraceReport.self, from: Data(out.stdout.utf8)) else {
             throw TestNetwork.Failure("agentctl trace printed no report (exit \(out.status)): \(out.stdout) \(out.stderr)")
         }
         return (out.status, report)
     }
 }
 
-/// The `agentctl trace --json` document, as much of it as the tests read.
-struct TraceJSON: Decodable {
-    struct Hop: Decodable {
-        var ttl: Int; var hosts: [String]; var sent: Int; var received: Int; var lossPercent: Double
-        var minMs: Double?; var avgMs: Double?; var maxMs: Double?; var outcome: String?; var mtu: UInt32?
-    }
-    var address: String
-    var reached: Bool
-    var hops: [Hop]
-}

@@ -20,11 +20,9 @@ public struct PathHop: Sendable, Hashable, Codable {
     init(_ tally: HopTally) {
         ttl = tally.ttl
         routers = tally.hosts.reversed().map(\.address) // hosts are in the order first seen
-        sent = tally.lost + tally.received
+        sent = tally.done
         lost = tally.lost
-        minRTT = tally.rtts.min()
-        maxRTT = tally.rtts.max()
-        avgRTT = tally.rtts.isEmpty ? nil : tally.rtts.reduce(0, +) / UInt64(tally.rtts.count)
+        (minRTT, avgRTT, maxRTT) = (tally.rttSummary?.min, tally.rttSummary?.avg, tally.rttSummary?.max)
     }
 
     /// Lost / sent (0...1); 0 before any probe.

@@ -46,15 +46,14 @@ public struct TraceReport: Sendable, Codable, Equatable {
 
 extension TraceReport.Hop {
     init(_ h: HopTally) {
-        let ms = h.rtts.map { Double($0) / 1e6 }
+        let rtt = h.rttSummary
+        func ms(_ ns: UInt64?) -> Double? { ns.map { Double($0) / 1e6 } }
         ttl = h.ttl
         hosts = h.hosts.sorted { $0.answers > $1.answers }.map(\.address.description)
-        sent = h.lost + h.received
+        sent = h.done
         received = h.received
         lossPercent = h.lossPercent ?? 100
-        minMs = ms.min()
-        maxMs = ms.max()
-        avgMs = ms.isEmpty ? nil : ms.reduce(0, +) / Double(ms.count)
+        (minMs, avgMs, maxMs) = (ms(rtt?.min), ms(rtt?.avg), ms(rtt?.max))
         outcome = h.lastOutcome?.rawValue
         mtu = h.mtu
     }

@@ -139,10 +139,14 @@ public struct HopTally: Sendable, Hashable {
     init(ttl: Int) { self.ttl = ttl }
 
     public var received: Int { rtts.count }
-    /// Lost / (lost + answered), in percent; nil before any result.
-    public var lossPercent: Double? {
-        let done = lost + received
-        return done == 0 ? nil : Double(lost) * 100 / Double(done)
+    /// Probes with an outcome, answered or lost (`sent` also counts those still in flight).
+    public var done: Int { lost + received }
+    /// Lost / done, in percent; nil before any result.
+    public var lossPercent: Double? { done == 0 ? nil : Double(lost) * 100 / Double(done) }
+    /// Min, mean and max RTT of the answers, ns; nil before any answer.
+    public var rttSummary: (min: UInt64, avg: UInt64, max: UInt64)? {
+        guard let lo = rtts.min(), let hi = rtts.max() else { return nil }
+        return (lo, rtts.reduce(0, +) / UInt64(rtts.count), hi)
     }
 
     mutating func answer(from host: IPAddress?, rtt: UInt64, outcome: ProbeOutcome) {
