@@ -12,6 +12,7 @@ Usage: scripts/bench-sd-refresh.sh [options]
   --interval S       s between refreshes; each window is refreshes x interval (default 8)
   --warmup S         s after the list is loaded before the first window (default 20)
   --json FILE        JSON report (default bench-out/sd-refresh.json)
+  --loop-priority P  normal (default) or realtime: the agent's scheduler.loop_priority
   -h, --help         this text
 Builds this tree's probe-agent in release mode, then runs scripts/bench/sd_refresh_bench.py
 (its docstring says what is measured). Run it under nice -n 10 on a quiet machine; targets are

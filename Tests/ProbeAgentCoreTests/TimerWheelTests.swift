@@ -133,7 +133,7 @@ import Testing
         var wheel = TimerWheel(start: 0)
         var handles: [UInt64: TimerHandle] = [:]
         for id in 0..<640 as Range<UInt64> { handles[id] = wheel.insert(id: id, deadline: 64 + id / 10) } // ticks 64...127
-        #expect(wheel.inOrder[64 + 1] && wheel.occupied[0] == 0)
+        #expect(wheel.heads[TimerWheel.lateLists + 1] < 0 && wheel.occupied[0] == 0)
         #expect(advance(&wheel, to: 63).isEmpty)
         #expect(wheel.nextDeadline() == 64)
         #expect(advance(&wheel, to: 64).map(\.id) == Array(0..<10))
@@ -149,17 +149,36 @@ import Testing
         #expect(wheel.isEmpty && wheel.drainingHead == nil)
     }
 
-    @Test func aLevelOneSlotOutOfOrderIsCascadedAsBefore() {
+    /// An entry placed earlier than its level-1 list's tail (a target a refresh added, at its
+    /// own phase) waits in the slot's late list: the list still drains in place, only the late
+    /// entries move to level 0, and each tick fires in insertion order.
+    @Test func anEntryOutOfOrderWaitsInTheLateListAndTheSlotStillDrains() throws {
         var wheel = TimerWheel(start: 0)
-        wheel.insert(id: 1, deadline: 100)
-        wheel.insert(id: 2, deadline: 70) // earlier than the tail: this list is out of order
-        wheel.insert(id: 3, deadline: 70)
-        #expect(!wheel.inOrder[64 + 1])
+        wheel.insert(id: 1, deadline: 70)
+        wheel.insert(id: 2, deadline: 100)
+        let late = wheel.insert(id: 3, deadline: 70) // earlier than the tail (100)
+        wheel.insert(id: 4, deadline: 90)             // earlier too
+        wheel.insert(id: 5, deadline: 120)            // in order again: the list
+        #expect(wheel.heads[TimerWheel.lateLists + 1] == late.index)
         #expect(advance(&wheel, to: 64).isEmpty)
-        #expect(wheel.draining == -1 && wheel.occupied[0] != 0) // cascaded to level 0
-        #expect(advance(&wheel, to: 70).map(\.id) == [2, 3])
-        #expect(advance(&wheel, to: 100).map(\.id) == [1])
-        // Emptied, the list is in order again for its next use.
-        #expect(wheel.inOrder[64 + 1])
+        #expect(wheel.draining == 64 + 1 && wheel.occupied[1] == 0) // drained in place
+        #expect(wheel.heads[TimerWheel.lateLists + 1] < 0 && wheel.occupied[0] != 0) // late ones on level 0
+        #expect(advance(&wheel, to: 70).map(\.id) == [1, 3])
+        #expect(advance(&wheel, to: 100).map(\.id) == [4, 2])
+        #expect(advance(&wheel, to: 127).map(\.id) == [5])
+        #expect(wheel.isEmpty && wheel.occupied.allSatisfy { $0 == 0 })
+    }
+
+    /// A cancelled late entry leaves the slot's bit set while the list holds entries, and the
+    /// last cancel of the two lists clears it.
+    @Test func theSlotBitCoversBothLists() throws {
+        var wheel = TimerWheel(start: 0)
+        let a = wheel.insert(id: 1, deadline: 100)
+        let b = wheel.insert(id: 2, deadline: 70) // late
+        let first = wheel.cancel(a)
+        #expect(first && wheel.occupied[1] == 1 << 1)
+        #expect(wheel.nextDeadline() == 64)
+        let second = wheel.cancel(b)
+        #expect(second && wheel.occupied[1] == 0 && wheel.nextDeadline() == nil)
     }
 }

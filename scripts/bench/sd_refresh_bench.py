@@ -87,6 +87,8 @@ def main():
     ap.add_argument("--interval", type=float, default=8.0)
     ap.add_argument("--warmup", type=float, default=20.0)
     ap.add_argument("--json", default="bench-out/sd-refresh.json")
+    ap.add_argument("--loop-priority", choices=["normal", "realtime"], default="normal",
+                    help="the agent's scheduler.loop_priority (realtime: the probing loop at SCHED_RR 1)")
     a = ap.parse_args()
     n, change = a.targets, max(2, int(a.targets * a.churn / 100) // 2 * 2)
     current = list(range(n))
@@ -94,7 +96,7 @@ def main():
     d = tempfile.mkdtemp(prefix="bench-sd-refresh-")
     listpath, port = os.path.join(d, "targets.json"), scale_bench.free_port()
     write_list(listpath, current)
-    cfg = (f"log_level: debug\nscheduler:\n  tick: 10ms\nmetrics:\n  per_target_histograms: false\n"
+    cfg = (f"log_level: debug\nscheduler:\n  tick: 10ms\n  loop_priority: {a.loop_priority}\nmetrics:\n  per_target_histograms: false\n"
            f"http:\n  listen: 127.0.0.1:{port}\nadmin:\n  socket: {d}/admin.sock\n"
            f"monitors:\n  - id: fleet\n    protocol: icmp\n    cadence: 3s\n    timeout: 1s\n"
            f"    file_sd_configs:\n      - files: [{listpath}]\n")
@@ -145,7 +147,7 @@ def main():
         entries = admin_status(d)["scheduler"]["entries"]
     finally:
         code = scale_bench.stop(p)
-    report = dict(targets=n, churn_targets_per_refresh=change, refreshes=a.refreshes, interval_s=a.interval,
+    report = dict(targets=n, churn_targets_per_refresh=change, refreshes=a.refreshes, interval_s=a.interval, loop_priority=a.loop_priority,
                   entries_at_end=entries, agent_exit=code, machine=scale_bench.machine(), quiet=q, refresh=r)
     os.makedirs(os.path.dirname(os.path.abspath(a.json)), exist_ok=True)
     with open(a.json, "w") as f:

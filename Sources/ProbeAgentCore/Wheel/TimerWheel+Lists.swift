@@ -27,7 +27,7 @@ extension TimerWheel {
     mutating func place(_ index: Int32) {
         let deadline = nodes[Int(index)].deadline
         let level = WheelGeometry.level(for: deadline, elapsed: elapsed)
-        let list: Int
+        var list: Int
         if level >= WheelGeometry.levels {
             list = Int(Self.overflowList)
             overflowMin = min(overflowMin, deadline)
@@ -35,9 +35,10 @@ extension TimerWheel {
             let slot = WheelGeometry.slot(for: max(deadline, elapsed), level: level)
             list = level * WheelGeometry.slotsPerLevel + slot
             occupied[level] |= 1 << UInt64(slot)
+            // Earlier than the tail: the slot's late list, so this list stays in deadline order.
+            if level == 1, tails[list] >= 0, nodes[Int(tails[list])].deadline > deadline { list = Self.lateLists + slot }
         }
         let tail = tails[list]
-        if tail < 0 { inOrder[list] = true } else if nodes[Int(tail)].deadline > deadline { inOrder[list] = false }
         nodes[Int(index)].list = Int32(list)
         nodes[Int(index)].prev = tail
         nodes[Int(index)].next = -1
@@ -51,12 +52,14 @@ extension TimerWheel {
         let list = Int(node.list)
         if node.prev >= 0 { nodes[Int(node.prev)].next = node.next } else { heads[list] = node.next }
         if node.next >= 0 { nodes[Int(node.next)].prev = node.prev } else { tails[list] = node.prev }
-        if heads[list] < 0 {
-            inOrder[list] = true
-            // Also for the draining list: its bit is clear already, so this changes nothing.
-            if list < Int(Self.overflowList) {
-                let level = list / WheelGeometry.slotsPerLevel
-                occupied[level] &= ~(1 << UInt64(list % WheelGeometry.slotsPerLevel))
+        // The slot's bit goes when its lists are empty (a level-1 slot has two). Also for the
+        // draining list: its bit is clear already, so this changes nothing.
+        if heads[list] < 0, list != Int(Self.overflowList) {
+            let (level, slot) = list > Int(Self.overflowList)
+                ? (1, list - Self.lateLists)
+                : (list / WheelGeometry.slotsPerLevel, list % WheelGeometry.slotsPerLevel)
+            if level != 1 || heads[WheelGeometry.slotsPerLevel + slot] < 0 && heads[Self.lateLists + slot] < 0 {
+                occupied[level] &= ~(1 << UInt64(slot))
             }
         }
         nodes[Int(index)].list = -1

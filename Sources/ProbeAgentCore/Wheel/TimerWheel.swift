@@ -13,11 +13,17 @@
 //   advance  O(levels) to find the next occupied slot (rotate the bitmap, trailingZeroBitCount),
 //            plus O(1) per entry fired and per entry cascaded; each entry cascades at most once
 //            per level. Time with nothing due costs O(levels) per jump, not per tick.
-//   draining a level-1 slot whose list is in deadline order (the usual case: a schedule
-//            re-inserts what it fires, in firing order, one cadence later) is not cascaded: the
-//            clock entering its 64 ticks makes it the draining list, which fires from its head
-//            tick by tick. A cascade moves every entry of the slot at once, and at 200k targets
-//            on a 3 s cadence that is 43k entries every 640 ms (~5.5 ms in one loop turn).
+//   draining a level-1 slot is not a cascade: a schedule re-inserts what it fires, in firing
+//            order, one cadence later, so the slot's list is in deadline order, and the clock
+//            entering its 64 ticks makes it the draining list, which fires from its head tick by
+//            tick. An entry placed on level 1 earlier than its list's tail (a target a reload or
+//            a discovery refresh added, at its own phase) goes to the slot's late list instead,
+//            so the list stays in order; entering the slot moves only the late list to level 0.
+//            A cascade moves every entry of a slot at once: at 200k targets on a 3 s cadence
+//            that is 43k entries every 640 ms (~5.5 ms in one loop turn); at 100k, before late
+//            lists, 500 new targets of a refresh put ~5 slots out of order and the loop spent
+//            ~25 ms cascading them over the next 3 s, some turns over 10 ms (perf of the loop
+//            thread during scripts/bench-sd-refresh.sh).
 //   overflow when the clock enters a new 2^36-tick span, the overflow list is walked once
 //            (O(n) in its length), re-placing what is now in range. Honest note: entries that far
 //            out (21.8 years at 10 ms ticks) are expected to be rare.
@@ -60,14 +66,14 @@ public struct TimerWheel: Sendable {
 
     var nodes: [Node] = []
     var freeHead: Int32 = -1
-    /// Head and tail per list: `levels * 64` slot lists, then the overflow list.
+    /// Head and tail per list: `levels * 64` slot lists, the overflow list, then a late list
+    /// per level-1 slot (entries placed out of deadline order, see the cost notes above).
+    /// A level-1 slot's bit is set while its list or its late list holds an entry.
     var heads: [Int32]
     var tails: [Int32]
     var occupied: [UInt64]
     /// A lower bound of the overflow list's deadlines (exact after each walk).
     var overflowMin: UInt64 = .max
-    /// Per list: its deadlines are non-decreasing from head to tail (true while empty).
-    var inOrder: [Bool]
     /// The level-1 list being drained in place (its slot's bit is clear), or -1. Its entries
     /// are all due within the 64-tick window `elapsed` is in, so no placement can reach its
     /// slot until it is empty, and it empties before the clock leaves that window.
@@ -79,14 +85,15 @@ public struct TimerWheel: Sendable {
     public private(set) var count = 0
 
     static let overflowList = Int32(WheelGeometry.levels * WheelGeometry.slotsPerLevel)
+    /// The first late list; level-1 slot `s`'s is `lateLists + s`.
+    static let lateLists = Int(overflowList) + 1
 
     /// Creates an empty wheel whose time starts at `start`.
     public init(start: UInt64 = 0) {
         elapsed = start
-        let lists = WheelGeometry.levels * WheelGeometry.slotsPerLevel + 1
+        let lists = Self.lateLists + WheelGeometry.slotsPerLevel
         heads = Array(repeating: -1, count: lists)
         tails = Array(repeating: -1, count: lists)
-        inOrder = Array(repeating: true, count: lists)
         occupied = Array(repeating: 0, count: WheelGeometry.levels)
     }
 
@@ -195,20 +202,35 @@ public struct TimerWheel: Sendable {
         }
     }
 
-    /// Fires or cascades every entry of one slot; a level-1 slot in deadline order becomes the
-    /// draining list instead (see the cost notes at the top).
+    /// Fires or cascades every entry of one slot; a level-1 slot's list becomes the draining
+    /// list instead, and only its late list moves to level 0 (see the cost notes at the top).
     private mutating func process(level: Int, slot: Int, into due: inout [TimerEntry]) {
         let list = level * WheelGeometry.slotsPerLevel + slot
-        if level == 1, inOrder[list], drainingHead == nil {
-            occupied[level] &= ~(1 << UInt64(slot))
-            draining = Int32(list)
-            return
+        occupied[level] &= ~(1 << UInt64(slot))
+        guard level == 1 else { return cascade(list, into: &due) }
+        let late = Self.lateLists + slot
+        if drainingHead == nil {
+            if heads[list] >= 0 { draining = Int32(list) }
+            // Placed, never fired here: an entry due at this tick is then on level 0, and the
+            // draining list's entries of the tick (placed before it) fire first.
+            var index = heads[late]
+            (heads[late], tails[late]) = (-1, -1)
+            while index >= 0 {
+                let next = nodes[Int(index)].next
+                place(index)
+                index = next
+            }
+        } else {
+            cascade(list, into: &due)
+            cascade(late, into: &due)
         }
+    }
+
+    /// Fires the entries of `list` due by ``elapsed`` and places the others on lower levels.
+    private mutating func cascade(_ list: Int, into due: inout [TimerEntry]) {
         var index = heads[list]
         heads[list] = -1
         tails[list] = -1
-        inOrder[list] = true
-        occupied[level] &= ~(1 << UInt64(slot))
         while index >= 0 {
             let next = nodes[Int(index)].next
             let node = nodes[Int(index)]
