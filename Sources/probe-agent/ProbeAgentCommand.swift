@@ -58,7 +58,7 @@ struct ProbeAgentCommand: ParsableCommand {
     var webConfigFile: String?
 
     func run() throws {
-        FreedMemory.useOneArena() // before any thread starts (FreedMemory.swift)
+        FreedMemory.configure() // before any thread starts (FreedMemory.swift)
         let cfg: AgentConfig
         do {
             cfg = try AgentConfig.load(contentsOf: config)

@@ -55,17 +55,25 @@ enum FreedMemory {
     static let minimumGap: UInt64 = 5_000_000_000
     private static let schedule = Mutex((pending: false, lastRun: UInt64(0)))
 
-    /// One malloc arena for the whole process, unless `MALLOC_ARENA_MAX` says otherwise; call
-    /// before any thread starts.
+    /// One malloc arena for the whole process, and no fastbins; call before any thread starts.
     ///
-    /// Why: glibc gives threads arenas of their own, and memory one thread allocates and
-    /// another frees (results from the loop, freed by the shipper; snapshots copied by the
-    /// loop, freed by HTTP threads) fragments each of them. Measured at 100k targets with
-    /// remote write (scripts/bench-scale.sh): 507 bytes of RSS a target with the default
-    /// arenas, 538 with two, 406 with one; CPU per probe and lateness unchanged (12.3 vs 12.4
-    /// µs, p99 2.0 ms both).
-    static func useOneArena() {
-        guard getenv("MALLOC_ARENA_MAX") == nil else { return }
-        _ = mallopt?(-8 /* M_ARENA_MAX, <malloc.h> */, 1)
+    /// One arena, unless `MALLOC_ARENA_MAX` says otherwise. Why: glibc gives threads arenas of
+    /// their own, and memory one thread allocates and another frees (results from the loop,
+    /// freed by the shipper; snapshots copied by the loop, freed by HTTP threads) fragments
+    /// each of them. Measured at 100k targets with remote write (scripts/bench-scale.sh): 507
+    /// bytes of RSS a target with the default arenas, 538 with two, 406 with one; CPU per
+    /// probe and lateness unchanged (12.3 vs 12.4 µs, p99 2.0 ms both).
+    ///
+    /// No fastbins (`M_MXFAST` 0), unless `GLIBC_TUNABLES` sets `glibc.malloc.mxfast`. Why:
+    /// with one arena, the ~100k small blocks a discovery refresh or reload frees off the loop
+    /// (the replaced label table) sat in fastbins, and the loop's next large allocation
+    /// consolidated them all: one turn of 10–14 ms after each refresh at 100k targets
+    /// (scripts/bench-sd-refresh.sh --loop-priority realtime: 11 turns over 10 ms in the
+    /// refresh window with fastbins, 3 without; quiet window 1 and 2). A small free now
+    /// coalesces at once (each thread's tcache still takes the hot sizes first).
+    static func configure() {
+        if getenv("MALLOC_ARENA_MAX") == nil { _ = mallopt?(-8 /* M_ARENA_MAX, <malloc.h> */, 1) }
+        let tunables = getenv("GLIBC_TUNABLES").map { String(cString: $0) } ?? ""
+        if !tunables.contains("mxfast") { _ = mallopt?(1 /* M_MXFAST */, 0) }
     }
 }
