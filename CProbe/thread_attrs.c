@@ -30,7 +30,10 @@ _Static_assert(sizeof(struct slice_attr) == 48, "SCHED_ATTR_SIZE_VER0");
 
 /* For a SCHED_OTHER thread, sched_attr.sched_runtime is the slice it requests (EEVDF, Linux
  * 6.12+; clamped to 0.1..100 ms; older kernels ignore it). The nice value is passed as it is:
- * lowering it would need CAP_SYS_NICE, keeping it needs nothing. */
+ * lowering it would need CAP_SYS_NICE, keeping it needs nothing. With SCHED_FLAG_RESET_ON_FORK,
+ * threads this one starts (libdispatch starts its workers from the thread that first queues
+ * work) begin on the default slice; without it they inherited the short one (AgentThreadsTests
+ * caught a Dispatch worker at 0.3 ms). */
 int cprobe_set_thread_slice(uint64_t nanoseconds)
 {
     struct slice_attr a;
@@ -43,6 +46,7 @@ int cprobe_set_thread_slice(uint64_t nanoseconds)
         return -errno;
     a.nice = nice;
     a.runtime = nanoseconds;
+    a.flags = 0x01; /* SCHED_FLAG_RESET_ON_FORK */
     return syscall(SYS_sched_setattr, 0, &a, 0) == 0 ? 0 : -errno;
 }
 
