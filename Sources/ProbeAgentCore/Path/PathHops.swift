@@ -22,7 +22,8 @@ public struct PathHop: Sendable, Hashable, Codable {
         routers = tally.hosts.reversed().map(\.address) // hosts are in the order first seen
         sent = tally.done
         lost = tally.lost
-        (minRTT, avgRTT, maxRTT) = (tally.rttSummary?.min, tally.rttSummary?.avg, tally.rttSummary?.max)
+        let rtt = tally.rttSummary
+        (minRTT, avgRTT, maxRTT) = (rtt?.min, rtt?.avg, rtt?.max)
     }
 
     /// Lost / sent (0...1); 0 before any probe.
