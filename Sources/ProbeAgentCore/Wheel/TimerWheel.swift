@@ -213,13 +213,7 @@ public struct TimerWheel: Sendable {
             if heads[list] >= 0 { draining = Int32(list) }
             // Placed, never fired here: an entry due at this tick is then on level 0, and the
             // draining list's entries of the tick (placed before it) fire first.
-            var index = heads[late]
-            (heads[late], tails[late]) = (-1, -1)
-            while index >= 0 {
-                let next = nodes[Int(index)].next
-                place(index)
-                index = next
-            }
+            placeEach(of: late)
         } else {
             cascade(list, into: &due)
             cascade(late, into: &due)
@@ -264,10 +258,14 @@ public struct TimerWheel: Sendable {
         let list = Int(Self.overflowList)
         guard heads[list] >= 0,
               WheelGeometry.level(for: overflowMin, elapsed: elapsed) < WheelGeometry.levels else { return }
-        var index = heads[list]
-        heads[list] = -1
-        tails[list] = -1
         overflowMin = .max
+        placeEach(of: list)
+    }
+
+    /// Empties `list`, placing each of its entries where its deadline now belongs.
+    private mutating func placeEach(of list: Int) {
+        var index = heads[list]
+        (heads[list], tails[list]) = (-1, -1)
         while index >= 0 {
             let next = nodes[Int(index)].next
             place(index)
