@@ -43,7 +43,7 @@ struct AgentLifecycleTests {
 
     /// systemd may stop the agent while it is still starting: the stop waits for the loop and
     /// ends like any other (exit 0, the status written), never by SIGTERM's default action.
-    @Test(.enabled(if: Tools.isRoot, "needs CAP_NET_RAW for raw ICMP"), .timeLimit(.minutes(2)))
+    @Test(.enabled(if: Tools.isRoot, "needs CAP_NET_RAW for raw ICMP"), .timeLimit(.minutes(4)))
     func aStopWhileStartingIsACleanStop() throws {
         for _ in 0..<3 {
             let agent = try RunningAgent(config: Self.config())

@@ -6,7 +6,7 @@ import Testing
 /// apart), the probing loop at the default priority with a short scheduling slice — or at
 /// SCHED_RR 1 with `scheduler.loop_priority: realtime` — and the shipper and NIO threads at
 /// nice 10 below it (ThreadPriority.swift).
-@Suite("probe-agent's threads: names, priorities, the loop's slice", .serialized, .timeLimit(.minutes(2)))
+@Suite("probe-agent's threads: names, priorities, the loop's slice", .serialized, .timeLimit(.minutes(4)))
 struct AgentThreadsTests {
     /// `policy`: 0 SCHED_OTHER, 2 SCHED_RR (stat field 41); `rtPriority`: stat field 40.
     struct Task { let name: String, nice: Int, slice: Int?, policy: Int, rtPriority: Int }

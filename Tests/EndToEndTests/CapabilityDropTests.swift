@@ -23,7 +23,7 @@ struct CapabilityDropTests {
         """
 
     @Test(.enabled(if: Tools.isRoot, "starts the agent as root to see that it gives the capabilities up"),
-          .timeLimit(.minutes(2)))
+          .timeLimit(.minutes(4)))
     func everyThreadHasEmptyCapabilitySetsWhileICMPProbesSucceed() throws {
         let agent = try RunningAgent(config: Self.config)
         let probed = agent.waitForStatus(timeout: 20) { s in
@@ -49,7 +49,7 @@ struct CapabilityDropTests {
     /// ambient capability (and the only one in the bounding set), no_new_privs, and a memlock
     /// limit below the unit's LimitMEMLOCK=16M (4 MiB: raising it would need CAP_SYS_RESOURCE).
     @Test(.enabled(if: Tools.isRoot, "needs root to start the agent as another user with an ambient capability"),
-          .timeLimit(.minutes(2)))
+          .timeLimit(.minutes(4)))
     func asTheUnitRunsItUnprivilegedUserWithAmbientCapNetRaw() throws {
         let agent = try RunningAgent(config: Self.config, launcher: [
             "/usr/bin/prlimit", "--memlock=4194304:4194304",

@@ -111,7 +111,7 @@ struct DeliveryStallTests {
         #expect(agent.stop() == 0)
     }
 
-    @Test(.enabled(if: Tools.isRoot, "needs CAP_NET_RAW for raw ICMP"), .timeLimit(.minutes(2)))
+    @Test(.enabled(if: Tools.isRoot, "needs CAP_NET_RAW for raw ICMP"), .timeLimit(.minutes(4)))
     func aSpillLogThatCannotBeOpenedIsReportedAndItsResultsCountedLost() throws {
         let store = try FakeStore()
         let spill = try DeliveryTests.tempDir("spill")

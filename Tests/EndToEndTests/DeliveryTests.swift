@@ -119,7 +119,7 @@ struct DeliveryTests {
 
     /// `probeagent_remote_write_sent_bytes_total` counts the request bodies as the store got
     /// them: between the bytes the store had saved before the scrape and those it has after.
-    @Test(.enabled(if: Tools.isRoot, "needs CAP_NET_RAW for raw ICMP"), .timeLimit(.minutes(2)))
+    @Test(.enabled(if: Tools.isRoot, "needs CAP_NET_RAW for raw ICMP"), .timeLimit(.minutes(4)))
     func sentBytesAreTheBodiesTheStoreGot() throws {
         let store = try FakeStore()
         let spill = try Self.tempDir("spill")

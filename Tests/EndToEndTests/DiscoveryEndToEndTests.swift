@@ -162,7 +162,7 @@ struct DiscoveryEndToEndTests {
         #expect(agent.stop() == 0)
     }
 
-    @Test(.enabled(if: Tools.isRoot, "needs CAP_NET_RAW for raw ICMP"), .timeLimit(.minutes(2)))
+    @Test(.enabled(if: Tools.isRoot, "needs CAP_NET_RAW for raw ICMP"), .timeLimit(.minutes(4)))
     func fileSDAppliesAtomicAndInPlaceWritesOnceCompleteAndNamesAMalformedFile() throws {
         let sd = FileManager.default.temporaryDirectory.appendingPathComponent("file-sd-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: sd, withIntermediateDirectories: true)

@@ -163,7 +163,7 @@ struct DoctorTests {
 
     /// With the real agent running on the same config: everything it needs is there, and its
     /// admin socket answers.
-    @Test(.enabled(if: Tools.isRoot, "the agent needs CAP_NET_RAW for raw ICMP"), .timeLimit(.minutes(2)))
+    @Test(.enabled(if: Tools.isRoot, "the agent needs CAP_NET_RAW for raw ICMP"), .timeLimit(.minutes(4)))
     func besideARunningAgent() throws {
         let scratch = try Scratch()
         let agent = try RunningAgent(config: try String(contentsOfFile: scratch.config, encoding: .utf8))

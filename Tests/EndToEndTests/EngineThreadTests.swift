@@ -8,7 +8,7 @@ import Testing
 /// 100k targets).
 @Suite("probe-agent's main thread stays asleep while probing", .serialized)
 struct EngineThreadTests {
-    @Test(.enabled(if: Tools.isRoot, "needs CAP_NET_RAW for raw ICMP"), .timeLimit(.minutes(2)))
+    @Test(.enabled(if: Tools.isRoot, "needs CAP_NET_RAW for raw ICMP"), .timeLimit(.minutes(4)))
     func repliesDoNotWakeTheMainThread() throws {
         let targets = (1...200).map { "127.0.3.\($0)" }.joined(separator: ", ")
         let agent = try RunningAgent(config: """

@@ -103,7 +103,7 @@ struct HostileConfigTests {
     /// Written in place, in two halves with 0.7 s between them: a poll (every 0.5 s) sees the
     /// first half, which is itself a valid config of one monitor, but it does not hold still for
     /// the quiet second, so the agent reads only the whole file: one reload, both monitors.
-    @Test(.enabled(if: Tools.isRoot, "needs CAP_NET_RAW for raw ICMP"), .timeLimit(.minutes(2)))
+    @Test(.enabled(if: Tools.isRoot, "needs CAP_NET_RAW for raw ICMP"), .timeLimit(.minutes(4)))
     func aConfigWrittenInPlaceInTwoHalvesIsAppliedOnlyWhole() throws {
         let agent = try RunningAgent(config: Self.goodConfig)
         #expect(agent.waitForStatus(timeout: 20) { $0.sent("lo") >= 2 } != nil, "log:\n\(agent.log)")
@@ -140,7 +140,7 @@ struct HostileConfigTests {
     /// `agentctl monitors --graph` on graphs that config data can make huge: a 40-long depends_on chain is
     /// cut at 32 levels, and a lattice where every level's two monitors depend on both of the
     /// level above (2¹² paths) lists each monitor's children once.
-    @Test(.enabled(if: Tools.isRoot, "needs CAP_NET_RAW for raw ICMP"), .timeLimit(.minutes(2)))
+    @Test(.enabled(if: Tools.isRoot, "needs CAP_NET_RAW for raw ICMP"), .timeLimit(.minutes(4)))
     func theDependencyTreeStaysSmallForDeepAndSharedGraphs() throws {
         var yaml = "monitors:\n"
         func monitor(_ id: String, _ parents: [String]) {

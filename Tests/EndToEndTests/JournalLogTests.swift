@@ -22,7 +22,7 @@ struct JournalLogTests {
     }
 
     @Test(.enabled(if: Tools.isRoot, "the engine needs CAP_NET_RAW (or ping_group_range) to open its ICMP sockets"),
-          .timeLimit(.minutes(2)))
+          .timeLimit(.minutes(4)))
     func underJournaldEveryLineHasAPriorityAndNoTimestamp() throws {
         let (lines, exit) = try run { "\($0.st_dev):\($0.st_ino)" }
         #expect(exit == 0)
@@ -36,7 +36,7 @@ struct JournalLogTests {
     }
 
     @Test(.enabled(if: Tools.isRoot, "the engine needs CAP_NET_RAW (or ping_group_range) to open its ICMP sockets"),
-          .timeLimit(.minutes(2)))
+          .timeLimit(.minutes(4)))
     func aJournalStreamThatIsNotStderrGetsTimestampedLines() throws {
         // Inherited from a parent whose stderr was the journal, but ours is a file.
         let (lines, exit) = try run { "\($0.st_dev):\($0.st_ino + 1)" }

@@ -9,7 +9,7 @@ struct ServiceNotifyTests {
     static let config = TestConfig.closedPort(["127.0.0.1", "127.0.0.2"])
 
     @Test(.enabled(if: Tools.isRoot, "the engine needs CAP_NET_RAW (or ping_group_range) to open its ICMP sockets"),
-          .timeLimit(.minutes(2)))
+          .timeLimit(.minutes(4)))
     func readyAfterProbingStartsThenWatchdogReloadAndStopping() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("notify-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
@@ -54,7 +54,7 @@ struct ServiceNotifyTests {
     }
 
     @Test(.enabled(if: Tools.isRoot, "the engine needs CAP_NET_RAW (or ping_group_range) to open its ICMP sockets"),
-          .timeLimit(.minutes(2)))
+          .timeLimit(.minutes(4)))
     func abstractSocketReadyWithNothingDueAndNoWatchdogForAnotherPID() throws {
         // One target on a one-hour cadence: its first probe is due long after start, so READY=1
         // comes from the one-second fallback and says so. $WATCHDOG_PID names another process
@@ -80,7 +80,7 @@ struct ServiceNotifyTests {
     }
 
     @Test(.enabled(if: Tools.isRoot, "the engine needs CAP_NET_RAW (or ping_group_range) to open its ICMP sockets"),
-          .timeLimit(.minutes(2)))
+          .timeLimit(.minutes(4)))
     func aNotifySocketNobodyListensOnIsLoggedOnceAndProbingGoesOn() throws {
         let missing = FileManager.default.temporaryDirectory.appendingPathComponent("no-such-\(UUID().uuidString).sock").path
         let agent = try RunningAgent(config: Self.config, environment: ["NOTIFY_SOCKET=\(missing)", "WATCHDOG_USEC=200000"])

@@ -10,7 +10,7 @@ import Testing
 /// is not sent again and everything after it is.
 @Suite("a one-store release's spill directory after upgrade")
 struct SpillUpgradeTests {
-    @Test(.timeLimit(.minutes(2)))
+    @Test(.timeLimit(.minutes(4)))
     func readPositionIsTakenOverByTheEndpoint() throws {
         let store = try FakeStore()
         let spill = FileManager.default.temporaryDirectory.appendingPathComponent("spill-\(UUID().uuidString)")

@@ -194,7 +194,7 @@ struct StoreAnswerTests {
         #expect(!agent.log.contains(old) && !agent.log.contains(new), "no token in the log:\n\(agent.log)")
     }
 
-    @Test(.timeLimit(.minutes(2)))
+    @Test(.timeLimit(.minutes(4)))
     func configCheckNeverShowsASecret() throws {
         let secret = "pw-5ecr3t-41"
         let dir = try DeliveryTests.tempDir("cfg")
@@ -215,7 +215,7 @@ struct StoreAnswerTests {
     }
 
     /// No HTTP answer at all: the reason says what happened, in words.
-    @Test(.timeLimit(.minutes(2)), arguments: ["refused", "slow", "tls"])
+    @Test(.timeLimit(.minutes(4)), arguments: ["refused", "slow", "tls"])
     func noAnswerReadsForAPerson(kind: String) throws {
         let store = try FakeStore()
         try store.setMode("slow:3")

@@ -48,7 +48,7 @@ struct UserSwitchTests {
         return stat(path, &st) == 0 ? (st.st_uid, st.st_gid) : nil
     }
 
-    @Test(.enabled(if: Tools.isRoot, "starts the agent as root"), .timeLimit(.minutes(2)))
+    @Test(.enabled(if: Tools.isRoot, "starts the agent as root"), .timeLimit(.minutes(4)))
     func asRootWithUserNobodyItProbesAsNobodyWithNoCapabilities() throws {
         let agent = try RunningAgent(config: Self.config, arguments: ["--user", "nobody"]) { agent in
             chmod(agent.dir.path, 0o777) // the status file's directory: the test's, not the agent's to hand over
